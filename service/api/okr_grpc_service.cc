@@ -1,0 +1,431 @@
+#include "service/api/okr_grpc_service.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "service/api/grpc_status.h"
+#include "service/api/proto_convert.h"
+#include "service/okr/names.h"
+#include "service/okr/status_macros.h"
+
+namespace okr::api {
+namespace {
+
+// Runs `fn` (returning absl::Status) and finishes the call with its mapped status.
+template <typename Fn>
+grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, Fn&& fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(fn()));
+  return reactor;
+}
+
+template <typename T, typename ProtoList>
+void AppendAll(const std::vector<T>& items, ProtoList* out) {
+  for (const T& item : items) ToProto(item, out->Add());
+}
+
+// Expands the AIP-134 wildcard and whole-message paths of a key result mask.
+std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
+                                              const v1::KeyResult& kr) {
+  std::vector<std::string> out;
+  for (std::string& p : paths) {
+    if (p == "*") {
+      out.insert(out.end(), {"title", "weight"});
+      if (kr.has_metric()) {
+        out.insert(out.end(), {"metric.start_value", "metric.target_value", "metric.unit"});
+        if (kr.metric().has_current_value()) out.push_back("metric.current_value");
+      }
+      if (kr.has_milestone()) out.push_back("milestone.done");
+    } else if (p == "metric") {
+      out.insert(out.end(), {"metric.start_value", "metric.target_value", "metric.unit"});
+      if (kr.metric().has_current_value()) out.push_back("metric.current_value");
+    } else if (p == "milestone") {
+      out.push_back("milestone.done");
+    } else {
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> DefaultKeyResultPaths(const v1::KeyResult& kr) {
+  std::vector<std::string> paths;
+  if (!kr.title().empty()) paths.push_back("title");
+  if (kr.has_weight()) paths.push_back("weight");
+  if (kr.has_metric()) paths.push_back("metric");
+  if (kr.has_milestone()) paths.push_back("milestone");
+  return paths;
+}
+
+std::vector<std::string> DefaultObjectivePaths(const v1::Objective& o) {
+  std::vector<std::string> paths;
+  if (!o.title().empty()) paths.push_back("title");
+  if (!o.description().empty()) paths.push_back("description");
+  if (!o.team().empty()) paths.push_back("team");
+  if (!o.cycle().empty()) paths.push_back("cycle");
+  if (!o.parent().empty()) paths.push_back("parent");
+  if (o.kind() != v1::OBJECTIVE_KIND_UNSPECIFIED) paths.push_back("kind");
+  return paths;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Teams
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateTeam(grpc::CallbackServerContext* ctx,
+                                                     const v1::CreateTeamRequest* req,
+                                                     v1::Team* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    std::string id = req->team_id();
+    if (id.empty() && !req->team().name().empty()) {
+      OKR_ASSIGN_OR_RETURN(id, names::ParseTeam(req->team().name(), "team.name"));
+    }
+    OKR_ASSIGN_OR_RETURN(Team team, FromProto(req->team(), id));
+    OKR_ASSIGN_OR_RETURN(Team created, core_.CreateTeam(std::move(team), req->request_id()));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetTeam(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetTeamRequest* req,
+                                                  v1::Team* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(Team team, core_.GetTeam(id));
+    ToProto(team, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListTeams(grpc::CallbackServerContext* ctx,
+                                                    const v1::ListTeamsRequest* req,
+                                                    v1::ListTeamsResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    std::string parent;
+    if (!req->parent().empty()) {
+      OKR_ASSIGN_OR_RETURN(parent, names::ParseTeam(req->parent(), "parent"));
+    }
+    OKR_ASSIGN_OR_RETURN(auto page,
+                         core_.ListTeams(parent, ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_teams());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Cycles
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateCycle(grpc::CallbackServerContext* ctx,
+                                                      const v1::CreateCycleRequest* req,
+                                                      v1::Cycle* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    std::string id = req->cycle_id();
+    if (id.empty() && !req->cycle().name().empty()) {
+      OKR_ASSIGN_OR_RETURN(id, names::ParseCycle(req->cycle().name(), "cycle.name"));
+    }
+    OKR_ASSIGN_OR_RETURN(Cycle cycle, FromProto(req->cycle(), id));
+    OKR_ASSIGN_OR_RETURN(Cycle created, core_.CreateCycle(std::move(cycle), req->request_id()));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetCycle(grpc::CallbackServerContext* ctx,
+                                                   const v1::GetCycleRequest* req,
+                                                   v1::Cycle* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseCycle(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(Cycle cycle, core_.GetCycle(id));
+    ToProto(cycle, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListCycles(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListCyclesRequest* req,
+                                                     v1::ListCyclesResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(auto page,
+                         core_.ListCycles(ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_cycles());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Objectives
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateObjective(grpc::CallbackServerContext* ctx,
+                                                          const v1::CreateObjectiveRequest* req,
+                                                          v1::Objective* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Objective o, FromProto(req->objective()));
+    o.id = req->objective_id();
+    if (o.id.empty() && !req->objective().name().empty()) {
+      OKR_ASSIGN_OR_RETURN(o.id, names::ParseObjective(req->objective().name(), "objective.name"));
+    }
+    OKR_ASSIGN_OR_RETURN(Objective created, core_.CreateObjective(std::move(o), req->request_id()));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetObjective(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetObjectiveRequest* req,
+                                                       v1::Objective* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.GetObjective(id));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListObjectives(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListObjectivesRequest* req,
+                                                         v1::ListObjectivesResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    storage::ObjectiveFilter filter;
+    if (!req->team().empty()) {
+      OKR_ASSIGN_OR_RETURN(filter.team_id, names::ParseTeam(req->team(), "team"));
+    }
+    if (!req->cycle().empty()) {
+      OKR_ASSIGN_OR_RETURN(filter.cycle_id, names::ParseCycle(req->cycle(), "cycle"));
+    }
+    if (!req->parent().empty()) {
+      OKR_ASSIGN_OR_RETURN(filter.parent_id, names::ParseObjective(req->parent(), "parent"));
+    }
+    OKR_ASSIGN_OR_RETURN(
+        auto page,
+        core_.ListObjectives(filter, ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_objectives());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::UpdateObjective(grpc::CallbackServerContext* ctx,
+                                                          const v1::UpdateObjectiveRequest* req,
+                                                          v1::Objective* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    const v1::Objective& in = req->objective();
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(in.name(), "objective.name"));
+    OKR_ASSIGN_OR_RETURN(Objective patch, FromProto(in));
+    patch.id = id;
+    std::vector<std::string> paths = MaskPaths(req->update_mask(), DefaultObjectivePaths(in));
+    if (paths.size() == 1 && paths[0] == "*") {
+      paths = {"title", "description", "team", "cycle", "parent", "kind"};
+    }
+    OKR_ASSIGN_OR_RETURN(Objective updated, core_.UpdateObjective(patch, paths, in.etag()));
+    ToProto(updated, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::DeleteObjective(grpc::CallbackServerContext* ctx,
+                                                          const v1::DeleteObjectiveRequest* req,
+                                                          google::protobuf::Empty*) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    return core_.DeleteObjective(id, req->etag(), req->force());
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Key results
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateKeyResult(grpc::CallbackServerContext* ctx,
+                                                          const v1::CreateKeyResultRequest* req,
+                                                          v1::KeyResult* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string objective_id, names::ParseObjective(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(KeyResult kr, FromProto(req->key_result()));
+    kr.objective_id = objective_id;
+    kr.id = req->key_result_id();
+    OKR_ASSIGN_OR_RETURN(KeyResult created, core_.CreateKeyResult(std::move(kr), req->request_id()));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetKeyResult(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetKeyResultRequest* req,
+                                                       v1::KeyResult* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
+    ToProto(kr, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListKeyResults(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListKeyResultsRequest* req,
+                                                         v1::ListKeyResultsResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string objective_id, names::ParseObjective(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(
+        auto page,
+        core_.ListKeyResults(objective_id, ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_key_results());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::UpdateKeyResult(grpc::CallbackServerContext* ctx,
+                                                          const v1::UpdateKeyResultRequest* req,
+                                                          v1::KeyResult* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    const v1::KeyResult& in = req->key_result();
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
+                         names::ParseKeyResult(in.name(), "key_result.name"));
+    KeyResult patch;
+    patch.objective_id = n.objective_id;
+    patch.id = n.key_result_id;
+    patch.title = in.title();
+    patch.weight = in.has_weight() ? in.weight() : 1.0;
+    if (in.has_metric()) {
+      patch.metric.start_value = in.metric().start_value();
+      patch.metric.target_value = in.metric().target_value();
+      patch.metric.current_value = in.metric().current_value();
+      patch.metric.unit = in.metric().unit();
+    }
+    if (in.has_milestone()) patch.milestone_done = in.milestone().done();
+    std::vector<std::string> paths =
+        ExpandKeyResultPaths(MaskPaths(req->update_mask(), DefaultKeyResultPaths(in)), in);
+    OKR_ASSIGN_OR_RETURN(KeyResult updated, core_.UpdateKeyResult(patch, paths, in.etag()));
+    ToProto(updated, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::DeleteKeyResult(grpc::CallbackServerContext* ctx,
+                                                          const v1::DeleteKeyResultRequest* req,
+                                                          google::protobuf::Empty*) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
+    return core_.DeleteKeyResult(n.objective_id, n.key_result_id, req->etag());
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Check-ins
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateCheckIn(grpc::CallbackServerContext* ctx,
+                                                        const v1::CreateCheckInRequest* req,
+                                                        v1::CheckIn* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+    const v1::CheckIn& in = req->check_in();
+    CheckIn c;
+    c.objective_id = n.objective_id;
+    c.key_result_id = n.key_result_id;
+    if (in.has_value()) c.value = in.value();
+    if (in.has_confidence()) c.confidence = in.confidence();
+    c.note = in.note();
+    c.author = in.author();
+    OKR_ASSIGN_OR_RETURN(CheckIn created, core_.CreateCheckIn(std::move(c), req->request_id()));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListCheckIns(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListCheckInsRequest* req,
+                                                       v1::ListCheckInsResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(auto page, core_.ListCheckIns(n.objective_id, n.key_result_id,
+                                                       ToPageRequest(req->page_size(),
+                                                                     req->page_token())));
+    AppendAll(page.items, resp->mutable_check_ins());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Work items
+
+grpc::ServerUnaryReactor* OkrGrpcService::LinkWorkItem(grpc::CallbackServerContext* ctx,
+                                                       const v1::LinkWorkItemRequest* req,
+                                                       v1::WorkItemLink* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(WorkItem item, FromProto(req->work_item()));
+    OKR_ASSIGN_OR_RETURN(WorkItemLink link, core_.LinkWorkItem(n.objective_id, n.key_result_id,
+                                                               std::move(item), req->request_id()));
+    ToProto(link, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::UnlinkWorkItem(grpc::CallbackServerContext* ctx,
+                                                         const v1::UnlinkWorkItemRequest* req,
+                                                         google::protobuf::Empty*) {
+  return Respond(ctx, [&]() -> absl::Status {
+    if (!req->name().empty()) {
+      OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
+                           names::ParseWorkItemLink(req->name(), "name"));
+      return core_.UnlinkWorkItem(n.objective_id, n.key_result_id, n.child_id);
+    }
+    if (req->parent().empty()) {
+      return absl::InvalidArgumentError("name (or parent + tracker + key) is required");
+    }
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(Tracker tracker, FromProto(req->tracker(), "tracker"));
+    if (req->key().empty()) return absl::InvalidArgumentError("key is required");
+    return core_.UnlinkWorkItemByKey(n.objective_id, n.key_result_id, tracker, req->key());
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListWorkItemLinks(
+    grpc::CallbackServerContext* ctx, const v1::ListWorkItemLinksRequest* req,
+    v1::ListWorkItemLinksResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+    OKR_ASSIGN_OR_RETURN(auto page, core_.ListWorkItemLinks(n.objective_id, n.key_result_id,
+                                                            ToPageRequest(req->page_size(),
+                                                                          req->page_token())));
+    AppendAll(page.items, resp->mutable_work_item_links());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::FindWorkItemLinks(
+    grpc::CallbackServerContext* ctx, const v1::FindWorkItemLinksRequest* req,
+    v1::FindWorkItemLinksResponse* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Tracker tracker, FromProto(req->tracker(), "tracker"));
+    OKR_ASSIGN_OR_RETURN(auto targets, core_.FindWorkItemLinks(tracker, req->key()));
+    for (const core::WorkItemLinkTarget& t : targets) {
+      v1::WorkItemLinkTarget* out = resp->add_targets();
+      ToProto(t.link, out->mutable_link());
+      ToProto(t.key_result, out->mutable_key_result());
+      ToProto(t.objective, out->mutable_objective());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::UpdateWorkItem(grpc::CallbackServerContext* ctx,
+                                                         const v1::UpdateWorkItemRequest* req,
+                                                         v1::WorkItem* resp) {
+  return Respond(ctx, [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(WorkItem patch, FromProto(req->work_item()));
+    std::vector<std::string> paths =
+        MaskPaths(req->update_mask(), {"title", "url", "done", "weight"});
+    OKR_ASSIGN_OR_RETURN(WorkItem updated, core_.UpdateWorkItem(patch, paths));
+    ToProto(updated, resp);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace okr::api

@@ -1,0 +1,98 @@
+// OkrGrpcService: the okr.v1.OkrService gRPC service (callback API). Each handler
+// translates the request to domain types (service/api/proto_convert.h), calls OkrCore and
+// maps the result status once (service/api/grpc_status.h). Holds a non-owning reference
+// to the core, which must outlive the server. Thread-safe.
+//
+//   OkrGrpcService service(core);
+//   builder.RegisterService(&service);
+#ifndef OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
+#define OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
+
+#include "okr/v1/okr_service.grpc.pb.h"
+#include "service/core/okr_core.h"
+
+namespace okr::api {
+
+class OkrGrpcService final : public v1::OkrService::CallbackService {
+ public:
+  explicit OkrGrpcService(core::OkrCore& core) : core_(core) {}
+
+  grpc::ServerUnaryReactor* CreateTeam(grpc::CallbackServerContext* ctx,
+                                       const v1::CreateTeamRequest* req, v1::Team* resp) override;
+  grpc::ServerUnaryReactor* GetTeam(grpc::CallbackServerContext* ctx,
+                                    const v1::GetTeamRequest* req, v1::Team* resp) override;
+  grpc::ServerUnaryReactor* ListTeams(grpc::CallbackServerContext* ctx,
+                                      const v1::ListTeamsRequest* req,
+                                      v1::ListTeamsResponse* resp) override;
+
+  grpc::ServerUnaryReactor* CreateCycle(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateCycleRequest* req,
+                                        v1::Cycle* resp) override;
+  grpc::ServerUnaryReactor* GetCycle(grpc::CallbackServerContext* ctx,
+                                     const v1::GetCycleRequest* req, v1::Cycle* resp) override;
+  grpc::ServerUnaryReactor* ListCycles(grpc::CallbackServerContext* ctx,
+                                       const v1::ListCyclesRequest* req,
+                                       v1::ListCyclesResponse* resp) override;
+
+  grpc::ServerUnaryReactor* CreateObjective(grpc::CallbackServerContext* ctx,
+                                            const v1::CreateObjectiveRequest* req,
+                                            v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* GetObjective(grpc::CallbackServerContext* ctx,
+                                         const v1::GetObjectiveRequest* req,
+                                         v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* ListObjectives(grpc::CallbackServerContext* ctx,
+                                           const v1::ListObjectivesRequest* req,
+                                           v1::ListObjectivesResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateObjective(grpc::CallbackServerContext* ctx,
+                                            const v1::UpdateObjectiveRequest* req,
+                                            v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* DeleteObjective(grpc::CallbackServerContext* ctx,
+                                            const v1::DeleteObjectiveRequest* req,
+                                            google::protobuf::Empty* resp) override;
+
+  grpc::ServerUnaryReactor* CreateKeyResult(grpc::CallbackServerContext* ctx,
+                                            const v1::CreateKeyResultRequest* req,
+                                            v1::KeyResult* resp) override;
+  grpc::ServerUnaryReactor* GetKeyResult(grpc::CallbackServerContext* ctx,
+                                         const v1::GetKeyResultRequest* req,
+                                         v1::KeyResult* resp) override;
+  grpc::ServerUnaryReactor* ListKeyResults(grpc::CallbackServerContext* ctx,
+                                           const v1::ListKeyResultsRequest* req,
+                                           v1::ListKeyResultsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateKeyResult(grpc::CallbackServerContext* ctx,
+                                            const v1::UpdateKeyResultRequest* req,
+                                            v1::KeyResult* resp) override;
+  grpc::ServerUnaryReactor* DeleteKeyResult(grpc::CallbackServerContext* ctx,
+                                            const v1::DeleteKeyResultRequest* req,
+                                            google::protobuf::Empty* resp) override;
+
+  grpc::ServerUnaryReactor* CreateCheckIn(grpc::CallbackServerContext* ctx,
+                                          const v1::CreateCheckInRequest* req,
+                                          v1::CheckIn* resp) override;
+  grpc::ServerUnaryReactor* ListCheckIns(grpc::CallbackServerContext* ctx,
+                                         const v1::ListCheckInsRequest* req,
+                                         v1::ListCheckInsResponse* resp) override;
+
+  grpc::ServerUnaryReactor* LinkWorkItem(grpc::CallbackServerContext* ctx,
+                                         const v1::LinkWorkItemRequest* req,
+                                         v1::WorkItemLink* resp) override;
+  grpc::ServerUnaryReactor* UnlinkWorkItem(grpc::CallbackServerContext* ctx,
+                                           const v1::UnlinkWorkItemRequest* req,
+                                           google::protobuf::Empty* resp) override;
+  grpc::ServerUnaryReactor* ListWorkItemLinks(grpc::CallbackServerContext* ctx,
+                                              const v1::ListWorkItemLinksRequest* req,
+                                              v1::ListWorkItemLinksResponse* resp) override;
+  grpc::ServerUnaryReactor* FindWorkItemLinks(grpc::CallbackServerContext* ctx,
+                                              const v1::FindWorkItemLinksRequest* req,
+                                              v1::FindWorkItemLinksResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateWorkItem(grpc::CallbackServerContext* ctx,
+                                           const v1::UpdateWorkItemRequest* req,
+                                           v1::WorkItem* resp) override;
+
+ private:
+  core::OkrCore& core_;
+};
+
+}  // namespace okr::api
+
+#endif  // OKR_SERVICE_API_OKR_GRPC_SERVICE_H_

@@ -1,0 +1,274 @@
+#include "service/api/proto_convert.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/okr/names.h"
+#include "service/okr/status_macros.h"
+
+namespace okr::api {
+namespace {
+
+// Largest/smallest seconds of a valid google.protobuf.Timestamp (years 1..9999).
+constexpr int64_t kMinSeconds = -62135596800;
+constexpr int64_t kMaxSeconds = 253402300799;
+
+v1::Health ToProto(Health h) {
+  switch (h) {
+    case Health::kOnTrack:
+      return v1::ON_TRACK;
+    case Health::kAtRisk:
+      return v1::AT_RISK;
+    case Health::kOffTrack:
+      return v1::OFF_TRACK;
+    case Health::kNotStarted:
+      return v1::NOT_STARTED;
+  }
+  return v1::HEALTH_UNSPECIFIED;
+}
+
+v1::ObjectiveState ToProto(ObjectiveState s) {
+  switch (s) {
+    case ObjectiveState::kDraft:
+      return v1::DRAFT;
+    case ObjectiveState::kProposed:
+      return v1::PROPOSED;
+    case ObjectiveState::kAgreed:
+      return v1::AGREED;
+    case ObjectiveState::kClosed:
+      return v1::CLOSED;
+  }
+  return v1::OBJECTIVE_STATE_UNSPECIFIED;
+}
+
+v1::ObjectiveKind ToProto(ObjectiveKind k) {
+  return k == ObjectiveKind::kAspirational ? v1::ASPIRATIONAL : v1::COMMITTED;
+}
+
+v1::Tracker ToProto(Tracker t) { return t == Tracker::kJira ? v1::JIRA : v1::GITLAB; }
+
+absl::StatusOr<std::string> OptionalName(
+    const std::string& name, absl::string_view field,
+    absl::StatusOr<std::string> (*parse)(absl::string_view, absl::string_view)) {
+  if (name.empty()) return std::string();
+  return parse(name, field);
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Time> FromProtoTime(const google::protobuf::Timestamp& ts,
+                                         absl::string_view field) {
+  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999999999) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid timestamp"));
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+void ToProto(const Team& team, v1::Team* out) {
+  out->set_name(names::Team(team.id));
+  out->set_display_name(team.display_name);
+  if (!team.parent_id.empty()) out->set_parent(names::Team(team.parent_id));
+  out->set_etag(core::FormatEtag(team.meta.revision));
+  ToProtoTime(team.meta.create_time, out->mutable_create_time());
+  ToProtoTime(team.meta.update_time, out->mutable_update_time());
+}
+
+void ToProto(const Cycle& cycle, v1::Cycle* out) {
+  out->set_name(names::Cycle(cycle.id));
+  out->set_display_name(cycle.display_name);
+  ToProtoTime(cycle.start_time, out->mutable_start_time());
+  ToProtoTime(cycle.end_time, out->mutable_end_time());
+  out->set_etag(core::FormatEtag(cycle.meta.revision));
+  ToProtoTime(cycle.meta.create_time, out->mutable_create_time());
+  ToProtoTime(cycle.meta.update_time, out->mutable_update_time());
+}
+
+void ToProto(const Objective& o, v1::Objective* out) {
+  out->set_name(names::Objective(o.id));
+  out->set_title(o.title);
+  out->set_description(o.description);
+  out->set_team(names::Team(o.team_id));
+  out->set_cycle(names::Cycle(o.cycle_id));
+  if (!o.parent_id.empty()) out->set_parent(names::Objective(o.parent_id));
+  out->set_kind(ToProto(o.kind));
+  out->set_state(ToProto(o.state));
+  out->set_progress(o.progress);
+  out->set_expected_progress(o.expected_progress);
+  out->set_health(ToProto(o.health));
+  out->set_etag(core::FormatEtag(o.meta.revision));
+  ToProtoTime(o.meta.create_time, out->mutable_create_time());
+  ToProtoTime(o.meta.update_time, out->mutable_update_time());
+}
+
+void ToProto(const KeyResult& kr, v1::KeyResult* out) {
+  out->set_name(names::KeyResult(kr.objective_id, kr.id));
+  out->set_title(kr.title);
+  out->set_weight(kr.weight);
+  switch (kr.type) {
+    case KeyResultType::kMetric: {
+      v1::MetricKeyResult* m = out->mutable_metric();
+      m->set_start_value(kr.metric.start_value);
+      m->set_target_value(kr.metric.target_value);
+      m->set_current_value(kr.metric.current_value);
+      m->set_unit(kr.metric.unit);
+      break;
+    }
+    case KeyResultType::kMilestone:
+      out->mutable_milestone()->set_done(kr.milestone_done);
+      break;
+    case KeyResultType::kWorkItems: {
+      v1::WorkItemsKeyResult* w = out->mutable_work_items();
+      w->set_item_count(static_cast<int32_t>(kr.totals.item_count));
+      w->set_done_count(static_cast<int32_t>(kr.totals.done_count));
+      w->set_total_weight(kr.totals.total_weight);
+      w->set_done_weight(kr.totals.done_weight);
+      break;
+    }
+  }
+  out->set_progress(kr.progress);
+  out->set_raw_progress(kr.raw_progress);
+  out->set_expected_progress(kr.expected_progress);
+  out->set_health(ToProto(kr.health));
+  out->set_etag(core::FormatEtag(kr.meta.revision));
+  ToProtoTime(kr.meta.create_time, out->mutable_create_time());
+  ToProtoTime(kr.meta.update_time, out->mutable_update_time());
+}
+
+void ToProto(const CheckIn& c, v1::CheckIn* out) {
+  out->set_name(names::CheckIn(c.objective_id, c.key_result_id, c.id));
+  if (c.value.has_value()) out->set_value(*c.value);
+  if (c.confidence.has_value()) out->set_confidence(*c.confidence);
+  out->set_note(c.note);
+  out->set_author(c.author);
+  ToProtoTime(c.meta.create_time, out->mutable_create_time());
+}
+
+void ToProto(const WorkItem& item, v1::WorkItem* out) {
+  out->set_tracker(ToProto(item.tracker));
+  out->set_key(item.key);
+  out->set_title(item.title);
+  out->set_url(item.url);
+  out->set_done(item.done);
+  out->set_weight(item.weight);
+  ToProtoTime(item.update_time, out->mutable_update_time());
+}
+
+void ToProto(const WorkItemLink& link, v1::WorkItemLink* out) {
+  out->set_name(names::WorkItemLink(link.objective_id, link.key_result_id, link.id));
+  ToProto(link.item, out->mutable_work_item());
+  ToProtoTime(link.meta.create_time, out->mutable_create_time());
+}
+
+absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
+  Team team;
+  team.id = team_id;
+  team.display_name = in.display_name();
+  OKR_ASSIGN_OR_RETURN(team.parent_id, OptionalName(in.parent(), "team.parent", names::ParseTeam));
+  return team;
+}
+
+absl::StatusOr<Cycle> FromProto(const v1::Cycle& in, const std::string& cycle_id) {
+  Cycle cycle;
+  cycle.id = cycle_id;
+  cycle.display_name = in.display_name();
+  if (in.has_start_time()) {
+    OKR_ASSIGN_OR_RETURN(cycle.start_time, FromProtoTime(in.start_time(), "cycle.start_time"));
+  }
+  if (in.has_end_time()) {
+    OKR_ASSIGN_OR_RETURN(cycle.end_time, FromProtoTime(in.end_time(), "cycle.end_time"));
+  }
+  return cycle;
+}
+
+absl::StatusOr<Objective> FromProto(const v1::Objective& in) {
+  Objective o;
+  o.title = in.title();
+  o.description = in.description();
+  OKR_ASSIGN_OR_RETURN(o.team_id, OptionalName(in.team(), "objective.team", names::ParseTeam));
+  OKR_ASSIGN_OR_RETURN(o.cycle_id,
+                       OptionalName(in.cycle(), "objective.cycle", names::ParseCycle));
+  OKR_ASSIGN_OR_RETURN(o.parent_id,
+                       OptionalName(in.parent(), "objective.parent", names::ParseObjective));
+  switch (in.kind()) {
+    case v1::OBJECTIVE_KIND_UNSPECIFIED:
+    case v1::COMMITTED:
+      o.kind = ObjectiveKind::kCommitted;
+      break;
+    case v1::ASPIRATIONAL:
+      o.kind = ObjectiveKind::kAspirational;
+      break;
+    default:
+      return absl::InvalidArgumentError("objective.kind must be COMMITTED or ASPIRATIONAL");
+  }
+  return o;
+}
+
+absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& in) {
+  KeyResult kr;
+  kr.title = in.title();
+  kr.weight = in.has_weight() ? in.weight() : 1.0;
+  switch (in.measure_case()) {
+    case v1::KeyResult::kMetric:
+      kr.type = KeyResultType::kMetric;
+      kr.metric.start_value = in.metric().start_value();
+      kr.metric.target_value = in.metric().target_value();
+      kr.metric.current_value = in.metric().has_current_value() ? in.metric().current_value()
+                                                                : in.metric().start_value();
+      kr.metric.unit = in.metric().unit();
+      break;
+    case v1::KeyResult::kMilestone:
+      kr.type = KeyResultType::kMilestone;
+      kr.milestone_done = in.milestone().done();
+      break;
+    case v1::KeyResult::kWorkItems:
+      kr.type = KeyResultType::kWorkItems;
+      break;
+    case v1::KeyResult::MEASURE_NOT_SET:
+      return absl::InvalidArgumentError(
+          "key_result.measure: one of metric, milestone or work_items is required");
+  }
+  return kr;
+}
+
+absl::StatusOr<Tracker> FromProto(v1::Tracker tracker, absl::string_view field) {
+  switch (tracker) {
+    case v1::JIRA:
+      return Tracker::kJira;
+    case v1::GITLAB:
+      return Tracker::kGitLab;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(field, " must be JIRA or GITLAB"));
+  }
+}
+
+absl::StatusOr<WorkItem> FromProto(const v1::WorkItem& in) {
+  WorkItem item;
+  OKR_ASSIGN_OR_RETURN(item.tracker, FromProto(in.tracker(), "work_item.tracker"));
+  item.key = in.key();
+  item.title = in.title();
+  item.url = in.url();
+  item.done = in.done();
+  item.weight = in.has_weight() ? in.weight() : 1.0;
+  return item;
+}
+
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,
+                                   std::vector<std::string> defaults) {
+  if (mask.paths_size() == 0) return defaults;
+  return std::vector<std::string>(mask.paths().begin(), mask.paths().end());
+}
+
+core::PageRequest ToPageRequest(int32_t page_size, const std::string& page_token) {
+  return core::PageRequest{page_size, page_token};
+}
+
+}  // namespace okr::api

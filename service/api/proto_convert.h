@@ -1,0 +1,52 @@
+// Translation between the public API messages (okr.v1) and the domain model: resource
+// names to ids (errors name the request field), enums, timestamps, optional fields.
+// Pure functions; the gRPC service calls these and nothing else touches both worlds.
+#ifndef OKR_SERVICE_API_PROTO_CONVERT_H_
+#define OKR_SERVICE_API_PROTO_CONVERT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "okr/v1/okr_service.pb.h"
+#include "service/core/okr_core.h"
+#include "service/okr/model.h"
+
+namespace okr::api {
+
+// Timestamps. An unset timestamp is absl::InfinitePast().
+absl::StatusOr<absl::Time> FromProtoTime(const google::protobuf::Timestamp& ts,
+                                         absl::string_view field);
+void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out);
+
+// Domain -> proto.
+void ToProto(const Team& team, v1::Team* out);
+void ToProto(const Cycle& cycle, v1::Cycle* out);
+void ToProto(const Objective& objective, v1::Objective* out);
+void ToProto(const KeyResult& kr, v1::KeyResult* out);
+void ToProto(const CheckIn& check_in, v1::CheckIn* out);
+void ToProto(const WorkItem& item, v1::WorkItem* out);
+void ToProto(const WorkItemLink& link, v1::WorkItemLink* out);
+
+// Proto -> domain (input fields only; output-only fields are ignored).
+absl::StatusOr<Team> FromProto(const v1::Team& team, const std::string& team_id);
+absl::StatusOr<Cycle> FromProto(const v1::Cycle& cycle, const std::string& cycle_id);
+absl::StatusOr<Objective> FromProto(const v1::Objective& objective);
+// `objective_id` is the parent; `name` of the message is ignored when creating.
+absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& kr);
+absl::StatusOr<WorkItem> FromProto(const v1::WorkItem& item);
+absl::StatusOr<Tracker> FromProto(v1::Tracker tracker, absl::string_view field);
+
+// Update masks: the paths of `mask`, or when it is empty, the given default paths.
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,
+                                   std::vector<std::string> defaults);
+
+// Paging.
+core::PageRequest ToPageRequest(int32_t page_size, const std::string& page_token);
+
+}  // namespace okr::api
+
+#endif  // OKR_SERVICE_API_PROTO_CONVERT_H_

@@ -1,0 +1,76 @@
+#include "service/server/config.h"
+
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace okr::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  GetEnv Fn() const {
+    return [this](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+absl::StatusOr<ServerConfig> Parse(std::vector<const char*> args, const Env& env = {}) {
+  args.insert(args.begin(), "okr-server");
+  return ParseConfig(static_cast<int>(args.size()), args.data(), env.Fn());
+}
+
+TEST(ConfigTest, DefaultsMatchTheDocumentedValues) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->grpc_address, "0.0.0.0:50051");
+  EXPECT_EQ(c->http_address, "0.0.0.0:8080");
+  EXPECT_EQ(c->database, "sqlite:okr.db");
+}
+
+TEST(ConfigTest, FlagBeatsEnvironmentBeatsDefault) {
+  Env env{{{"OKR_GRPC_ADDRESS", "127.0.0.1:1"}, {"OKR_DATABASE", "sqlite:/tmp/x.db"}}};
+  auto c = Parse({"--grpc-address=127.0.0.1:2"}, env);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->grpc_address, "127.0.0.1:2");
+  EXPECT_EQ(c->database, "sqlite:/tmp/x.db");
+  auto spaced = Parse({"--http-address", "127.0.0.1:9"});
+  ASSERT_TRUE(spaced.ok());
+  EXPECT_EQ(spaced->http_address, "127.0.0.1:9");
+}
+
+TEST(ConfigTest, UnknownFlagOrBadValueIsOneClearError) {
+  auto unknown = Parse({"--grpc_port=1"});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("--grpc_port"));
+  auto bad = Parse({"--log-format=xml"});
+  EXPECT_THAT(bad.status().message(), HasSubstr("log-format"));
+  auto missing = Parse({"--database"});
+  EXPECT_THAT(missing.status().message(), HasSubstr("needs a value"));
+}
+
+TEST(ConfigTest, HelpListsEverySettingWithItsEnvironmentVariable) {
+  std::string help = HelpText();
+  for (const char* s : {"--grpc-address", "OKR_GRPC_ADDRESS", "--http-address", "OKR_HTTP_ADDRESS",
+                        "--database", "OKR_DATABASE", "--log-format", "OKR_LOG_FORMAT"}) {
+    EXPECT_THAT(help, HasSubstr(s));
+  }
+  EXPECT_TRUE(Parse({"--help"})->show_help);
+}
+
+TEST(ConfigTest, LogLinesRedactDatabasePassword) {
+  auto c = Parse({"--database=postgresql://okr:s3cret@db:5432/okr"});
+  ASSERT_TRUE(c.ok());
+  for (const std::string& line : c->DescribeForLog()) {
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("s3cret")));
+  }
+}
+
+}  // namespace
+}  // namespace okr::server

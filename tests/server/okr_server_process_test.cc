@@ -1,0 +1,231 @@
+// Process-level tests of the okr-server binary: startup, --help, configuration errors,
+// clean SIGTERM shutdown, and no acknowledged check-in lost to kill -9.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "okr/v1/okr_service.grpc.pb.h"
+#include "tests/testing/temp_dir.h"
+
+namespace okr {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child okr-server process whose stderr goes to a file.
+class ServerProcess {
+ public:
+  ServerProcess(std::vector<std::string> args, std::string log_path)
+      : log_path_(std::move(log_path)) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, STDERR_FILENO);
+      dup2(fd, STDOUT_FILENO);
+      std::vector<char*> argv;
+      std::string binary = OKR_SERVER_BINARY;
+      argv.push_back(binary.data());
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Waits for the "serving" log line and returns the gRPC port, or 0 on timeout/exit.
+  int WaitForGrpcPort(absl::Duration timeout = absl::Seconds(20)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      std::string log = ReadFile(log_path_);
+      size_t pos = log.find("grpc_port=");
+      if (pos != std::string::npos) {
+        size_t end = log.find_first_not_of("0123456789", pos + 10);
+        int port = 0;
+        if (absl::SimpleAtoi(log.substr(pos + 10, end - pos - 10), &port)) return port;
+      }
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        exited_ = true;
+        return 0;
+      }
+      absl::SleepFor(absl::Milliseconds(20));  // polling a log file, bounded by deadline
+    }
+    return 0;
+  }
+
+  void Signal(int sig) { kill(pid_, sig); }
+  // Waits for exit; returns the exit code (or 128 + signal).
+  int Wait() {
+    if (!exited_) waitpid(pid_, &status_, 0);
+    exited_ = true;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  }
+  std::string Log() const { return ReadFile(log_path_); }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int status_ = 0;
+  bool exited_ = false;
+};
+
+class ServerProcessTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> Args() {
+    return {"--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
+            "--database=sqlite:" + dir_.File("okr.db")};
+  }
+  std::unique_ptr<v1::OkrService::Stub> Connect(int port) {
+    return v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                                       grpc::InsecureChannelCredentials()));
+  }
+  static std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return ctx;
+  }
+  void CreateBasics(v1::OkrService::Stub& stub) {
+    v1::CreateTeamRequest team;
+    team.set_team_id("t");
+    team.mutable_team()->set_display_name("T");
+    v1::Team t;
+    ASSERT_TRUE(stub.CreateTeam(Ctx().get(), team, &t).ok());
+    v1::CreateCycleRequest cycle;
+    cycle.set_cycle_id("c");
+    cycle.mutable_cycle()->set_display_name("C");
+    cycle.mutable_cycle()->mutable_start_time()->set_seconds(1'700'000'000);
+    cycle.mutable_cycle()->mutable_end_time()->set_seconds(1'900'000'000);
+    v1::Cycle c;
+    ASSERT_TRUE(stub.CreateCycle(Ctx().get(), cycle, &c).ok());
+    v1::CreateObjectiveRequest obj;
+    obj.set_objective_id("o");
+    obj.mutable_objective()->set_title("O");
+    obj.mutable_objective()->set_team("teams/t");
+    obj.mutable_objective()->set_cycle("cycles/c");
+    v1::Objective o;
+    ASSERT_TRUE(stub.CreateObjective(Ctx().get(), obj, &o).ok());
+    v1::CreateKeyResultRequest kr;
+    kr.set_parent("objectives/o");
+    kr.set_key_result_id("k");
+    kr.mutable_key_result()->set_title("K");
+    kr.mutable_key_result()->mutable_metric()->set_start_value(0);
+    kr.mutable_key_result()->mutable_metric()->set_target_value(1'000'000);
+    v1::KeyResult k;
+    ASSERT_TRUE(stub.CreateKeyResult(Ctx().get(), kr, &k).ok());
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(ServerProcessTest, Help_ListsEverySettingAndExitsZero) {
+  ServerProcess p({"--help"}, dir_.File("help.log"));
+  EXPECT_EQ(p.Wait(), 0);
+  for (const char* s : {"--grpc-address", "OKR_GRPC_ADDRESS", "--http-address", "--database"}) {
+    EXPECT_THAT(p.Log(), HasSubstr(s));
+  }
+}
+
+TEST_F(ServerProcessTest, UnknownFlag_StopsWithOneClearLine) {
+  ServerProcess p({"--no-such-flag=1"}, dir_.File("bad.log"));
+  EXPECT_EQ(p.Wait(), 2);
+  EXPECT_THAT(p.Log(), HasSubstr("unknown flag --no-such-flag"));
+}
+
+TEST_F(ServerProcessTest, Sigterm_ShutsDownCleanly) {
+  ServerProcess p(Args(), dir_.File("server.log"));
+  int port = p.WaitForGrpcPort();
+  ASSERT_GT(port, 0) << p.Log();
+  EXPECT_THAT(p.Log(), HasSubstr("setting grpc-address=127.0.0.1:0"));
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0) << p.Log();
+  EXPECT_THAT(p.Log(), HasSubstr("stopped"));
+}
+
+TEST_F(ServerProcessTest, KillNine_LosesNoAcknowledgedCheckIn) {
+  std::set<int> acknowledged;
+  {
+    ServerProcess p(Args(), dir_.File("server1.log"));
+    int port = p.WaitForGrpcPort();
+    ASSERT_GT(port, 0) << p.Log();
+    auto stub = Connect(port);
+    CreateBasics(*stub);
+
+    std::atomic<int> acked{0};
+    std::mutex mu;
+    std::thread writer([&] {
+      for (int i = 1; i <= 100000; ++i) {
+        v1::CreateCheckInRequest req;
+        req.set_parent("objectives/o/keyResults/k");
+        req.mutable_check_in()->set_value(i);
+        v1::CheckIn out;
+        if (!stub->CreateCheckIn(Ctx().get(), req, &out).ok()) return;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged.insert(i);
+        }
+        acked.fetch_add(1);
+      }
+    });
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (acked.load() < 200 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    p.Signal(SIGKILL);  // mid-stream
+    writer.join();
+    EXPECT_EQ(p.Wait(), 128 + SIGKILL);
+  }
+  ASSERT_GE(acknowledged.size(), 200u);
+
+  ServerProcess p(Args(), dir_.File("server2.log"));
+  int port = p.WaitForGrpcPort();
+  ASSERT_GT(port, 0) << p.Log();
+  auto stub = Connect(port);
+  std::set<int> stored;
+  std::string token;
+  do {
+    v1::ListCheckInsRequest req;
+    req.set_parent("objectives/o/keyResults/k");
+    req.set_page_size(1000);
+    req.set_page_token(token);
+    v1::ListCheckInsResponse resp;
+    ASSERT_TRUE(stub->ListCheckIns(Ctx().get(), req, &resp).ok());
+    for (const v1::CheckIn& c : resp.check_ins()) stored.insert(static_cast<int>(c.value()));
+    token = resp.next_page_token();
+  } while (!token.empty());
+  for (int v : acknowledged) ASSERT_TRUE(stored.count(v)) << "lost acknowledged check-in " << v;
+  // The key result holds the last stored value.
+  v1::GetKeyResultRequest get;
+  get.set_name("objectives/o/keyResults/k");
+  v1::KeyResult kr;
+  ASSERT_TRUE(stub->GetKeyResult(Ctx().get(), get, &kr).ok());
+  EXPECT_EQ(static_cast<int>(kr.metric().current_value()), *stored.rbegin());
+}
+
+}  // namespace
+}  // namespace okr
