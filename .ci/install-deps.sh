@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages okr-service needs to build, run and test, skipping what
+# is already installed. Usage: .ci/install-deps.sh [--runtime-only]
+set -euo pipefail
+
+build_pkgs=(cmake ninja-build g++ pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
+  libsqlite3-dev libpq-dev)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-grpcio python3-protobuf python3-yaml
+  nghttp2-client postgresql curl)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" != "--runtime-only" ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # The chart check validates values with a JSON-schema validator from npm.
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
