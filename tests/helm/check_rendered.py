@@ -1,0 +1,321 @@
+"""Checks the manifests rendered from the okr-service chart for one set of values.
+
+    python3 check_rendered.py CHART_DIR MANIFESTS.yaml [VALUES_OVERRIDE.yaml...]
+
+The expectations follow from the merged values (storage backend, connectors, ingress,
+secrets...), so the same checks apply to every values file. Prints one line per problem
+and exits 1 if there is any.
+"""
+
+import base64
+import os
+import re
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart_lib  # noqa: E402
+
+STANDARD_LABELS = [
+    "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+    "app.kubernetes.io/component", "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by", "helm.sh/chart",
+]
+# The environment okr-server reads; the names are fixed by the server.
+SERVER_ENV = {
+    "OKR_GRPC_ADDRESS", "OKR_HTTP_ADDRESS", "OKR_DATABASE", "OKR_LOG_FORMAT",
+    "OKR_PUBLIC_URL", "OKR_RECONCILE_INTERVAL", "OKR_JIRA_URL", "OKR_JIRA_EMAIL",
+    "OKR_JIRA_API_TOKEN", "OKR_JIRA_PAT", "OKR_JIRA_WEBHOOK_SECRET",
+    "OKR_JIRA_STORY_POINTS_FIELD", "OKR_GITLAB_URL", "OKR_GITLAB_TOKEN",
+    "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX",
+}
+SECRET_ENV = {
+    "OKR_JIRA_API_TOKEN": ("jira", "apiToken", "jiraApiToken"),
+    "OKR_JIRA_PAT": ("jira", "pat", "jiraPat"),
+    "OKR_JIRA_WEBHOOK_SECRET": ("jira", "webhookSecret", "jiraWebhookSecret"),
+    "OKR_GITLAB_TOKEN": ("gitlab", "token", "gitlabToken"),
+    "OKR_GITLAB_WEBHOOK_TOKEN": ("gitlab", "webhookToken", "gitlabWebhookToken"),
+}
+# Helper variables the chart composes OKR_DATABASE from in postgres mode.
+HELPER_ENV = {"OKR_DB_PASSWORD", "OKR_DB_USER"}
+
+
+class Checker:
+    def __init__(self):
+        self.problems = []
+
+    def expect(self, condition, message):
+        if not condition:
+            self.problems.append(message)
+        return condition
+
+    def equal(self, actual, expected, what):
+        return self.expect(actual == expected, "%s: got %r, want %r" % (what, actual, expected))
+
+
+def by_kind(docs):
+    kinds = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], []).append(doc)
+    return kinds
+
+
+def one(c, kinds, kind):
+    docs = kinds.get(kind, [])
+    c.equal(len(docs), 1, "number of %s resources" % kind)
+    return docs[0] if docs else None
+
+
+def check(chart_dir, manifests_path, overrides):
+    c = Checker()
+    values = chart_lib.merged_values(os.path.join(chart_dir, "values.yaml"), overrides)
+    chart = chart_lib.load_yaml(os.path.join(chart_dir, "Chart.yaml"))
+    with open(manifests_path, encoding="utf-8") as f:
+        docs = [d for d in yaml.safe_load_all(f) if d is not None]
+    sqlite = values["storage"]["backend"] == "sqlite"
+
+    for doc in docs:
+        name = "%s/%s" % (doc.get("kind"), doc.get("metadata", {}).get("name"))
+        for field in ("apiVersion", "kind", "metadata"):
+            c.expect(field in doc, "%s has no %s" % (name, field))
+        labels = doc.get("metadata", {}).get("labels") or {}
+        for label in STANDARD_LABELS:
+            c.expect(label in labels, "%s lacks label %s" % (name, label))
+        c.expect(len(doc["metadata"]["name"]) <= 63, "%s: name longer than 63" % name)
+    kinds = by_kind(docs)
+
+    # --- Deployment and pod ------------------------------------------------------------
+    dep = one(c, kinds, "Deployment")
+    cm = one(c, kinds, "ConfigMap")
+    svc = one(c, kinds, "Service")
+    if not (dep and cm and svc):
+        return c.problems
+    spec = dep["spec"]
+    pod = spec["template"]["spec"]
+    pod_labels = spec["template"]["metadata"]["labels"]
+    for k, v in spec["selector"]["matchLabels"].items():
+        c.equal(pod_labels.get(k), v, "pod label %s (Deployment selector)" % k)
+    if values["autoscaling"]["enabled"]:
+        c.expect("replicas" not in spec, "Deployment sets replicas although an HPA scales it")
+    else:
+        c.equal(spec.get("replicas"), values["replicaCount"], "Deployment replicas")
+    if sqlite:
+        c.equal(spec.get("replicas"), 1, "sqlite mode replicas")
+        c.equal(spec["strategy"]["type"], "Recreate", "sqlite mode update strategy")
+    else:
+        c.equal(spec["strategy"]["type"], "RollingUpdate", "postgres mode update strategy")
+
+    psc = pod.get("securityContext", {})
+    c.equal(psc.get("runAsNonRoot"), True, "pod runAsNonRoot")
+    c.equal(psc.get("runAsUser"), 10001, "pod runAsUser")
+    c.equal(psc.get("fsGroup"), 10001, "pod fsGroup")
+    c.equal(psc.get("seccompProfile", {}).get("type"), "RuntimeDefault", "pod seccompProfile")
+
+    c.equal(len(pod["containers"]), 1, "number of containers")
+    ctr = pod["containers"][0]
+    sc = ctr.get("securityContext", {})
+    c.equal(sc.get("readOnlyRootFilesystem"), True, "container readOnlyRootFilesystem")
+    c.equal(sc.get("allowPrivilegeEscalation"), False, "container allowPrivilegeEscalation")
+    c.equal(sc.get("runAsNonRoot"), True, "container runAsNonRoot")
+    c.expect("ALL" in sc.get("capabilities", {}).get("drop", []), "capabilities do not drop ALL")
+    c.equal(sc.get("seccompProfile", {}).get("type"), "RuntimeDefault", "container seccompProfile")
+    c.expect(ctr.get("resources", {}).get("requests"), "container has no resource requests")
+
+    image = values["image"]
+    if image.get("digest"):
+        c.equal(ctr["image"], "%s@%s" % (image["repository"], image["digest"]), "image")
+    else:
+        tag = str(image.get("tag") or chart["appVersion"])
+        c.equal(ctr["image"], "%s:%s" % (image["repository"], tag), "image (pinned tag)")
+
+    ports = {p["name"]: p["containerPort"] for p in ctr.get("ports", [])}
+    c.equal(ports, {"grpc": values["containerPorts"]["grpc"],
+                    "http": values["containerPorts"]["http"]}, "container ports")
+    if values["livenessProbe"]["enabled"]:
+        c.equal(ctr.get("livenessProbe", {}).get("grpc"),
+                {"port": values["containerPorts"]["grpc"]}, "liveness probe (native gRPC)")
+    if values["readinessProbe"]["enabled"]:
+        c.equal(ctr.get("readinessProbe", {}).get("httpGet"),
+                {"path": "/readyz", "port": "http"}, "readiness probe")
+    if values["startupProbe"]["enabled"]:
+        c.equal(ctr.get("startupProbe", {}).get("httpGet"),
+                {"path": "/healthz", "port": "http"}, "startup probe")
+
+    mounts = {m["mountPath"]: m["name"] for m in ctr.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    c.expect("emptyDir" in volumes.get(mounts.get("/tmp"), {}), "/tmp is not an emptyDir")
+    pvcs = kinds.get("PersistentVolumeClaim", [])
+    if sqlite:
+        data = volumes.get(mounts.get("/var/lib/okr"), {})
+        persistence = values["storage"]["sqlite"]["persistence"]
+        if persistence["enabled"]:
+            claim = data.get("persistentVolumeClaim", {}).get("claimName")
+            if persistence.get("existingClaim"):
+                c.equal(claim, persistence["existingClaim"], "claim mounted at /var/lib/okr")
+                c.equal(len(pvcs), 0, "number of PVCs with existingClaim")
+            else:
+                c.equal([p["metadata"]["name"] for p in pvcs], [claim],
+                        "PVC mounted at /var/lib/okr")
+        else:
+            c.expect("emptyDir" in data, "/var/lib/okr is not an emptyDir without persistence")
+    else:
+        c.expect("/var/lib/okr" not in mounts, "postgres mode mounts /var/lib/okr")
+        c.equal(len(pvcs), 0, "number of PVCs in postgres mode")
+
+    # --- Environment: ConfigMap for settings, Secret references for secrets -----------
+    c.equal([e.get("configMapRef", {}).get("name") for e in ctr.get("envFrom", [])],
+            [cm["metadata"]["name"]], "envFrom")
+    cm_data = cm.get("data") or {}
+    extra = set(values["config"]["extraEnv"])
+    for key in cm_data:
+        c.expect(key in SERVER_ENV or key in extra, "ConfigMap has unknown key %s" % key)
+    env = ctr.get("env", [])
+    names = [e["name"] for e in env]
+    extra_env = {e["name"] for e in values["extraEnv"]}
+    for n in names:
+        c.expect(n in SERVER_ENV or n in HELPER_ENV or n in extra_env, "unknown env var %s" % n)
+    c.equal(len(names), len(set(names)), "env var names are unique")
+    secret_strings = [values["externalDatabase"].get("password") or ""]
+    for var, (section, key, _) in SECRET_ENV.items():
+        c.expect(var not in cm_data, "secret %s is in the ConfigMap" % var)
+        secret_strings.append(values[section].get(key) or "")
+    c.expect("OKR_DB_PASSWORD" not in cm_data, "OKR_DB_PASSWORD is in the ConfigMap")
+    cm_text = yaml.safe_dump(cm)
+    for s in secret_strings:
+        if s:
+            c.expect(s not in cm_text, "a secret value appears in the ConfigMap")
+            c.expect(s not in yaml.safe_dump(dep), "a secret value appears in the Deployment")
+
+    # $(VAR) in an env value expands only variables defined before it.
+    seen = set(cm_data)
+    for e in env:
+        for ref in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", e.get("value", "")):
+            c.expect(ref in seen, "env %s uses $(%s) before it is defined" % (e["name"], ref))
+        seen.add(e["name"])
+
+    secrets = kinds.get("Secret", [])
+    chart_secret_name = None
+    if values["existingSecret"]:
+        c.equal(len(secrets), 0, "number of Secrets with existingSecret")
+        connector_secret = values["existingSecret"]
+    else:
+        c.equal(len(secrets), 1, "number of Secrets")
+        chart_secret_name = secrets[0]["metadata"]["name"] if secrets else None
+        connector_secret = chart_secret_name
+    secret_data = {}
+    if secrets:
+        secret_data = {k: base64.b64decode(v).decode()
+                       for k, v in (secrets[0].get("data") or {}).items()}
+    by_name = {e["name"]: e for e in env}
+    for var, (section, key, secret_key) in SECRET_ENV.items():
+        if not values[section]["enabled"]:
+            c.expect(var not in by_name, "%s set although %s is disabled" % (var, section))
+            continue
+        ref = by_name.get(var, {}).get("valueFrom", {}).get("secretKeyRef")
+        if not c.expect(ref, "%s is not taken from a Secret" % var):
+            continue
+        c.equal(ref.get("name"), connector_secret, "%s secret name" % var)
+        c.equal(ref.get("key"), values["secretKeys"][secret_key], "%s secret key" % var)
+        if chart_secret_name and values[section].get(key):
+            c.equal(secret_data.get(ref["key"]), values[section][key], "Secret value of %s" % var)
+
+    db = values["externalDatabase"]
+    if sqlite:
+        c.equal(cm_data.get("OKR_DATABASE"), "sqlite:/var/lib/okr/okr.db", "OKR_DATABASE")
+        c.expect("OKR_DATABASE" not in by_name, "sqlite OKR_DATABASE must come from the ConfigMap")
+    else:
+        c.expect("OKR_DATABASE" not in cm_data, "postgres OKR_DATABASE is in the ConfigMap")
+        query = "?sslmode=%s" % db["sslMode"] if db.get("sslMode") else ""
+        want = "postgresql://$(OKR_DB_USER):$(OKR_DB_PASSWORD)@%s:%d/%s%s" % (
+            db["host"], db["port"], db["database"], query)
+        c.equal(by_name.get("OKR_DATABASE", {}).get("value"), want, "OKR_DATABASE")
+        c.equal(by_name.get("OKR_DB_USER", {}).get("value"), db["user"], "OKR_DB_USER")
+        ref = by_name.get("OKR_DB_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        if db.get("existingSecret"):
+            c.equal((ref.get("name"), ref.get("key")),
+                    (db["existingSecret"], db["existingSecretPasswordKey"]), "password secret")
+        else:
+            c.equal(ref.get("name"), chart_secret_name, "password secret name")
+            c.equal(secret_data.get(ref.get("key")), db["password"], "Secret value of password")
+
+    cfg = values["config"]
+    c.equal(cm_data.get("OKR_LOG_FORMAT"), cfg["logFormat"], "OKR_LOG_FORMAT")
+    c.equal(cm_data.get("OKR_RECONCILE_INTERVAL"), cfg["reconcileInterval"], "OKR_RECONCILE_INTERVAL")
+    c.equal(cm_data.get("OKR_GRPC_ADDRESS"), "0.0.0.0:%d" % values["containerPorts"]["grpc"],
+            "OKR_GRPC_ADDRESS")
+    c.equal(cm_data.get("OKR_HTTP_ADDRESS"), "0.0.0.0:%d" % values["containerPorts"]["http"],
+            "OKR_HTTP_ADDRESS")
+    for section, keys in (("jira", {"OKR_JIRA_URL": "url"}),
+                          ("gitlab", {"OKR_GITLAB_URL": "url",
+                                      "OKR_GITLAB_LABEL_PREFIX": "labelPrefix"})):
+        for var, key in keys.items():
+            want = values[section][key] if values[section]["enabled"] else None
+            c.equal(cm_data.get(var), want, var)
+
+    # --- Service, Ingress, ServiceMonitor, PDB, HPA, ServiceAccount --------------------
+    sports = {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]}
+    c.equal(sports, {"grpc": (values["service"]["grpcPort"], "grpc"),
+                     "http": (values["service"]["httpPort"], "http")}, "Service ports")
+    for k, v in svc["spec"]["selector"].items():
+        c.equal(pod_labels.get(k), v, "pod label %s (Service selector)" % k)
+
+    ingresses = kinds.get("Ingress", [])
+    if values["ingress"]["enabled"]:
+        c.equal(len(ingresses), 1, "number of Ingresses")
+        for rule in (ingresses[0]["spec"]["rules"] if ingresses else []):
+            paths = rule["http"]["paths"]
+            c.equal(sorted(p["path"] for p in paths), ["/webhooks/gitlab", "/webhooks/jira"],
+                    "Ingress paths")
+            for p in paths:
+                c.equal(p["backend"]["service"], {"name": svc["metadata"]["name"],
+                        "port": {"number": values["service"]["httpPort"]}}, "Ingress backend")
+    else:
+        c.equal(len(ingresses), 0, "number of Ingresses")
+
+    monitors = kinds.get("ServiceMonitor", [])
+    if values["metrics"]["serviceMonitor"]["enabled"]:
+        c.equal(len(monitors), 1, "number of ServiceMonitors")
+        if monitors:
+            ep = monitors[0]["spec"]["endpoints"][0]
+            c.equal((ep["port"], ep["path"]), ("http", "/metrics"), "ServiceMonitor endpoint")
+    else:
+        c.equal(len(monitors), 0, "number of ServiceMonitors")
+
+    pdbs = kinds.get("PodDisruptionBudget", [])
+    c.equal(len(pdbs), 1 if values["podDisruptionBudget"]["enabled"] else 0, "number of PDBs")
+    for pdb in pdbs:
+        c.equal(pdb["spec"]["selector"]["matchLabels"], spec["selector"]["matchLabels"],
+                "PDB selector")
+        c.equal(len({"minAvailable", "maxUnavailable"} & set(pdb["spec"])), 1,
+                "PDB sets exactly one of minAvailable/maxUnavailable")
+
+    hpas = kinds.get("HorizontalPodAutoscaler", [])
+    if values["autoscaling"]["enabled"]:
+        c.expect(not sqlite, "HPA rendered in sqlite mode")
+        c.equal(len(hpas), 1, "number of HPAs")
+        if hpas:
+            c.equal(hpas[0]["spec"]["scaleTargetRef"]["name"], dep["metadata"]["name"],
+                    "HPA target")
+    else:
+        c.equal(len(hpas), 0, "number of HPAs")
+
+    sas = kinds.get("ServiceAccount", [])
+    if values["serviceAccount"]["create"]:
+        c.equal([s["metadata"]["name"] for s in sas], [pod.get("serviceAccountName")],
+                "ServiceAccount of the pods")
+    return c.problems
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    problems = check(argv[1], argv[2], argv[3:])
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
