@@ -1,0 +1,209 @@
+#include "connectors/jira/webhook.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <climits>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "connectors/jira/json_util.h"
+#include "service/okr/status_macros.h"
+
+namespace okr::connectors::jira {
+namespace {
+
+using internal::GetArray;
+using internal::GetInt;
+using internal::GetMember;
+using internal::GetObject;
+using internal::GetString;
+
+constexpr size_t kSha256Bytes = 32;
+using Digest = std::array<unsigned char, kSha256Bytes>;
+
+// HMAC-SHA256; false only if OpenSSL fails (out of memory).
+bool HmacSha256(absl::string_view key, absl::string_view data, Digest& out) {
+  if (key.size() > static_cast<size_t>(INT_MAX)) return false;
+  unsigned int length = 0;
+  // HMAC() wants a non-null key pointer even for an empty key.
+  static constexpr unsigned char kEmpty[1] = {0};
+  const void* key_data = key.empty() ? static_cast<const void*>(kEmpty) : key.data();
+  const unsigned char* result =
+      HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
+  return result != nullptr && length == kSha256Bytes;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool DecodeHexDigest(absl::string_view hex, Digest& out) {
+  if (hex.size() != 2 * kSha256Bytes) return false;
+  for (size_t i = 0; i < kSha256Bytes; ++i) {
+    const int high = HexValue(hex[2 * i]);
+    const int low = HexValue(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    out[i] = static_cast<unsigned char>(high * 16 + low);
+  }
+  return true;
+}
+
+JiraWebhookEvent::Kind KindOf(absl::string_view webhook_event) {
+  if (webhook_event == "jira:issue_created") return JiraWebhookEvent::Kind::kIssueCreated;
+  if (webhook_event == "jira:issue_updated") return JiraWebhookEvent::Kind::kIssueUpdated;
+  if (webhook_event == "jira:issue_deleted") return JiraWebhookEvent::Kind::kIssueDeleted;
+  return JiraWebhookEvent::Kind::kOther;
+}
+
+bool IsStatusItem(const nlohmann::json& item) {
+  if (std::optional<std::string> field_id = GetString(item, "fieldId")) {
+    return *field_id == "status";
+  }
+  std::optional<std::string> field = GetString(item, "field");
+  return field.has_value() && absl::EqualsIgnoreCase(*field, "status");
+}
+
+bool HasStatusChange(const nlohmann::json& body) {
+  const nlohmann::json* changelog = GetObject(body, "changelog");
+  if (changelog == nullptr) return false;
+  const nlohmann::json* items = GetArray(*changelog, "items");
+  if (items == nullptr) return false;
+  for (const nlohmann::json& item : *items) {
+    if (IsStatusItem(item)) return true;
+  }
+  return false;
+}
+
+void CopyIssue(JiraIssue issue, JiraWebhookEvent& event) {
+  event.issue_id = std::move(issue.id);
+  event.issue_key = std::move(issue.key);
+  event.summary = std::move(issue.summary);
+  event.status_category_key = std::move(issue.status_category_key);
+  event.done = issue.done;
+  event.story_points = issue.story_points;
+  event.issue_updated = issue.updated;
+}
+
+}  // namespace
+
+std::string ComputeSignature(absl::string_view secret, absl::string_view raw_body) {
+  Digest digest{};
+  if (!HmacSha256(secret, raw_body, digest)) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string signature = "sha256=";
+  for (unsigned char byte : digest) {
+    signature.push_back(kHex[byte >> 4]);
+    signature.push_back(kHex[byte & 0xF]);
+  }
+  return signature;
+}
+
+absl::Status VerifySignature(absl::string_view secret, absl::string_view raw_body,
+                             absl::string_view x_hub_signature_header) {
+  if (secret.empty()) {
+    return absl::FailedPreconditionError("no Jira webhook secret configured");
+  }
+  const absl::string_view header = absl::StripAsciiWhitespace(x_hub_signature_header);
+  if (header.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat("missing ", kSignatureHeader, " header"));
+  }
+  const size_t equals = header.find('=');
+  if (equals == absl::string_view::npos ||
+      !absl::EqualsIgnoreCase(header.substr(0, equals), "sha256")) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(kSignatureHeader, " must be sha256=<hex digest>"));
+  }
+  Digest received{};
+  if (!DecodeHexDigest(header.substr(equals + 1), received)) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(kSignatureHeader, " does not hold a 64-digit hex SHA-256 digest"));
+  }
+  Digest expected{};
+  if (!HmacSha256(secret, raw_body, expected)) {
+    return absl::InternalError("HMAC-SHA256 computation failed");
+  }
+  if (CRYPTO_memcmp(expected.data(), received.data(), kSha256Bytes) != 0) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(kSignatureHeader, " does not match the body and the webhook secret"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JiraWebhookEvent> ParseWebhook(absl::string_view raw_body,
+                                              const JiraFieldConfig& config) {
+  absl::StatusOr<nlohmann::json> parsed =
+      internal::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jira webhook: ", parsed.status().message()));
+  }
+  const nlohmann::json& body = *parsed;
+  if (!body.is_object()) return absl::InvalidArgumentError("Jira webhook: body is not an object");
+
+  JiraWebhookEvent event;
+  std::optional<std::string> webhook_event = GetString(body, "webhookEvent");
+  if (!webhook_event.has_value() || webhook_event->empty()) {
+    return absl::InvalidArgumentError("Jira webhook: missing or malformed field webhookEvent");
+  }
+  event.webhook_event = *std::move(webhook_event);
+  event.kind = KindOf(event.webhook_event);
+  event.issue_event_type_name = GetString(body, "issue_event_type_name").value_or("");
+  std::optional<int64_t> timestamp = GetInt(body, "timestamp");
+  const nlohmann::json* issue = GetMember(body, "issue");
+
+  if (event.kind == JiraWebhookEvent::Kind::kOther) {
+    // Comment, worklog, sprint, ... events: not ours to interpret; keep what is usable.
+    event.timestamp_ms = timestamp.value_or(0);
+    if (issue != nullptr) {
+      absl::StatusOr<JiraIssue> mapped =
+          IssueFromJson(*issue, config, FieldRequirement::kIdentityOnly);
+      if (mapped.ok()) CopyIssue(*std::move(mapped), event);
+    }
+    return event;
+  }
+
+  if (!timestamp.has_value()) {
+    return absl::InvalidArgumentError("Jira webhook: missing or malformed field timestamp");
+  }
+  event.timestamp_ms = *timestamp;
+  if (issue == nullptr) {
+    return absl::InvalidArgumentError("Jira webhook: missing or malformed field issue");
+  }
+  const FieldRequirement requirement = event.kind == JiraWebhookEvent::Kind::kIssueDeleted
+                                           ? FieldRequirement::kIdentityOnly
+                                           : FieldRequirement::kComplete;
+  absl::StatusOr<JiraIssue> mapped = IssueFromJson(*issue, config, requirement);
+  if (!mapped.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jira webhook ", event.webhook_event, ": ", mapped.status().message()));
+  }
+  CopyIssue(*std::move(mapped), event);
+  event.status_changed = HasStatusChange(body);
+  return event;
+}
+
+JiraIssue ToJiraIssue(const JiraWebhookEvent& event) {
+  JiraIssue issue;
+  issue.id = event.issue_id;
+  issue.key = event.issue_key;
+  issue.summary = event.summary;
+  issue.status_category_key = event.status_category_key;
+  issue.done = event.done;
+  issue.story_points = event.story_points;
+  issue.updated = event.issue_updated;
+  return issue;
+}
+
+}  // namespace okr::connectors::jira
