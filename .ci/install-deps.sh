@@ -9,7 +9,8 @@ build_pkgs=(cmake ninja-build g++ pkg-config
   libsqlite3-dev libpq-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf python3-yaml
-  nghttp2-client postgresql curl)
+  nghttp2-client postgresql curl prometheus
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then

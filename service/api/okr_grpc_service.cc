@@ -8,17 +8,11 @@
 #include "service/api/proto_convert.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
+#include "absl/time/clock.h"
 
 namespace okr::api {
 namespace {
 
-// Runs `fn` (returning absl::Status) and finishes the call with its mapped status.
-template <typename Fn>
-grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, Fn&& fn) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(fn()));
-  return reactor;
-}
 
 template <typename T, typename ProtoList>
 void AppendAll(const std::vector<T>& items, ProtoList* out) {
@@ -71,13 +65,26 @@ std::vector<std::string> DefaultObjectivePaths(const v1::Objective& o) {
 
 }  // namespace
 
+// Runs `fn` (returning absl::Status), tells the observer, and finishes the call with the
+// mapped status.
+template <typename Fn>
+grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* ctx,
+                                                  absl::string_view method, Fn&& fn) {
+  const absl::Time start = absl::Now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const absl::Status status = fn();
+  if (observer_ != nullptr) observer_->OnRpc(method, status.code(), absl::Now() - start);
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
 // ---------------------------------------------------------------------------------------
 // Teams
 
 grpc::ServerUnaryReactor* OkrGrpcService::CreateTeam(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateTeamRequest* req,
                                                      v1::Team* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "CreateTeam", [&]() -> absl::Status {
     std::string id = req->team_id();
     if (id.empty() && !req->team().name().empty()) {
       OKR_ASSIGN_OR_RETURN(id, names::ParseTeam(req->team().name(), "team.name"));
@@ -92,7 +99,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateTeam(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* OkrGrpcService::GetTeam(grpc::CallbackServerContext* ctx,
                                                   const v1::GetTeamRequest* req,
                                                   v1::Team* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "GetTeam", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(Team team, core_.GetTeam(id));
     ToProto(team, resp);
@@ -103,7 +110,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::GetTeam(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* OkrGrpcService::ListTeams(grpc::CallbackServerContext* ctx,
                                                     const v1::ListTeamsRequest* req,
                                                     v1::ListTeamsResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListTeams", [&]() -> absl::Status {
     std::string parent;
     if (!req->parent().empty()) {
       OKR_ASSIGN_OR_RETURN(parent, names::ParseTeam(req->parent(), "parent"));
@@ -122,7 +129,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListTeams(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* OkrGrpcService::CreateCycle(grpc::CallbackServerContext* ctx,
                                                       const v1::CreateCycleRequest* req,
                                                       v1::Cycle* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "CreateCycle", [&]() -> absl::Status {
     std::string id = req->cycle_id();
     if (id.empty() && !req->cycle().name().empty()) {
       OKR_ASSIGN_OR_RETURN(id, names::ParseCycle(req->cycle().name(), "cycle.name"));
@@ -137,7 +144,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateCycle(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* OkrGrpcService::GetCycle(grpc::CallbackServerContext* ctx,
                                                    const v1::GetCycleRequest* req,
                                                    v1::Cycle* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "GetCycle", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseCycle(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(Cycle cycle, core_.GetCycle(id));
     ToProto(cycle, resp);
@@ -148,7 +155,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::GetCycle(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* OkrGrpcService::ListCycles(grpc::CallbackServerContext* ctx,
                                                      const v1::ListCyclesRequest* req,
                                                      v1::ListCyclesResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListCycles", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(auto page,
                          core_.ListCycles(ToPageRequest(req->page_size(), req->page_token())));
     AppendAll(page.items, resp->mutable_cycles());
@@ -163,7 +170,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListCycles(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* OkrGrpcService::CreateObjective(grpc::CallbackServerContext* ctx,
                                                           const v1::CreateObjectiveRequest* req,
                                                           v1::Objective* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "CreateObjective", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(Objective o, FromProto(req->objective()));
     o.id = req->objective_id();
     if (o.id.empty() && !req->objective().name().empty()) {
@@ -178,7 +185,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateObjective(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::GetObjective(grpc::CallbackServerContext* ctx,
                                                        const v1::GetObjectiveRequest* req,
                                                        v1::Objective* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "GetObjective", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(Objective o, core_.GetObjective(id));
     ToProto(o, resp);
@@ -189,7 +196,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::GetObjective(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* OkrGrpcService::ListObjectives(grpc::CallbackServerContext* ctx,
                                                          const v1::ListObjectivesRequest* req,
                                                          v1::ListObjectivesResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListObjectives", [&]() -> absl::Status {
     storage::ObjectiveFilter filter;
     if (!req->team().empty()) {
       OKR_ASSIGN_OR_RETURN(filter.team_id, names::ParseTeam(req->team(), "team"));
@@ -212,7 +219,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListObjectives(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* OkrGrpcService::UpdateObjective(grpc::CallbackServerContext* ctx,
                                                           const v1::UpdateObjectiveRequest* req,
                                                           v1::Objective* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "UpdateObjective", [&]() -> absl::Status {
     const v1::Objective& in = req->objective();
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(in.name(), "objective.name"));
     OKR_ASSIGN_OR_RETURN(Objective patch, FromProto(in));
@@ -230,7 +237,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateObjective(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::DeleteObjective(grpc::CallbackServerContext* ctx,
                                                           const v1::DeleteObjectiveRequest* req,
                                                           google::protobuf::Empty*) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "DeleteObjective", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
     return core_.DeleteObjective(id, req->etag(), req->force());
   });
@@ -242,7 +249,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::DeleteObjective(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::CreateKeyResult(grpc::CallbackServerContext* ctx,
                                                           const v1::CreateKeyResultRequest* req,
                                                           v1::KeyResult* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "CreateKeyResult", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string objective_id, names::ParseObjective(req->parent(), "parent"));
     OKR_ASSIGN_OR_RETURN(KeyResult kr, FromProto(req->key_result()));
     kr.objective_id = objective_id;
@@ -256,7 +263,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateKeyResult(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::GetKeyResult(grpc::CallbackServerContext* ctx,
                                                        const v1::GetKeyResultRequest* req,
                                                        v1::KeyResult* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "GetKeyResult", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
     ToProto(kr, resp);
@@ -267,7 +274,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::GetKeyResult(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* OkrGrpcService::ListKeyResults(grpc::CallbackServerContext* ctx,
                                                          const v1::ListKeyResultsRequest* req,
                                                          v1::ListKeyResultsResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListKeyResults", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string objective_id, names::ParseObjective(req->parent(), "parent"));
     OKR_ASSIGN_OR_RETURN(
         auto page,
@@ -281,7 +288,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListKeyResults(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* OkrGrpcService::UpdateKeyResult(grpc::CallbackServerContext* ctx,
                                                           const v1::UpdateKeyResultRequest* req,
                                                           v1::KeyResult* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "UpdateKeyResult", [&]() -> absl::Status {
     const v1::KeyResult& in = req->key_result();
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
                          names::ParseKeyResult(in.name(), "key_result.name"));
@@ -308,7 +315,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateKeyResult(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::DeleteKeyResult(grpc::CallbackServerContext* ctx,
                                                           const v1::DeleteKeyResultRequest* req,
                                                           google::protobuf::Empty*) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "DeleteKeyResult", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
     return core_.DeleteKeyResult(n.objective_id, n.key_result_id, req->etag());
   });
@@ -320,7 +327,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::DeleteKeyResult(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::CreateCheckIn(grpc::CallbackServerContext* ctx,
                                                         const v1::CreateCheckInRequest* req,
                                                         v1::CheckIn* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "CreateCheckIn", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
     const v1::CheckIn& in = req->check_in();
     CheckIn c;
@@ -339,7 +346,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateCheckIn(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* OkrGrpcService::ListCheckIns(grpc::CallbackServerContext* ctx,
                                                        const v1::ListCheckInsRequest* req,
                                                        v1::ListCheckInsResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListCheckIns", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
     OKR_ASSIGN_OR_RETURN(auto page, core_.ListCheckIns(n.objective_id, n.key_result_id,
                                                        ToPageRequest(req->page_size(),
@@ -356,7 +363,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListCheckIns(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* OkrGrpcService::LinkWorkItem(grpc::CallbackServerContext* ctx,
                                                        const v1::LinkWorkItemRequest* req,
                                                        v1::WorkItemLink* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "LinkWorkItem", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
     OKR_ASSIGN_OR_RETURN(WorkItem item, FromProto(req->work_item()));
     OKR_ASSIGN_OR_RETURN(WorkItemLink link, core_.LinkWorkItem(n.objective_id, n.key_result_id,
@@ -369,7 +376,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::LinkWorkItem(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* OkrGrpcService::UnlinkWorkItem(grpc::CallbackServerContext* ctx,
                                                          const v1::UnlinkWorkItemRequest* req,
                                                          google::protobuf::Empty*) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "UnlinkWorkItem", [&]() -> absl::Status {
     if (!req->name().empty()) {
       OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
                            names::ParseWorkItemLink(req->name(), "name"));
@@ -388,7 +395,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::UnlinkWorkItem(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* OkrGrpcService::ListWorkItemLinks(
     grpc::CallbackServerContext* ctx, const v1::ListWorkItemLinksRequest* req,
     v1::ListWorkItemLinksResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "ListWorkItemLinks", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
     OKR_ASSIGN_OR_RETURN(auto page, core_.ListWorkItemLinks(n.objective_id, n.key_result_id,
                                                             ToPageRequest(req->page_size(),
@@ -402,7 +409,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListWorkItemLinks(
 grpc::ServerUnaryReactor* OkrGrpcService::FindWorkItemLinks(
     grpc::CallbackServerContext* ctx, const v1::FindWorkItemLinksRequest* req,
     v1::FindWorkItemLinksResponse* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "FindWorkItemLinks", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(Tracker tracker, FromProto(req->tracker(), "tracker"));
     OKR_ASSIGN_OR_RETURN(auto targets, core_.FindWorkItemLinks(tracker, req->key()));
     for (const core::WorkItemLinkTarget& t : targets) {
@@ -418,7 +425,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::FindWorkItemLinks(
 grpc::ServerUnaryReactor* OkrGrpcService::UpdateWorkItem(grpc::CallbackServerContext* ctx,
                                                          const v1::UpdateWorkItemRequest* req,
                                                          v1::WorkItem* resp) {
-  return Respond(ctx, [&]() -> absl::Status {
+  return Respond(ctx, "UpdateWorkItem", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(WorkItem patch, FromProto(req->work_item()));
     std::vector<std::string> paths =
         MaskPaths(req->update_mask(), {"title", "url", "done", "weight"});

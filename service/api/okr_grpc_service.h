@@ -8,14 +8,27 @@
 #ifndef OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
 #define OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "service/core/okr_core.h"
 
 namespace okr::api {
 
+// Told about every finished RPC (for metrics). Must be thread-safe and fast.
+class RpcObserver {
+ public:
+  virtual ~RpcObserver() = default;
+  virtual void OnRpc(absl::string_view method, absl::StatusCode code,
+                     absl::Duration latency) = 0;
+};
+
 class OkrGrpcService final : public v1::OkrService::CallbackService {
  public:
-  explicit OkrGrpcService(core::OkrCore& core) : core_(core) {}
+  // `observer` may be null; both must outlive the service.
+  explicit OkrGrpcService(core::OkrCore& core, RpcObserver* observer = nullptr)
+      : core_(core), observer_(observer) {}
 
   grpc::ServerUnaryReactor* CreateTeam(grpc::CallbackServerContext* ctx,
                                        const v1::CreateTeamRequest* req, v1::Team* resp) override;
@@ -90,7 +103,12 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
                                            v1::WorkItem* resp) override;
 
  private:
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
+                                    Fn&& fn);
+
   core::OkrCore& core_;
+  RpcObserver* observer_;
 };
 
 }  // namespace okr::api

@@ -11,6 +11,7 @@
 #include "service/core/okr_core.h"
 #include "service/http/http_server.h"
 #include "service/log/log.h"
+#include "service/metrics/metrics.h"
 #include "service/okr/status_macros.h"
 #include "service/storage/sqlite/sqlite_store.h"
 
@@ -38,12 +39,74 @@ absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig&
       "database: expected sqlite:PATH or postgresql://user:pass@host:port/db");
 }
 
+// Counts RPCs by method and code and records their latency.
+class OkrServer::RpcMetrics final : public api::RpcObserver {
+ public:
+  explicit RpcMetrics(metrics::Registry& registry)
+      : requests_(registry.AddCounter("okr_rpc_requests_total",
+                                      "gRPC calls handled, by method and status code.",
+                                      {"method", "code"})),
+        latency_(registry.AddHistogram("okr_rpc_duration_seconds",
+                                       "Time to handle a gRPC call, by method.", {"method"},
+                                       metrics::LatencyBuckets())) {}
+  void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) override {
+    const std::string m(method);
+    requests_.Inc({m, absl::StatusCodeToString(code)});
+    latency_.Observe({m}, absl::ToDoubleSeconds(latency));
+  }
+
+ private:
+  metrics::Counter& requests_;
+  metrics::Histogram& latency_;
+};
+
+// Counts database errors (codes that mean the database, not the request, failed).
+class OkrServer::InstrumentedStore final : public storage::OkrStore {
+ public:
+  InstrumentedStore(std::unique_ptr<storage::OkrStore> inner, metrics::Registry& registry)
+      : inner_(std::move(inner)),
+        errors_(registry.AddCounter("okr_database_errors_total",
+                                    "Database operations that failed, by kind and code.",
+                                    {"kind", "code"})) {}
+  absl::Status RunInTransaction(
+      absl::FunctionRef<absl::Status(storage::OkrTransaction&)> fn) override {
+    return Count("write", inner_->RunInTransaction(fn));
+  }
+  absl::Status RunReadOnly(absl::FunctionRef<absl::Status(storage::OkrTransaction&)> fn) override {
+    return Count("read", inner_->RunReadOnly(fn));
+  }
+  absl::Status Ping() override { return Count("ping", inner_->Ping()); }
+
+ private:
+  absl::Status Count(const char* kind, absl::Status status) {
+    switch (status.code()) {
+      case absl::StatusCode::kUnavailable:
+      case absl::StatusCode::kInternal:
+      case absl::StatusCode::kDataLoss:
+      case absl::StatusCode::kResourceExhausted:
+      case absl::StatusCode::kDeadlineExceeded:
+        errors_.Inc({kind, absl::StatusCodeToString(status.code())});
+        break;
+      default:
+        break;
+    }
+    return status;
+  }
+
+  std::unique_ptr<storage::OkrStore> inner_;
+  metrics::Counter& errors_;
+};
+
 absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& config,
                                                             const Clock& clock) {
   std::unique_ptr<OkrServer> s(new OkrServer());
-  OKR_ASSIGN_OR_RETURN(s->store_, OpenStore(config));
+  s->metrics_ = std::make_unique<metrics::Registry>();
+  s->metrics_->AddCallbackGauge("okr_up", "1 while the server process runs.", [] { return 1; });
+  OKR_ASSIGN_OR_RETURN(std::unique_ptr<storage::OkrStore> opened, OpenStore(config));
+  s->store_ = std::make_unique<InstrumentedStore>(std::move(opened), *s->metrics_);
   s->core_ = std::make_unique<core::OkrCore>(*s->store_, clock);
-  s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_);
+  s->rpc_metrics_ = std::make_unique<RpcMetrics>(*s->metrics_);
+  s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_, s->rpc_metrics_.get());
 
   OKR_RETURN_IF_ERROR(http::SplitHostPort(config.grpc_address, "grpc_address").status());
   grpc::EnableDefaultHealthCheckService(true);
@@ -72,6 +135,11 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
     absl::Status ping = store->Ping();
     if (!ping.ok()) return http::JsonError(503, absl::StrCat("database: ", ping.message()));
     return http::HttpResponse{200, "application/json", "{\"status\":\"READY\"}"};
+  });
+  metrics::Registry* registry = s->metrics_.get();
+  s->http_server_->Handle("GET", "/metrics", [registry](const http::HttpRequest&) {
+    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                              registry->Render()};
   });
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
   return s;

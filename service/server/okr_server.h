@@ -31,6 +31,9 @@ class OkrCore;
 namespace http {
 class HttpServer;
 }
+namespace metrics {
+class Registry;
+}
 }  // namespace okr
 
 namespace okr::server {
@@ -47,12 +50,19 @@ class OkrServer {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const;
+  // The metrics served on GET /metrics.
+  metrics::Registry& metrics() { return *metrics_; }
   // Stops accepting calls, lets in-flight calls finish within `grace`, stops HTTP.
   void Shutdown(absl::Duration grace);
 
  private:
   OkrServer() = default;
 
+  class RpcMetrics;
+  class InstrumentedStore;
+
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<storage::OkrStore> store_;
   std::unique_ptr<core::OkrCore> core_;
   std::unique_ptr<api::OkrGrpcService> grpc_service_;

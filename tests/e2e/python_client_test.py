@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+import urllib.error
+import urllib.request
+
 import grpc
 
 
@@ -47,9 +50,11 @@ def start_server(binary, db, log_path):
                              f"--database=sqlite:{db}"], stdout=log, stderr=log)
     deadline = time.time() + 20
     while time.time() < deadline:
-        m = re.search(r"grpc_port=(\d+)", open(log_path).read())
-        if m:
-            return proc, int(m.group(1))
+        text = open(log_path).read()
+        m = re.search(r"grpc_port=(\d+)", text)
+        h = re.search(r"http_port=(\d+)", text)
+        if m and h:
+            return proc, int(m.group(1)), int(h.group(1))
         if proc.poll() is not None:
             raise RuntimeError("okr-server exited: " + open(log_path).read())
         time.sleep(0.05)
@@ -60,7 +65,7 @@ def main():
     binary, proto_root = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="okr-e2e-")
     pb = build_messages(proto_root, tmp)
-    proc, port = start_server(binary, os.path.join(tmp, "okr.db"), os.path.join(tmp, "server.log"))
+    proc, port, http_port = start_server(binary, os.path.join(tmp, "okr.db"), os.path.join(tmp, "server.log"))
     results = []
 
     def check(name, cond, detail=""):
@@ -119,6 +124,35 @@ def main():
             code, msg = code_of(c.ListObjectives, pb.ListObjectivesRequest(page_size=-5))
             check("negative page_size -> INVALID_ARGUMENT",
                   code == grpc.StatusCode.INVALID_ARGUMENT and "page_size" in msg, (code, msg))
+
+        def http_get(path):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}{path}", timeout=10) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+
+        status, body = http_get("/healthz")
+        check("/healthz answers 200", status == 200, (status, body))
+        status, body = http_get("/readyz")
+        check("/readyz answers 200", status == 200, (status, body))
+        status, body = http_get("/no-such-path")
+        check("unknown path -> 404 with JSON error", status == 404 and '"error"' in body,
+              (status, body))
+        status, metrics = http_get("/metrics")
+        check("/metrics answers 200", status == 200, status)
+        check("/metrics counts CreateCheckIn",
+              'okr_rpc_requests_total{method="CreateCheckIn",code="OK"} 1' in metrics, metrics)
+        check("/metrics counts the NOT_FOUND",
+              'okr_rpc_requests_total{method="GetObjective",code="NOT_FOUND"} 1' in metrics)
+        promtool = shutil.which("promtool")
+        check("promtool is installed", promtool is not None)
+        if promtool:
+            res = subprocess.run([promtool, "check", "metrics"], input=metrics, text=True,
+                                 capture_output=True)
+            # promtool exits 1 for lint warnings too; a parse error says "error while linting".
+            check("promtool parses /metrics", "error while linting" not in res.stderr and
+                  "error" not in res.stdout.lower(), res.stdout + res.stderr)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
