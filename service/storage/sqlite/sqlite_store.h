@@ -1,0 +1,101 @@
+// SqliteStore: the OkrStore implementation on one SQLite database file, for single-node
+// deployments. It owns the schema (see migrations.h) and applies pending migrations at
+// Open.
+//
+//   SqliteOptions options;
+//   options.path = "/var/lib/okr/okr.db";
+//   OKR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(options));
+//   absl::Status s = store->RunInTransaction([&](OkrTransaction& tx) { ... });
+//
+// Contract (in addition to OkrStore's):
+//  - Concurrency: one writer connection behind a mutex, so read-write transactions run one
+//    at a time (BEGIN IMMEDIATE; other processes wait up to `busy_timeout`, then
+//    UNAVAILABLE). RunReadOnly uses a pool of `read_connections` read-only connections;
+//    in WAL mode readers never block the writer nor each other, and each read-only
+//    transaction sees one consistent snapshot (taken at its first read).
+//  - Transactions do not nest: calling RunInTransaction / RunReadOnly / Ping from inside
+//    a callback of the same store fails with FAILED_PRECONDITION (instead of deadlocking).
+//  - Durability (WAL mode): with Sync::kFull a transaction is fsync'ed to the WAL before
+//    RunInTransaction returns OK, so it survives a power loss or OS crash (given storage
+//    that honours fsync; WAL needs a local file system, not NFS). With
+//    Sync::kNormal the WAL is only synced at checkpoints: a committed transaction survives
+//    a crash or kill -9 of the process, but the last transactions may be lost on power
+//    loss (the database stays consistent either way).
+//  - Codes: besides OkrStore's, FAILED_PRECONDITION for a write through RunReadOnly, for a
+//    reference to a missing team/cycle/parent objective/work item, and at Open for a
+//    database written by a newer schema version; NOT_FOUND when inserting a key result,
+//    check-in or link under a missing objective / key result; RESOURCE_EXHAUSTED when the
+//    disk is full; INVALID_ARGUMENT for bad options or a non-positive page limit.
+//  - Update* stores every field as given (including create_time) except `seq`. Listing
+//    the children of a missing parent returns an empty page, not NOT_FOUND.
+//  - Not copyable; destroying the store closes every connection (no transaction may be
+//    running).
+#ifndef OKR_SERVICE_STORAGE_SQLITE_SQLITE_STORE_H_
+#define OKR_SERVICE_STORAGE_SQLITE_SQLITE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/storage/okr_store.h"
+
+namespace okr::storage {
+
+struct SqliteOptions {
+  // Database file, created if missing; SQLite keeps `<path>-wal` and `<path>-shm` next to
+  // it, so the directory must be writable.
+  std::string path;
+  // kFull: durable against power loss. kNormal: durable against process crashes only,
+  // but commits are much cheaper (no fsync per commit).
+  enum class Sync { kNormal, kFull };
+  Sync sync = Sync::kFull;
+  // Size of the read-only connection pool behind RunReadOnly and Ping (>= 1).
+  int read_connections = 4;
+  // How long a statement waits for a lock held by another process before UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(5);
+};
+
+namespace sqlite_internal {
+class Connection;
+}  // namespace sqlite_internal
+
+class SqliteStore final : public OkrStore {
+ public:
+  // Opens (creating if needed) the database, sets WAL mode, foreign keys and the sync
+  // level, and applies pending migrations. INVALID_ARGUMENT for bad options,
+  // UNAVAILABLE if the file cannot be opened, FAILED_PRECONDITION if the schema is newer
+  // than this binary.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore() override;
+
+  absl::Status RunInTransaction(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) override;
+  absl::Status RunReadOnly(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) override;
+  absl::Status Ping() override;
+
+ private:
+  SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
+              std::vector<std::unique_ptr<sqlite_internal::Connection>> readers);
+
+  sqlite_internal::Connection* AcquireReader();
+  void ReleaseReader(sqlite_internal::Connection* reader);
+
+  absl::Mutex writer_mu_;
+  const std::unique_ptr<sqlite_internal::Connection> writer_ ABSL_PT_GUARDED_BY(writer_mu_);
+
+  const std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
+  absl::Mutex pool_mu_;
+  std::vector<sqlite_internal::Connection*> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
+};
+
+}  // namespace okr::storage
+
+#endif  // OKR_SERVICE_STORAGE_SQLITE_SQLITE_STORE_H_
