@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -20,6 +21,14 @@ enum class ObjectiveState { kDraft = 1, kProposed = 2, kAgreed = 3, kClosed = 4 
 enum class Health { kOnTrack = 1, kAtRisk = 2, kOffTrack = 3, kNotStarted = 4 };
 enum class KeyResultType { kMetric = 1, kMilestone = 2, kWorkItems = 3 };
 enum class Tracker { kJira = 1, kGitLab = 2 };
+// Where an objective's progress comes from (service/okr/rollup.h): its key results only,
+// or its key results and its child objectives (objectives whose parent it is), each child
+// weighted by its `weight` like a key result.
+enum class ProgressSource { kKeyResults = 1, kKeyResultsAndChildren = 2 };
+// How a closed objective's score compares with what its kind promised
+// (service/okr/scoring.h): committed objectives are expected at 1.0, aspirational ones
+// around 0.7. kUnspecified until the objective is closed.
+enum class Outcome { kUnspecified = 0, kMet = 1, kMissed = 2 };
 
 // Fields every stored entity carries. `seq` is the storage-assigned insertion order used
 // for stable paging; `revision` grows by one on every write and backs the etag.
@@ -45,6 +54,13 @@ struct Cycle {
   EntityMeta meta;
 };
 
+// One team's binding agreement to an objective (service/okr/lifecycle.h).
+struct Agreement {
+  std::string team_id;
+  std::string agreed_by;  // the person who agreed for the team, as the API passed it
+  absl::Time agree_time = absl::InfinitePast();
+};
+
 struct Objective {
   std::string id;
   std::string title;
@@ -59,6 +75,23 @@ struct Objective {
   // Derived.
   double expected_progress = 0;
   Health health = Health::kNotStarted;
+
+  // Alignment and roll-up (service/okr/alignment.h, rollup.h).
+  // kKeyResultsAndChildren: `progress` also weighs in the child objectives.
+  ProgressSource progress_source = ProgressSource::kKeyResults;
+  double weight = 1;  // weight of this objective as a child in its parent's roll-up
+  // Key results of other objectives this one contributes to:
+  // `objectives/{objective}/keyResults/{key_result}`.
+  std::vector<std::string> contributes_to;
+  std::vector<std::string> depends_on;  // ids of objectives this one depends on
+  // Lifecycle (service/okr/lifecycle.h).
+  std::vector<Agreement> agreements;  // teams that agreed to the current version
+  std::string reopen_reason;          // why it last went back to DRAFT/PROPOSED; empty if never
+  std::string carried_over_from;      // id of the objective this one was carried over from
+  // Scoring (service/okr/scoring.h), set when the objective is closed.
+  double score = 0;  // in [0, 1]; meaningful only if `scored`
+  bool scored = false;
+  Outcome outcome = Outcome::kUnspecified;
 };
 
 struct MetricSpec {
@@ -91,6 +124,22 @@ struct KeyResult {
   // Derived.
   double expected_progress = 0;
   Health health = Health::kNotStarted;
+
+  // Named metric a metric key result moves, e.g. "checkout.conversion"; key results of
+  // different teams that move the same metric are checked for contradictions
+  // (service/okr/alignment.h). Empty: not shared.
+  std::string metric_key;
+
+  // Tracker scopes of a work-items key result (service/sync): matching issues are linked
+  // and kept current. Empty: no scope.
+  std::string jira_jql;
+  std::string gitlab_project;              // group/subgroup/project
+  std::vector<std::string> gitlab_labels;  // all must match
+  std::string gitlab_milestone;            // empty: any
+  // Scoring (service/okr/scoring.h), set when the objective is closed: the progress at
+  // close, or an explicit score in [0, 1] with a reason.
+  std::optional<double> score;
+  std::string score_reason;  // required with an explicit score; empty otherwise
 };
 
 struct CheckIn {
@@ -113,6 +162,12 @@ struct WorkItem {
   bool done = false;
   double weight = 1;
   absl::Time update_time = absl::InfinitePast();
+  // The tracker's own stable id (Jira numeric issue id; GitLab global issue id). Keys
+  // change when issues move; the id does not. Empty until a connector has seen the item.
+  std::string external_id;
+  // The tracker's last-modified time of the state held here (Jira `updated`, GitLab
+  // `updated_at`); tracker updates older than this are stale and ignored.
+  absl::Time source_updated = absl::InfinitePast();
 };
 
 struct WorkItemLink {
