@@ -136,6 +136,7 @@ absl::Status StoreKeyResult(OkrTransaction& tx, KeyResult& kr, int64_t expected_
   kr.raw_progress = p.raw_progress;
   Touch(kr.meta, now);
   OKR_RETURN_IF_ERROR(tx.UpdateKeyResult(kr, expected_revision));
+  OKR_RETURN_IF_ERROR(tx.EnqueueWriteBack(kr.objective_id, kr.id, now));
   return RecomputeObjective(tx, kr.objective_id, now);
 }
 
@@ -223,6 +224,22 @@ const char* TrackerName(Tracker t) { return t == Tracker::kJira ? "JIRA" : "GITL
 }  // namespace
 
 std::string FormatEtag(int64_t revision) { return absl::StrCat("r", revision); }
+
+const char* SyncOutcomeName(SyncOutcome outcome) {
+  switch (outcome) {
+    case SyncOutcome::kApplied:
+      return "applied";
+    case SyncOutcome::kUnchanged:
+      return "unchanged";
+    case SyncOutcome::kStale:
+      return "stale";
+    case SyncOutcome::kDuplicate:
+      return "duplicate";
+    case SyncOutcome::kUntracked:
+      return "untracked";
+  }
+  return "unknown";
+}
 
 // ---------------------------------------------------------------------------------------
 // Teams
@@ -776,6 +793,182 @@ absl::StatusOr<WorkItem> OkrCore::UpdateWorkItem(const WorkItem& patch,
     return absl::OkStatus();
   }));
   return result;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tracker sync
+
+namespace {
+
+// Finds the stored item for a tracker state: by external id first, then by key.
+absl::StatusOr<std::optional<WorkItem>> FindTrackedItem(OkrTransaction& tx, Tracker tracker,
+                                                        const std::string& external_id,
+                                                        const std::string& key) {
+  if (!external_id.empty()) {
+    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> by_id,
+                         tx.GetWorkItemByExternalId(tracker, external_id));
+    if (by_id.has_value()) return by_id;
+  }
+  if (key.empty()) return std::optional<WorkItem>();
+  return tx.GetWorkItem(tracker, key);
+}
+
+// Recomputes every key result linking the item.
+absl::Status RefreshLinkedKeyResults(OkrTransaction& tx, Tracker tracker,
+                                     const std::string& key, absl::Time now) {
+  OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links, tx.LinksToWorkItem(tracker, key));
+  for (const WorkItemLink& link : links) {
+    OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
+  }
+  return absl::OkStatus();
+}
+
+// Records a delivery id; true if it was seen before.
+absl::StatusOr<bool> SeenDelivery(OkrTransaction& tx, Tracker tracker,
+                                  const std::string& delivery_id, absl::Time now) {
+  if (delivery_id.empty()) return false;
+  absl::Status recorded = tx.RecordDelivery(tracker, delivery_id, now);
+  if (absl::IsAlreadyExists(recorded)) return true;
+  OKR_RETURN_IF_ERROR(recorded);
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
+                                                        const std::string& delivery_id) {
+  const absl::Time now = clock_.Now();
+  SyncOutcome outcome = SyncOutcome::kUntracked;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
+                         FindTrackedItem(tx, state.tracker, state.external_id, state.key));
+    if (!known.has_value()) {
+      outcome = SyncOutcome::kUntracked;
+      return absl::OkStatus();
+    }
+    OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, state.tracker, delivery_id, now));
+    if (seen) {
+      outcome = SyncOutcome::kDuplicate;
+      return absl::OkStatus();
+    }
+    if (state.source_updated != absl::InfinitePast() &&
+        state.source_updated < known->source_updated) {
+      outcome = SyncOutcome::kStale;
+      return absl::OkStatus();
+    }
+    WorkItem item = *known;
+    if (!state.key.empty() && state.key != item.key) {
+      OKR_RETURN_IF_ERROR(tx.RenameWorkItem(item.tracker, item.key, state.key));
+      item.key = state.key;
+    }
+    const bool progress_changed = item.done != state.done || item.weight != state.weight;
+    const bool changed = progress_changed || item.title != state.title ||
+                         (!state.url.empty() && item.url != state.url) ||
+                         (!state.external_id.empty() && item.external_id != state.external_id);
+    if (!state.title.empty()) item.title = state.title;
+    if (!state.url.empty()) item.url = state.url;
+    if (!state.external_id.empty()) item.external_id = state.external_id;
+    item.done = state.done;
+    item.weight = state.weight;
+    if (state.source_updated != absl::InfinitePast()) item.source_updated = state.source_updated;
+    if (changed) item.update_time = now;
+    OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
+    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+    if (progress_changed) {
+      OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, item.tracker, item.key, now));
+    }
+    outcome = changed ? SyncOutcome::kApplied : SyncOutcome::kUnchanged;
+    return absl::OkStatus();
+  }));
+  return outcome;
+}
+
+absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
+                                                              const std::string& external_id,
+                                                              const std::string& key,
+                                                              const std::string& delivery_id) {
+  const absl::Time now = clock_.Now();
+  TrackerDeletion result;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    result = TrackerDeletion{};
+    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
+                         FindTrackedItem(tx, tracker, external_id, key));
+    if (!known.has_value()) return absl::OkStatus();
+    OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, tracker, delivery_id, now));
+    if (seen) {
+      result.outcome = SyncOutcome::kDuplicate;
+      return absl::OkStatus();
+    }
+    OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
+                         tx.LinksToWorkItem(tracker, known->key));
+    OKR_RETURN_IF_ERROR(tx.DeleteWorkItem(tracker, known->key));
+    for (const WorkItemLink& link : links) {
+      OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
+      result.key_results.push_back(names::KeyResult(link.objective_id, link.key_result_id));
+    }
+    result.outcome = SyncOutcome::kApplied;
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
+                                                const std::string& key_result_id,
+                                                Tracker tracker,
+                                                const std::vector<WorkItem>& matches) {
+  const absl::Time now = clock_.Now();
+  ScopeChange change;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    change = ScopeChange{};
+    OKR_RETURN_IF_ERROR(tx.GetKeyResult(objective_id, key_result_id).status());
+    // Current links of this tracker.
+    absl::flat_hash_set<std::string> wanted;
+    for (const WorkItem& m : matches) wanted.insert(m.key);
+    std::vector<WorkItemLink> current;
+    storage::PageQuery q{0, 1000};
+    while (true) {
+      OKR_ASSIGN_OR_RETURN(auto page, tx.ListWorkItemLinks(objective_id, key_result_id, q));
+      for (WorkItemLink& l : page.items) {
+        if (l.item.tracker == tracker) current.push_back(std::move(l));
+      }
+      if (!page.has_more || page.items.empty()) break;
+      q.after_seq = page.items.back().meta.seq;
+    }
+    absl::flat_hash_set<std::string> have;
+    for (const WorkItemLink& l : current) {
+      have.insert(l.item.key);
+      if (!wanted.contains(l.item.key)) {
+        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, l.id));
+        change.unlinked.push_back(l.item.key);
+      }
+    }
+    for (const WorkItem& m : matches) {
+      OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(tracker, m.key));
+      WorkItem item = m;
+      item.tracker = tracker;
+      if (known.has_value() && known->source_updated > m.source_updated) item = *known;
+      if (!known.has_value() || item.done != known->done || item.weight != known->weight ||
+          item.title != known->title) {
+        item.update_time = now;
+        OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
+        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+        if (known.has_value()) {
+          OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, tracker, item.key, now));
+        }
+      }
+      if (have.contains(m.key)) continue;
+      WorkItemLink link;
+      link.id = names::GenerateId();
+      link.objective_id = objective_id;
+      link.key_result_id = key_result_id;
+      link.item = item;
+      NewMeta(link.meta, now);
+      OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
+      change.linked.push_back(m.key);
+    }
+    return RefreshKeyResult(tx, objective_id, key_result_id, now);
+  }));
+  return change;
 }
 
 }  // namespace okr::core

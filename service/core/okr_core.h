@@ -43,6 +43,29 @@ struct WorkItemLinkTarget {
   Objective objective;
 };
 
+// What applying one tracker update did (service/sync reports it to the tracker's
+// webhook metrics and logs).
+enum class SyncOutcome {
+  kApplied,    // the item changed; linked key results were updated
+  kUnchanged,  // newer than what we held but nothing that matters changed
+  kStale,      // older than the state we hold: ignored
+  kDuplicate,  // this delivery id was applied before: ignored
+  kUntracked,  // no key result links this item: ignored
+};
+const char* SyncOutcomeName(SyncOutcome outcome);
+
+struct TrackerDeletion {
+  SyncOutcome outcome = SyncOutcome::kUntracked;
+  // Key results the item was removed from (`objectives/{o}/keyResults/{k}`).
+  std::vector<std::string> key_results;
+};
+
+// The result of reconciling a key result's tracker scope with the current matches.
+struct ScopeChange {
+  std::vector<std::string> linked;    // work item keys newly linked
+  std::vector<std::string> unlinked;  // work item keys no longer matching
+};
+
 // Opaque etag of an entity revision.
 std::string FormatEtag(int64_t revision);
 
@@ -111,6 +134,25 @@ class OkrCore {
   // of every key result it is linked to. NOT_FOUND if the item is linked nowhere.
   absl::StatusOr<WorkItem> UpdateWorkItem(const WorkItem& patch,
                                           const std::vector<std::string>& paths);
+
+  // ---- Tracker sync (called by service/sync for webhooks and reconciliation) ----
+
+  // Applies the tracker's current state of one item (identified by external_id, else by
+  // tracker + key) to every key result linking it, in one transaction: a delivery id seen
+  // before, a state older than the one held, or an item nobody links changes nothing.
+  // A changed key (moved Jira issue) is followed. Weight: the tracker's value, 1 if none.
+  absl::StatusOr<SyncOutcome> ApplyTrackerUpdate(const WorkItem& state,
+                                                 const std::string& delivery_id);
+  // The item was deleted in the tracker: it leaves every key result (reported back).
+  absl::StatusOr<TrackerDeletion> ApplyTrackerDeletion(Tracker tracker,
+                                                       const std::string& external_id,
+                                                       const std::string& key,
+                                                       const std::string& delivery_id);
+  // Makes the tracker links of a scoped key result match `matches` exactly: links new
+  // matches (with their state), unlinks items of the same tracker that no longer match.
+  absl::StatusOr<ScopeChange> ApplyScope(const std::string& objective_id,
+                                         const std::string& key_result_id, Tracker tracker,
+                                         const std::vector<WorkItem>& matches);
 
  private:
   storage::OkrStore& store_;

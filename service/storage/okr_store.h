@@ -135,6 +135,80 @@ class OkrTransaction {
   virtual absl::StatusOr<WorkItemTotals> ComputeWorkItemTotals(
       const std::string& objective_id, const std::string& key_result_id) = 0;
 
+  // ---- Tracker sync (service/sync). Work items also carry external_id and
+  // source_updated, stored by UpsertWorkItem and returned by every read. ----
+
+  // The item with this tracker id (WorkItem::external_id), or nullopt.
+  virtual absl::StatusOr<std::optional<WorkItem>> GetWorkItemByExternalId(
+      Tracker tracker, const std::string& external_id) {
+    return absl::UnimplementedError("GetWorkItemByExternalId");
+  }
+  // Replaces the key of an item (Jira keys change when an issue moves), keeping its links.
+  // NOT_FOUND if `old_key` is unknown, ALREADY_EXISTS if `new_key` is taken.
+  virtual absl::Status RenameWorkItem(Tracker tracker, const std::string& old_key,
+                                      const std::string& new_key) {
+    return absl::UnimplementedError("RenameWorkItem");
+  }
+  // Deletes the item and every link to it. NOT_FOUND if unknown.
+  virtual absl::Status DeleteWorkItem(Tracker tracker, const std::string& key) {
+    return absl::UnimplementedError("DeleteWorkItem");
+  }
+  // Every item of one tracker that at least one key result links to, ordered by key.
+  virtual absl::StatusOr<std::vector<WorkItem>> LinkedWorkItems(Tracker tracker) {
+    return absl::UnimplementedError("LinkedWorkItems");
+  }
+  // Records a webhook delivery; ALREADY_EXISTS if this (tracker, delivery_id) was recorded
+  // before (the dedupe of at-least-once deliveries).
+  virtual absl::Status RecordDelivery(Tracker tracker, const std::string& delivery_id,
+                                      absl::Time received) {
+    return absl::UnimplementedError("RecordDelivery");
+  }
+  // Forgets deliveries received before `before`; returns how many were removed.
+  virtual absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) {
+    return absl::UnimplementedError("PruneDeliveries");
+  }
+  // Work-items key results with a Jira JQL or a GitLab project scope, in seq order.
+  virtual absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() {
+    return absl::UnimplementedError("ScopedKeyResults");
+  }
+
+  // Write-back queue: key results whose linked items must have the link / note in the
+  // tracker refreshed (their progress, title or links changed). Enqueue is idempotent
+  // (coalescing: one row per key result, `since` keeps the first enqueue time).
+  virtual absl::Status EnqueueWriteBack(const std::string& objective_id,
+                                        const std::string& key_result_id, absl::Time now) {
+    return absl::UnimplementedError("EnqueueWriteBack");
+  }
+  struct WriteBackEntry {
+    std::string objective_id;
+    std::string key_result_id;
+    absl::Time since;        // first enqueue since the last completion
+    int64_t generation = 0;  // grows with every enqueue
+  };
+  // Up to `limit` queued key results, oldest first.
+  virtual absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) {
+    return absl::UnimplementedError("PendingWriteBacks");
+  }
+  // Removes the entry unless it was enqueued again since it was read (generation moved).
+  virtual absl::Status CompleteWriteBack(const WriteBackEntry& entry) {
+    return absl::UnimplementedError("CompleteWriteBack");
+  }
+  // Per-item write-back state: what was last written into the tracker item (a content
+  // hash), when, and a tracker-side reference (GitLab note id).
+  struct WriteBackState {
+    std::string ref;
+    std::string content_hash;
+    absl::Time written = absl::InfinitePast();
+  };
+  virtual absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(
+      Tracker tracker, const std::string& key) {
+    return absl::UnimplementedError("GetWriteBackState");
+  }
+  virtual absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
+                                         const WriteBackState& state) {
+    return absl::UnimplementedError("PutWriteBackState");
+  }
+
   // Idempotency records (AIP-155): request_id -> resource name of the first result.
   virtual absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) = 0;

@@ -139,12 +139,71 @@ CREATE INDEX work_item_links_by_item ON work_item_links (tracker, item_key);
 CREATE INDEX request_records_by_time ON request_records (create_time);
 )sql";
 
+// Alignment / lifecycle / scoring fields, tracker scopes, and the tracker sync tables:
+// webhook delivery dedupe, the write-back queue and per-item write-back state. List fields
+// (contributes_to, depends_on, gitlab_labels) are stored one value per line; agreements
+// one per line as team \t agreed_by \t micros.
+constexpr char kMigration3[] = R"sql(
+ALTER TABLE objectives ADD COLUMN progress_source INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE objectives ADD COLUMN weight REAL NOT NULL DEFAULT 1;
+ALTER TABLE objectives ADD COLUMN contributes_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE objectives ADD COLUMN depends_on TEXT NOT NULL DEFAULT '';
+ALTER TABLE objectives ADD COLUMN agreements TEXT NOT NULL DEFAULT '';
+ALTER TABLE objectives ADD COLUMN reopen_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE objectives ADD COLUMN carried_over_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE objectives ADD COLUMN score REAL NOT NULL DEFAULT 0;
+ALTER TABLE objectives ADD COLUMN scored INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objectives ADD COLUMN outcome INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE key_results ADD COLUMN metric_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN jira_jql TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN gitlab_project TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN gitlab_labels TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN gitlab_milestone TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN score REAL;
+ALTER TABLE key_results ADD COLUMN score_reason TEXT NOT NULL DEFAULT '';
+CREATE INDEX key_results_scoped ON key_results (type)
+  WHERE jira_jql != '' OR gitlab_project != '';
+
+ALTER TABLE work_items ADD COLUMN external_id TEXT;
+ALTER TABLE work_items ADD COLUMN source_updated INTEGER;
+CREATE UNIQUE INDEX work_items_by_external_id ON work_items (tracker, external_id)
+  WHERE external_id IS NOT NULL;
+
+CREATE TABLE webhook_deliveries (
+  tracker     INTEGER NOT NULL,
+  delivery_id TEXT    NOT NULL,
+  received    INTEGER NOT NULL,
+  PRIMARY KEY (tracker, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received);
+
+CREATE TABLE writeback_queue (
+  objective_id  TEXT    NOT NULL,
+  key_result_id TEXT    NOT NULL,
+  since         INTEGER NOT NULL,
+  generation    INTEGER NOT NULL,
+  PRIMARY KEY (objective_id, key_result_id)
+);
+
+CREATE TABLE writeback_state (
+  tracker      INTEGER NOT NULL,
+  item_key     TEXT    NOT NULL,
+  ref          TEXT    NOT NULL,
+  content_hash TEXT    NOT NULL,
+  written      INTEGER,
+  PRIMARY KEY (tracker, item_key)
+);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
      "request records",
      kMigration1},
     {2, "indexes for list filters, child listings and foreign keys", kMigration2},
+    {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
+     kMigration3},
 };
 
 }  // namespace

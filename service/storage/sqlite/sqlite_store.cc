@@ -11,6 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -73,6 +76,46 @@ absl::Status CheckTracker(Tracker tracker) {
   return absl::OkStatus();
 }
 
+// --- List fields ------------------------------------------------------------------------
+// Lists of names/labels are stored one value per line (values never contain newlines:
+// names are validated ids, labels are checked on input); agreements one per line as
+// team \t agreed_by \t micros.
+
+std::string JoinLines(const std::vector<std::string>& values) {
+  return absl::StrJoin(values, "\n");
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  if (text.empty()) return {};
+  return absl::StrSplit(text, '\n');
+}
+
+std::string EncodeAgreements(const std::vector<Agreement>& agreements) {
+  std::vector<std::string> lines;
+  for (const Agreement& a : agreements) {
+    lines.push_back(absl::StrCat(a.team_id, "\t", a.agreed_by, "\t",
+                                 a.agree_time == absl::InfinitePast()
+                                     ? int64_t{0}
+                                     : absl::ToUnixMicros(a.agree_time)));
+  }
+  return JoinLines(lines);
+}
+
+std::vector<Agreement> DecodeAgreements(const std::string& text) {
+  std::vector<Agreement> out;
+  for (const std::string& line : SplitLines(text)) {
+    std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits('\t', 2));
+    if (parts.size() != 3) continue;
+    Agreement a;
+    a.team_id = parts[0];
+    a.agreed_by = parts[1];
+    int64_t micros = 0;
+    if (absl::SimpleAtoi(parts[2], &micros)) a.agree_time = absl::FromUnixMicros(micros);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 // --- Row decoding ------------------------------------------------------------------------
 // Column lists and the decoders that read them, kept side by side. The lists are macros
 // so that every query is a single string literal: the hot Get* paths build no SQL text.
@@ -113,7 +156,8 @@ absl::StatusOr<Cycle> ReadCycle(const Statement& s) {
 
 #define OKR_OBJECTIVE_COLUMNS                                                          \
   "seq, id, title, description, team_id, cycle_id, parent_id, kind, state, progress, " \
-  "revision, create_time, update_time"
+  "revision, create_time, update_time, progress_source, weight, contributes_to, "      \
+  "depends_on, agreements, reopen_reason, carried_over_from, score, scored, outcome"
 
 absl::StatusOr<Objective> ReadObjective(const Statement& s) {
   Objective o;
@@ -131,13 +175,34 @@ absl::StatusOr<Objective> ReadObjective(const Statement& s) {
                           [&] { return absl::StrCat("objective ", Quote(o.id), " state"); }));
   o.progress = s.ColumnDouble(9);
   o.meta = ReadMeta(s, 10);
+  OKR_ASSIGN_OR_RETURN(o.progress_source,
+                       DecodeEnum(s.ColumnInt(13), ProgressSource::kKeyResults,
+                                  ProgressSource::kKeyResultsAndChildren, [&] {
+                                    return absl::StrCat("objective ", Quote(o.id),
+                                                        " progress_source");
+                                  }));
+  o.weight = s.ColumnDouble(14);
+  o.contributes_to = SplitLines(s.ColumnText(15));
+  o.depends_on = SplitLines(s.ColumnText(16));
+  o.agreements = DecodeAgreements(s.ColumnText(17));
+  o.reopen_reason = s.ColumnText(18);
+  o.carried_over_from = s.ColumnText(19);
+  o.score = s.ColumnDouble(20);
+  o.scored = s.ColumnInt(21) != 0;
+  OKR_ASSIGN_OR_RETURN(o.outcome, DecodeEnum(s.ColumnInt(22), Outcome::kUnspecified,
+                                             Outcome::kMissed, [&] {
+                                               return absl::StrCat("objective ", Quote(o.id),
+                                                                   " outcome");
+                                             }));
   return o;
 }
 
 #define OKR_KEY_RESULT_COLUMNS                                                          \
   "seq, objective_id, id, title, weight, type, metric_start, metric_target, "           \
   "metric_current, metric_unit, milestone_done, item_count, done_count, total_weight, " \
-  "done_weight, progress, raw_progress, revision, create_time, update_time"
+  "done_weight, progress, raw_progress, revision, create_time, update_time, "           \
+  "metric_key, jira_jql, gitlab_project, gitlab_labels, gitlab_milestone, score, "      \
+  "score_reason"
 
 absl::StatusOr<KeyResult> ReadKeyResult(const Statement& s) {
   KeyResult kr;
@@ -161,6 +226,13 @@ absl::StatusOr<KeyResult> ReadKeyResult(const Statement& s) {
   kr.progress = s.ColumnDouble(15);
   kr.raw_progress = s.ColumnDouble(16);
   kr.meta = ReadMeta(s, 17);
+  kr.metric_key = s.ColumnText(20);
+  kr.jira_jql = s.ColumnText(21);
+  kr.gitlab_project = s.ColumnText(22);
+  kr.gitlab_labels = SplitLines(s.ColumnText(23));
+  kr.gitlab_milestone = s.ColumnText(24);
+  kr.score = s.ColumnOptionalDouble(25);
+  kr.score_reason = s.ColumnText(26);
   return kr;
 }
 
@@ -182,7 +254,8 @@ absl::StatusOr<CheckIn> ReadCheckIn(const Statement& s) {
 }
 
 // Work item columns start at `first`.
-#define OKR_WORK_ITEM_COLUMNS "tracker, item_key, title, url, done, weight, update_time"
+#define OKR_WORK_ITEM_COLUMNS \
+  "tracker, item_key, title, url, done, weight, update_time, external_id, source_updated"
 
 absl::StatusOr<WorkItem> ReadWorkItem(const Statement& s, int first) {
   WorkItem w;
@@ -195,13 +268,16 @@ absl::StatusOr<WorkItem> ReadWorkItem(const Statement& s, int first) {
   w.done = s.ColumnInt(first + 4) != 0;
   w.weight = s.ColumnDouble(first + 5);
   w.update_time = s.ColumnTime(first + 6);
+  w.external_id = s.ColumnText(first + 7);
+  w.source_updated = s.ColumnTime(first + 8);
   return w;
 }
 
 // Links joined with their work item (`l` and `w`).
 #define OKR_LINK_SELECT                                                                    \
   "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "       \
-  "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time " \
+  "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time, " \
+  "w.external_id, w.source_updated "                                                        \
   "FROM work_item_links AS l JOIN work_items AS w "                                        \
   "ON w.tracker = l.tracker AND w.item_key = l.item_key "
 
@@ -327,6 +403,25 @@ class SqliteTransaction final : public OkrTransaction {
                                                             const std::string& key) override;
   absl::StatusOr<WorkItemTotals> ComputeWorkItemTotals(const std::string& objective_id,
                                                        const std::string& key_result_id) override;
+  // Tracker sync.
+  absl::StatusOr<std::optional<WorkItem>> GetWorkItemByExternalId(
+      Tracker tracker, const std::string& external_id) override;
+  absl::Status RenameWorkItem(Tracker tracker, const std::string& old_key,
+                              const std::string& new_key) override;
+  absl::Status DeleteWorkItem(Tracker tracker, const std::string& key) override;
+  absl::StatusOr<std::vector<WorkItem>> LinkedWorkItems(Tracker tracker) override;
+  absl::Status RecordDelivery(Tracker tracker, const std::string& delivery_id,
+                              absl::Time received) override;
+  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) override;
+  absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() override;
+  absl::Status EnqueueWriteBack(const std::string& objective_id,
+                                const std::string& key_result_id, absl::Time now) override;
+  absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) override;
+  absl::Status CompleteWriteBack(const WriteBackEntry& entry) override;
+  absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(
+      Tracker tracker, const std::string& key) override;
+  absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
+                                 const WriteBackState& state) override;
   // Request records.
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) override;
@@ -480,6 +575,20 @@ absl::Status SqliteTransaction::ObjectiveReferenceError(const Objective& o) {
       absl::StrCat(label, ": parent objective ", Quote(o.parent_id), " does not exist"));
 }
 
+// Binds ?14..?23 of the objective insert/update statements.
+void BindObjectiveExtras(Statement& s, const Objective& o) {
+  s.BindInt(14, static_cast<int>(o.progress_source));
+  s.BindDouble(15, o.weight);
+  s.BindText(16, JoinLines(o.contributes_to));
+  s.BindText(17, JoinLines(o.depends_on));
+  s.BindText(18, EncodeAgreements(o.agreements));
+  s.BindText(19, o.reopen_reason);
+  s.BindText(20, o.carried_over_from);
+  s.BindDouble(21, o.score);
+  s.BindInt(22, o.scored ? 1 : 0);
+  s.BindInt(23, static_cast<int>(o.outcome));
+}
+
 absl::Status SqliteTransaction::InsertObjective(const Objective& o) {
   OKR_RETURN_IF_ERROR(CheckWritable("InsertObjective"));
   if (!InRange(o.kind, ObjectiveKind::kCommitted, ObjectiveKind::kAspirational) ||
@@ -490,8 +599,12 @@ absl::Status SqliteTransaction::InsertObjective(const Objective& o) {
   OKR_ASSIGN_OR_RETURN(
       Statement s,
       Prepare("INSERT INTO objectives (id, title, description, team_id, cycle_id, parent_id, "
-              "kind, state, progress, revision, create_time, update_time) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+              "kind, state, progress, revision, create_time, update_time, progress_source, "
+              "weight, contributes_to, depends_on, agreements, reopen_reason, "
+              "carried_over_from, score, scored, outcome) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?15, ?16, ?17, "
+              "?18, ?19, ?20, ?21, ?22, ?23)"));
+  BindObjectiveExtras(s, o);
   s.BindText(1, o.id);
   s.BindText(2, o.title);
   s.BindText(3, o.description);
@@ -543,8 +656,12 @@ absl::Status SqliteTransaction::UpdateObjective(const Objective& o, int64_t expe
   OKR_ASSIGN_OR_RETURN(
       Statement s, Prepare("UPDATE objectives SET title = ?2, description = ?3, team_id = ?4, "
                            "cycle_id = ?5, parent_id = ?6, kind = ?7, state = ?8, progress = ?9, "
-                           "revision = ?10, create_time = ?11, update_time = ?12 "
+                           "revision = ?10, create_time = ?11, update_time = ?12, "
+                           "progress_source = ?14, weight = ?15, contributes_to = ?16, "
+                           "depends_on = ?17, agreements = ?18, reopen_reason = ?19, "
+                           "carried_over_from = ?20, score = ?21, scored = ?22, outcome = ?23 "
                            "WHERE id = ?1 AND revision = ?13"));
+  BindObjectiveExtras(s, o);
   s.BindText(1, o.id);
   s.BindText(2, o.title);
   s.BindText(3, o.description);
@@ -617,6 +734,13 @@ void BindKeyResultFields(Statement& s, const KeyResult& kr) {
   s.BindInt(17, kr.meta.revision);
   s.BindTime(18, kr.meta.create_time);
   s.BindTime(19, kr.meta.update_time);
+  s.BindText(21, kr.metric_key);
+  s.BindText(22, kr.jira_jql);
+  s.BindText(23, kr.gitlab_project);
+  s.BindText(24, JoinLines(kr.gitlab_labels));
+  s.BindText(25, kr.gitlab_milestone);
+  s.BindOptionalDouble(26, kr.score);
+  s.BindText(27, kr.score_reason);
 }
 
 absl::Status SqliteTransaction::InsertKeyResult(const KeyResult& kr) {
@@ -630,8 +754,10 @@ absl::Status SqliteTransaction::InsertKeyResult(const KeyResult& kr) {
       Prepare("INSERT INTO key_results (objective_id, id, title, weight, type, metric_start, "
               "metric_target, metric_current, metric_unit, milestone_done, item_count, "
               "done_count, total_weight, done_weight, progress, raw_progress, revision, "
-              "create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-              "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"));
+              "create_time, update_time, metric_key, jira_jql, gitlab_project, gitlab_labels, "
+              "gitlab_milestone, score, score_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+              "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?21, ?22, ?23, ?24, ?25, "
+              "?26, ?27)"));
   BindKeyResultFields(s, kr);
   absl::Status status = s.Run();
   if (absl::IsAlreadyExists(status)) {
@@ -669,7 +795,9 @@ absl::Status SqliteTransaction::UpdateKeyResult(const KeyResult& kr, int64_t exp
               "metric_target = ?7, metric_current = ?8, metric_unit = ?9, "
               "milestone_done = ?10, item_count = ?11, done_count = ?12, "
               "total_weight = ?13, done_weight = ?14, progress = ?15, raw_progress = ?16, "
-              "revision = ?17, create_time = ?18, update_time = ?19 "
+              "revision = ?17, create_time = ?18, update_time = ?19, metric_key = ?21, "
+              "jira_jql = ?22, gitlab_project = ?23, gitlab_labels = ?24, "
+              "gitlab_milestone = ?25, score = ?26, score_reason = ?27 "
               "WHERE objective_id = ?1 AND id = ?2 AND revision = ?20"));
   BindKeyResultFields(s, kr);
   s.BindInt(20, expected_revision);
@@ -797,10 +925,13 @@ absl::Status SqliteTransaction::UpsertWorkItem(const WorkItem& item) {
   OKR_RETURN_IF_ERROR(CheckTracker(item.tracker));
   OKR_ASSIGN_OR_RETURN(
       Statement s, Prepare("INSERT INTO work_items (tracker, item_key, title, url, done, weight, "
-                           "update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                           "update_time, external_id, source_updated) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                            "ON CONFLICT (tracker, item_key) DO UPDATE SET title = excluded.title, "
                            "url = excluded.url, done = excluded.done, weight = excluded.weight, "
-                           "update_time = excluded.update_time"));
+                           "update_time = excluded.update_time, "
+                           "external_id = excluded.external_id, "
+                           "source_updated = excluded.source_updated"));
   s.BindInt(1, static_cast<int>(item.tracker));
   s.BindText(2, item.key);
   s.BindText(3, item.title);
@@ -808,7 +939,15 @@ absl::Status SqliteTransaction::UpsertWorkItem(const WorkItem& item) {
   s.BindInt(5, item.done ? 1 : 0);
   s.BindDouble(6, item.weight);
   s.BindTime(7, item.update_time);
-  return s.Run();
+  s.BindNullableText(8, item.external_id);
+  s.BindTime(9, item.source_updated);
+  absl::Status status = s.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(absl::StrCat(WorkItemLabel(item.tracker, item.key),
+                                                 ": external id ", Quote(item.external_id),
+                                                 " belongs to another item"));
+  }
+  return status;
 }
 
 // Work item links -------------------------------------------------------------------------
@@ -972,6 +1111,187 @@ absl::Status SqliteTransaction::PutRequestRecord(const std::string& request_id,
         absl::StrCat("request ", Quote(request_id), " is already recorded"));
   }
   return status;
+}
+
+// Tracker sync ----------------------------------------------------------------------------
+
+absl::StatusOr<std::optional<WorkItem>> SqliteTransaction::GetWorkItemByExternalId(
+    Tracker tracker, const std::string& external_id) {
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("SELECT " OKR_WORK_ITEM_COLUMNS
+                                            " FROM work_items WHERE tracker = ?1 AND "
+                                            "external_id = ?2"));
+  s.BindInt(1, static_cast<int>(tracker));
+  s.BindText(2, external_id);
+  OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<WorkItem>();
+  OKR_ASSIGN_OR_RETURN(WorkItem item, ReadWorkItem(s, 0));
+  return std::optional<WorkItem>(std::move(item));
+}
+
+absl::Status SqliteTransaction::RenameWorkItem(Tracker tracker, const std::string& old_key,
+                                               const std::string& new_key) {
+  OKR_RETURN_IF_ERROR(CheckWritable("RenameWorkItem"));
+  OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> item, GetWorkItem(tracker, old_key));
+  if (!item.has_value()) {
+    return absl::NotFoundError(absl::StrCat(WorkItemLabel(tracker, old_key), " not found"));
+  }
+  OKR_ASSIGN_OR_RETURN(bool taken, WorkItemExists(tracker, new_key));
+  if (taken) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(WorkItemLabel(tracker, new_key), " already exists"));
+  }
+  // Links reference (tracker, item_key): insert the new row, move the links, drop the old.
+  WorkItem renamed = *item;
+  renamed.key = new_key;
+  renamed.external_id.clear();  // unique per tracker: set again below, after the old row goes
+  OKR_RETURN_IF_ERROR(UpsertWorkItem(renamed));
+  for (const char* sql : {"UPDATE work_item_links SET item_key = ?3 WHERE tracker = ?1 AND "
+                          "item_key = ?2",
+                          "UPDATE writeback_state SET item_key = ?3 WHERE tracker = ?1 AND "
+                          "item_key = ?2",
+                          "DELETE FROM work_items WHERE tracker = ?1 AND item_key = ?2"}) {
+    OKR_ASSIGN_OR_RETURN(Statement s, Prepare(sql));
+    s.BindInt(1, static_cast<int>(tracker));
+    s.BindText(2, old_key);
+    if (s.parameter_count() >= 3) s.BindText(3, new_key);
+    OKR_RETURN_IF_ERROR(s.Run());
+  }
+  renamed.external_id = item->external_id;
+  return UpsertWorkItem(renamed);
+}
+
+absl::Status SqliteTransaction::DeleteWorkItem(Tracker tracker, const std::string& key) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteWorkItem"));
+  for (const char* sql : {"DELETE FROM work_item_links WHERE tracker = ?1 AND item_key = ?2",
+                          "DELETE FROM writeback_state WHERE tracker = ?1 AND item_key = ?2",
+                          "DELETE FROM work_items WHERE tracker = ?1 AND item_key = ?2"}) {
+    OKR_ASSIGN_OR_RETURN(Statement s, Prepare(sql));
+    s.BindInt(1, static_cast<int>(tracker));
+    s.BindText(2, key);
+    OKR_RETURN_IF_ERROR(s.Run());
+  }
+  if (Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat(WorkItemLabel(tracker, key), " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<WorkItem>> SqliteTransaction::LinkedWorkItems(Tracker tracker) {
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("SELECT " OKR_WORK_ITEM_COLUMNS " FROM work_items AS w "
+                               "WHERE tracker = ?1 AND EXISTS (SELECT 1 FROM work_item_links "
+                               "AS l WHERE l.tracker = w.tracker AND l.item_key = w.item_key) "
+                               "ORDER BY item_key"));
+  s.BindInt(1, static_cast<int>(tracker));
+  return ReadAll<WorkItem>(s, [](const Statement& st) { return ReadWorkItem(st, 0); });
+}
+
+absl::Status SqliteTransaction::RecordDelivery(Tracker tracker, const std::string& delivery_id,
+                                               absl::Time received) {
+  OKR_RETURN_IF_ERROR(CheckWritable("RecordDelivery"));
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("INSERT INTO webhook_deliveries (tracker, delivery_id, received) "
+                               "VALUES (?1, ?2, ?3)"));
+  s.BindInt(1, static_cast<int>(tracker));
+  s.BindText(2, delivery_id);
+  s.BindTime(3, received);
+  absl::Status status = s.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(absl::StrCat("delivery ", Quote(delivery_id), " of ",
+                                                 TrackerName(tracker), " was seen before"));
+  }
+  return status;
+}
+
+absl::StatusOr<int64_t> SqliteTransaction::PruneDeliveries(absl::Time before) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PruneDeliveries"));
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("DELETE FROM webhook_deliveries WHERE received < ?1"));
+  s.BindTime(1, before);
+  OKR_RETURN_IF_ERROR(s.Run());
+  return Changes();
+}
+
+absl::StatusOr<std::vector<KeyResult>> SqliteTransaction::ScopedKeyResults() {
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("SELECT " OKR_KEY_RESULT_COLUMNS " FROM key_results WHERE "
+                               "type = 3 AND (jira_jql != '' OR gitlab_project != '') "
+                               "ORDER BY seq"));
+  return ReadAll<KeyResult>(s, ReadKeyResult);
+}
+
+absl::Status SqliteTransaction::EnqueueWriteBack(const std::string& objective_id,
+                                                 const std::string& key_result_id,
+                                                 absl::Time now) {
+  OKR_RETURN_IF_ERROR(CheckWritable("EnqueueWriteBack"));
+  OKR_ASSIGN_OR_RETURN(
+      Statement s,
+      Prepare("INSERT INTO writeback_queue (objective_id, key_result_id, since, generation) "
+              "VALUES (?1, ?2, ?3, 1) ON CONFLICT (objective_id, key_result_id) "
+              "DO UPDATE SET generation = generation + 1"));
+  s.BindText(1, objective_id);
+  s.BindText(2, key_result_id);
+  s.BindTime(3, now);
+  return s.Run();
+}
+
+absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> SqliteTransaction::PendingWriteBacks(
+    int limit) {
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("SELECT objective_id, key_result_id, since, generation FROM "
+                               "writeback_queue ORDER BY since LIMIT ?1"));
+  s.BindInt(1, limit);
+  return ReadAll<WriteBackEntry>(s, [](const Statement& st) -> absl::StatusOr<WriteBackEntry> {
+    WriteBackEntry e;
+    e.objective_id = st.ColumnText(0);
+    e.key_result_id = st.ColumnText(1);
+    e.since = st.ColumnTime(2);
+    e.generation = st.ColumnInt(3);
+    return e;
+  });
+}
+
+absl::Status SqliteTransaction::CompleteWriteBack(const WriteBackEntry& entry) {
+  OKR_RETURN_IF_ERROR(CheckWritable("CompleteWriteBack"));
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("DELETE FROM writeback_queue WHERE objective_id = ?1 AND "
+                               "key_result_id = ?2 AND generation = ?3"));
+  s.BindText(1, entry.objective_id);
+  s.BindText(2, entry.key_result_id);
+  s.BindInt(3, entry.generation);
+  return s.Run();
+}
+
+absl::StatusOr<std::optional<OkrTransaction::WriteBackState>>
+SqliteTransaction::GetWriteBackState(Tracker tracker, const std::string& key) {
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("SELECT ref, content_hash, written FROM writeback_state WHERE "
+                               "tracker = ?1 AND item_key = ?2"));
+  s.BindInt(1, static_cast<int>(tracker));
+  s.BindText(2, key);
+  OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<WriteBackState>();
+  WriteBackState state;
+  state.ref = s.ColumnText(0);
+  state.content_hash = s.ColumnText(1);
+  state.written = s.ColumnTime(2);
+  return std::optional<WriteBackState>(std::move(state));
+}
+
+absl::Status SqliteTransaction::PutWriteBackState(Tracker tracker, const std::string& key,
+                                                  const WriteBackState& state) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PutWriteBackState"));
+  OKR_ASSIGN_OR_RETURN(
+      Statement s,
+      Prepare("INSERT INTO writeback_state (tracker, item_key, ref, content_hash, written) "
+              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tracker, item_key) DO UPDATE SET "
+              "ref = excluded.ref, content_hash = excluded.content_hash, "
+              "written = excluded.written"));
+  s.BindInt(1, static_cast<int>(tracker));
+  s.BindText(2, key);
+  s.BindText(3, state.ref);
+  s.BindText(4, state.content_hash);
+  s.BindTime(5, state.written);
+  return s.Run();
 }
 
 // --- Store -------------------------------------------------------------------------------

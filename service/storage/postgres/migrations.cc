@@ -1,0 +1,157 @@
+#include "service/storage/postgres/migrations.h"
+
+namespace okr::storage {
+namespace {
+
+// The same tables as SQLite's migration 1, with the same conventions:
+//  - `seq` is an identity column: monotonic, never reused, the paging order. (Unlike
+//    SQLite, where writers are serial, concurrent transactions may commit seq values out
+//    of order.)
+//  - Times are BIGINT microseconds since the Unix epoch; NULL is absl::InfinitePast().
+//  - Optional references (team/objective parent) are NULL when the domain says "".
+//  - Enums are stored as their integer values from service/okr/model.h; flags are
+//    BOOLEAN (SQLite: INTEGER 0/1).
+//  - Work items are keyed by (tracker, item_key); links reference that row.
+constexpr char kMigration1[] = R"sql(
+CREATE TABLE teams (
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           TEXT   NOT NULL UNIQUE,
+  display_name TEXT   NOT NULL,
+  parent_id    TEXT   REFERENCES teams (id),
+  revision     BIGINT NOT NULL,
+  create_time  BIGINT,
+  update_time  BIGINT
+);
+
+CREATE TABLE cycles (
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           TEXT   NOT NULL UNIQUE,
+  display_name TEXT   NOT NULL,
+  start_time   BIGINT,
+  end_time     BIGINT,
+  revision     BIGINT NOT NULL,
+  create_time  BIGINT,
+  update_time  BIGINT
+);
+
+CREATE TABLE objectives (
+  seq         BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id          TEXT    NOT NULL UNIQUE,
+  title       TEXT    NOT NULL,
+  description TEXT    NOT NULL,
+  team_id     TEXT    NOT NULL REFERENCES teams (id),
+  cycle_id    TEXT    NOT NULL REFERENCES cycles (id),
+  parent_id   TEXT    REFERENCES objectives (id) ON DELETE SET NULL,
+  kind        INTEGER NOT NULL,
+  state       INTEGER NOT NULL,
+  progress    DOUBLE PRECISION,
+  revision    BIGINT  NOT NULL,
+  create_time BIGINT,
+  update_time BIGINT
+);
+
+CREATE TABLE key_results (
+  seq            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  objective_id   TEXT    NOT NULL REFERENCES objectives (id) ON DELETE CASCADE,
+  id             TEXT    NOT NULL,
+  title          TEXT    NOT NULL,
+  weight         DOUBLE PRECISION,
+  type           INTEGER NOT NULL,
+  metric_start   DOUBLE PRECISION,
+  metric_target  DOUBLE PRECISION,
+  metric_current DOUBLE PRECISION,
+  metric_unit    TEXT    NOT NULL,
+  milestone_done BOOLEAN NOT NULL,
+  item_count     BIGINT  NOT NULL,
+  done_count     BIGINT  NOT NULL,
+  total_weight   DOUBLE PRECISION,
+  done_weight    DOUBLE PRECISION,
+  progress       DOUBLE PRECISION,
+  raw_progress   DOUBLE PRECISION,
+  revision       BIGINT  NOT NULL,
+  create_time    BIGINT,
+  update_time    BIGINT,
+  UNIQUE (objective_id, id)
+);
+
+CREATE TABLE check_ins (
+  seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  objective_id  TEXT   NOT NULL,
+  key_result_id TEXT   NOT NULL,
+  id            TEXT   NOT NULL,
+  value         DOUBLE PRECISION,
+  confidence    DOUBLE PRECISION,
+  note          TEXT   NOT NULL,
+  author        TEXT   NOT NULL,
+  revision      BIGINT NOT NULL,
+  create_time   BIGINT,
+  update_time   BIGINT,
+  UNIQUE (objective_id, key_result_id, id),
+  FOREIGN KEY (objective_id, key_result_id)
+    REFERENCES key_results (objective_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE work_items (
+  seq         BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tracker     INTEGER NOT NULL,
+  item_key    TEXT    NOT NULL,
+  title       TEXT    NOT NULL,
+  url         TEXT    NOT NULL,
+  done        BOOLEAN NOT NULL,
+  weight      DOUBLE PRECISION,
+  update_time BIGINT,
+  UNIQUE (tracker, item_key)
+);
+
+CREATE TABLE work_item_links (
+  seq           BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  objective_id  TEXT    NOT NULL,
+  key_result_id TEXT    NOT NULL,
+  id            TEXT    NOT NULL,
+  tracker       INTEGER NOT NULL,
+  item_key      TEXT    NOT NULL,
+  revision      BIGINT  NOT NULL,
+  create_time   BIGINT,
+  update_time   BIGINT,
+  UNIQUE (objective_id, key_result_id, id),
+  UNIQUE (objective_id, key_result_id, tracker, item_key),
+  FOREIGN KEY (objective_id, key_result_id)
+    REFERENCES key_results (objective_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tracker, item_key) REFERENCES work_items (tracker, item_key)
+);
+
+CREATE TABLE request_records (
+  request_id    TEXT   PRIMARY KEY,
+  resource_name TEXT   NOT NULL,
+  create_time   BIGINT NOT NULL
+);
+)sql";
+
+// Secondary indexes: list filters, seq-ordered child listings, and the child side of
+// every foreign key (so cascades and SET NULL do not scan). Same names as SQLite's.
+constexpr char kMigration2[] = R"sql(
+CREATE INDEX teams_by_parent ON teams (parent_id);
+CREATE INDEX objectives_by_team ON objectives (team_id);
+CREATE INDEX objectives_by_team_cycle ON objectives (team_id, cycle_id);
+CREATE INDEX objectives_by_cycle ON objectives (cycle_id);
+CREATE INDEX objectives_by_parent ON objectives (parent_id);
+CREATE INDEX key_results_by_objective ON key_results (objective_id);
+CREATE INDEX check_ins_by_key_result ON check_ins (objective_id, key_result_id);
+CREATE INDEX work_item_links_by_key_result ON work_item_links (objective_id, key_result_id);
+CREATE INDEX work_item_links_by_item ON work_item_links (tracker, item_key);
+CREATE INDEX request_records_by_time ON request_records (create_time);
+)sql";
+
+constexpr PostgresMigration kMigrations[] = {
+    {1,
+     "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
+     "request records",
+     kMigration1},
+    {2, "indexes for list filters, child listings and foreign keys", kMigration2},
+};
+
+}  // namespace
+
+absl::Span<const PostgresMigration> PostgresMigrations() { return kMigrations; }
+
+}  // namespace okr::storage
