@@ -416,6 +416,48 @@ TEST_F(SqliteStoreTest, RunReadOnly_MoreThreadsThanReadConnections_AllSucceed) {
   for (const absl::Status& s : results) EXPECT_TRUE(s.ok()) << s;
 }
 
+TEST_F(SqliteStoreTest, GroupCommit_FailingCallbackRollsBackAloneAndOthersCommit) {
+  std::unique_ptr<SqliteStore> store = OpenOrDie(Options());
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> threads;
+  std::vector<int> committed(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const bool fail = (i % 2) == 1;
+        absl::Status s = store->RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+          Team team;
+          team.id = absl::StrCat("t", t, "-", i);
+          team.display_name = "T";
+          team.meta.revision = 1;
+          absl::Status inserted = tx.InsertTeam(team);
+          if (!inserted.ok()) return inserted;
+          return fail ? absl::AbortedError("callback gives up") : absl::OkStatus();
+        });
+        if (fail) {
+          EXPECT_EQ(s.code(), absl::StatusCode::kAborted);
+        } else if (s.ok()) {
+          ++committed[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(committed[t], kPerThread / 2);
+  // Exactly the teams of successful callbacks exist.
+  ASSERT_OK(store->RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    for (int t = 0; t < kThreads; ++t) {
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::StatusOr<Team> team = tx.GetTeam(absl::StrCat("t", t, "-", i));
+        EXPECT_EQ(team.ok(), i % 2 == 0) << t << "-" << i << ": " << team.status();
+      }
+    }
+    return absl::OkStatus();
+  }));
+}
+
 // --- Durability --------------------------------------------------------------------------
 
 // Reads one int32 from `fd`; nullopt at EOF or error.

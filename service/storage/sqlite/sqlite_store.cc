@@ -1,5 +1,6 @@
 #include "service/storage/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -1461,20 +1462,95 @@ void SqliteStore::ReleaseReader(Connection* reader) {
 absl::Status SqliteStore::RunInTransaction(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) {
   ActiveScope scope(this);
   if (scope.nested()) return NestedError();
+  PendingWrite me{&fn};
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(&me);
+    while (!me.done && leader_active_) queue_cv_.Wait(&queue_mu_);
+    if (me.done) return me.status;
+    leader_active_ = true;
+  }
+  // Leader: commit batches until our own entry is done, then hand over.
+  constexpr size_t kMaxBatch = 128;
+  while (true) {
+    std::vector<PendingWrite*> batch;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      const size_t n = std::min(queue_.size(), kMaxBatch);
+      batch.assign(queue_.begin(), queue_.begin() + n);
+      queue_.erase(queue_.begin(), queue_.begin() + n);
+    }
+    RunBatch(batch);
+    absl::MutexLock lock(&queue_mu_);
+    for (PendingWrite* w : batch) w->done = true;
+    if (me.done) {
+      leader_active_ = false;
+      queue_cv_.SignalAll();
+      return me.status;
+    }
+    queue_cv_.SignalAll();
+  }
+}
+
+void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
   absl::MutexLock lock(&writer_mu_);
   Connection& conn = *writer_;
   // A previous failure may have left a transaction open; never run inside it.
   EnsureRolledBack(conn);
-  OKR_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
-  absl::Status status;
-  {
-    SqliteTransaction tx(conn, /*read_only=*/false);
-    status = fn(tx);
-    if (status.ok()) status = tx.RolledBack();
+  absl::Status begin = conn.Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (PendingWrite* w : batch) w->status = begin;
+    return;
   }
-  if (status.ok()) status = conn.Exec("COMMIT");
+  const bool single = batch.size() == 1;
+  absl::Status broken;  // set when SQLite rolled the whole transaction back
+  for (PendingWrite* w : batch) {
+    if (!broken.ok()) {
+      w->status = broken;
+      continue;
+    }
+    if (!single) {
+      w->status = conn.Exec("SAVEPOINT okr_write");
+      if (!w->status.ok()) {
+        broken = w->status;
+        continue;
+      }
+    }
+    SqliteTransaction tx(conn, /*read_only=*/false);
+    w->status = (*w->fn)(tx);
+    absl::Status rolled_back = tx.RolledBack();
+    if (!rolled_back.ok()) {
+      broken = rolled_back;
+      if (w->status.ok()) w->status = rolled_back;
+      continue;
+    }
+    if (single) continue;
+    if (!w->status.ok()) {
+      absl::Status undo = conn.Exec("ROLLBACK TO okr_write");
+      if (undo.ok()) undo = conn.Exec("RELEASE okr_write");
+      if (!undo.ok()) broken = undo;
+    } else {
+      absl::Status release = conn.Exec("RELEASE okr_write");
+      if (!release.ok()) broken = w->status = release;
+    }
+  }
+  if (!broken.ok()) {
+    // Nothing of this batch may commit: fail every entry that thought it succeeded.
+    for (PendingWrite* w : batch) {
+      if (w->status.ok()) w->status = broken;
+    }
+    EnsureRolledBack(conn);
+    return;
+  }
+  bool any_ok = false;
+  for (PendingWrite* w : batch) any_ok = any_ok || w->status.ok();
+  absl::Status end = any_ok ? conn.Exec("COMMIT") : absl::OkStatus();
+  if (!end.ok()) {
+    for (PendingWrite* w : batch) {
+      if (w->status.ok()) w->status = end;
+    }
+  }
   EnsureRolledBack(conn);
-  return status;
 }
 
 absl::Status SqliteStore::RunReadOnly(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) {

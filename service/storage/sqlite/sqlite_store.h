@@ -8,6 +8,12 @@
 //   absl::Status s = store->RunInTransaction([&](OkrTransaction& tx) { ... });
 //
 // Contract (in addition to OkrStore's):
+//  - Group commit: concurrent RunInTransaction calls are batched. One caller (the leader)
+//    runs a batch of waiting callbacks in one SQLite transaction, each inside its own
+//    SAVEPOINT (a failing callback is rolled back alone), then commits once: one fsync
+//    and one write of each touched page serve the whole batch. Every caller returns only
+//    after the commit that holds its writes; callbacks of a batch run one after another,
+//    as if serially.
 //  - Concurrency: one writer connection behind a mutex, so read-write transactions run one
 //    at a time (BEGIN IMMEDIATE; other processes wait up to `busy_timeout`, then
 //    UNAVAILABLE). RunReadOnly uses a pool of `read_connections` read-only connections;
@@ -87,6 +93,20 @@ class SqliteStore final : public OkrStore {
 
   sqlite_internal::Connection* AcquireReader();
   void ReleaseReader(sqlite_internal::Connection* reader);
+
+  // One caller's read-write transaction waiting for (or in) a group commit.
+  struct PendingWrite {
+    absl::FunctionRef<absl::Status(OkrTransaction&)>* fn;
+    absl::Status status;
+    bool done = false;
+  };
+  // Runs `batch` in one SQLite transaction (savepoint per entry) and commits once.
+  void RunBatch(const std::vector<PendingWrite*>& batch);
+
+  absl::Mutex queue_mu_;
+  absl::CondVar queue_cv_;
+  std::vector<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
 
   absl::Mutex writer_mu_;
   const std::unique_ptr<sqlite_internal::Connection> writer_ ABSL_PT_GUARDED_BY(writer_mu_);
