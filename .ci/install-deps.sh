@@ -20,16 +20,27 @@ if [ "${1:-}" != "--runtime-only" ]; then
 fi
 
 missing=()
+npm_prefix="${OKR_NPM_PREFIX:-$HOME/.cache/okr-npm}"
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#pkgs[@]} packages present"
-  exit 0
+  echo "install-deps: all ${#pkgs[@]} Debian packages present"
+else
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Test tools from npm, kept outside the repository: Prism validates the Jira connector's
+# traffic against Atlassian's OpenAPI spec; ajv validates the chart's values.
+if [ "${1:-}" != "--runtime-only" ]; then
+  if [ ! -x "$npm_prefix/node_modules/.bin/prism" ] || [ ! -x "$npm_prefix/node_modules/.bin/ajv" ]; then
+    echo "install-deps: installing npm test tools into $npm_prefix"
+    mkdir -p "$npm_prefix"
+    npm install --silent --no-audit --no-fund --prefix "$npm_prefix" \
+      @stoplight/prism-cli@5 ajv-cli@5 ajv-formats@3 >/dev/null
+  fi
+fi

@@ -19,11 +19,10 @@
 #ifndef OKR_CONNECTORS_JIRA_MAPPER_H_
 #define OKR_CONNECTORS_JIRA_MAPPER_H_
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

@@ -146,8 +146,7 @@ absl::StatusOr<JiraWebhookEvent> ParseWebhook(absl::string_view raw_body,
   absl::StatusOr<nlohmann::json> parsed =
       internal::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Jira webhook: ", parsed.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("Jira webhook: ", parsed.status().message()));
   }
   const nlohmann::json& body = *parsed;
   if (!body.is_object()) return absl::InvalidArgumentError("Jira webhook: body is not an object");

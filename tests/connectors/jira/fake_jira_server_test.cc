@@ -1,0 +1,145 @@
+// Tests of the fake itself: it must hold the connector to Jira's real rules (paging caps,
+// strict request bodies, auth), or the connector tests prove nothing.
+#include "tests/testing/fake_jira/fake_jira_server.h"
+
+#include <httplib.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace okr::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+class FakeJiraServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<FakeJiraServer>> fake = FakeJiraServer::Start();
+    ASSERT_TRUE(fake.ok()) << fake.status();
+    fake_ = *std::move(fake);
+    fake_->PutIssues(MakeFakeIssues(300));
+    client_ = std::make_unique<httplib::Client>(fake_->base_url());
+    auth_ = {{"Authorization",
+              absl::StrCat("Basic ", absl::Base64Escape("okr-bot@example.com:test-api-token"))}};
+  }
+
+  // POST /rest/api/3/search/jql; returns (status, parsed body).
+  std::pair<int, nlohmann::json> Search(const nlohmann::json& body) {
+    httplib::Result result =
+        client_->Post("/rest/api/3/search/jql", auth_, body.dump(), "application/json");
+    if (!result) return {0, nullptr};
+    return {result->status, nlohmann::json::parse(result->body, nullptr, false)};
+  }
+
+  std::unique_ptr<FakeJiraServer> fake_;
+  std::unique_ptr<httplib::Client> client_;
+  httplib::Headers auth_;
+};
+
+TEST_F(FakeJiraServerTest, MaxResults_CappedAt100_Or5000ForIdsOnly) {
+  auto [status, page] =
+      Search({{"jql", "project = OKRX"}, {"maxResults", 1000}, {"fields", {"summary"}}});
+  ASSERT_EQ(status, 200);
+  EXPECT_THAT(page["issues"], SizeIs(100));
+  EXPECT_EQ(page["isLast"], false);
+  EXPECT_TRUE(page["nextPageToken"].is_string());
+
+  std::tie(status, page) =
+      Search({{"jql", "project = OKRX"}, {"maxResults", 1000}, {"fields", {"id"}}});
+  ASSERT_EQ(status, 200);
+  EXPECT_THAT(page["issues"], SizeIs(300));
+  EXPECT_EQ(page["isLast"], true);
+  EXPECT_FALSE(page.contains("nextPageToken"));
+  EXPECT_FALSE(page["issues"][0].contains("fields"));  // Default/ids-only: no fields.
+}
+
+TEST_F(FakeJiraServerTest, SearchBody_WithUnknownKey_Is400) {
+  auto [status, body] = Search({{"jql", "project = OKRX"}, {"startAt", 0}});
+  EXPECT_EQ(status, 400);
+  EXPECT_THAT(body["errorMessages"][0].get<std::string>(), HasSubstr("startAt"));
+}
+
+TEST_F(FakeJiraServerTest, ForeignOrStalePageToken_Is400) {
+  auto [status, page] = Search({{"jql", "project = OKRX"}, {"fields", {"summary"}}});
+  ASSERT_EQ(status, 200);
+  const std::string token = page["nextPageToken"];
+  std::tie(status, page) = Search({{"jql", "project = OTHER"}, {"nextPageToken", token}});
+  EXPECT_EQ(status, 400);
+  std::tie(status, page) = Search({{"jql", "project = OKRX"}, {"nextPageToken", "garbage"}});
+  EXPECT_EQ(status, 400);
+}
+
+TEST_F(FakeJiraServerTest, JqlSubset) {
+  struct Case {
+    std::string jql;
+    int status;
+    size_t count;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"id in (10001, 10002,10003)", 200, 3},
+           {"key in (OKRX-1, \"OKRX-2\")", 200, 2},
+           {"issuekey = OKRX-7", 200, 1},
+           {"project = OKRX AND labels = okr", 200, 50},
+           {"project = okrx and labels = missing", 200, 0},
+           {"id = 10001 ORDER BY key DESC", 200, 1},
+           {"", 400, 0},
+           {"ORDER BY key", 400, 0},
+           {"project = OKRX OR id = 1", 400, 0},
+           {"summary ~ checkout", 400, 0},
+           {"id in (1, 2", 400, 0},
+       }) {
+    auto [status, page] = Search({{"jql", c.jql}, {"maxResults", 50}});
+    EXPECT_EQ(status, c.status) << c.jql;
+    if (status == 200) {
+      EXPECT_THAT(page["issues"], SizeIs(c.count)) << c.jql;
+    }
+  }
+}
+
+TEST_F(FakeJiraServerTest, WithoutAuth_Is401) {
+  httplib::Result result = client_->Get("/rest/api/3/issue/10001");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 401);
+  EXPECT_EQ(fake_->UnauthorizedCount(), 1);
+}
+
+TEST_F(FakeJiraServerTest, MissingIssue_Is404WithJiraErrorBody) {
+  httplib::Result result = client_->Get("/rest/api/3/issue/OKRX-999", auth_);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(result->body),
+            nlohmann::json::parse(R"({"errorMessages":["Issue does not exist or you do not have )"
+                                  R"(permission to see it."],"errors":{}})"));
+}
+
+TEST_F(FakeJiraServerTest, RemoteLinkWithoutTitle_Is400NamingIt) {
+  httplib::Result result =
+      client_->Post("/rest/api/3/issue/10001/remotelink", auth_,
+                    R"({"globalId":"g","object":{"url":"https://x"}})", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(result->body)["errors"]["title"], "'title' is required.");
+}
+
+TEST_F(FakeJiraServerTest, InjectedFailures_CarryRetryAfter_ThenServe) {
+  fake_->FailNextRequests(1);
+  httplib::Result result = client_->Get("/rest/api/3/issue/10001", auth_);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 429);
+  EXPECT_EQ(result->get_header_value("Retry-After"), "1");
+  result = client_->Get("/rest/api/3/issue/10001", auth_);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kGetIssue), 2);
+}
+
+}  // namespace
+}  // namespace okr::testing

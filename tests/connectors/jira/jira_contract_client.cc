@@ -1,0 +1,137 @@
+// jira_contract_client: drives the production JiraClient (over CurlHttpClient with Basic
+// auth, no retries so that nothing hides a failure) against a Jira base URL, typically a
+// Prism proxy validating against Atlassian's OpenAPI file in front of fake_jira_main.
+//
+//   jira_contract_client --base_url=http://127.0.0.1:4010 [--email=E] [--api_token=T]
+//
+// Expects the fake's seed (fake_jira_main --seed=3: OKRX-1..3, ids 10001..10003). Prints one
+// line per step and exits 1 on the first failure (a Prism violation shows up as a 422 for the
+// request or a 500 for the response, i.e. as a failed step).
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/http/auth.h"
+#include "connectors/http/curl_http_client.h"
+#include "connectors/jira/jira_client.h"
+
+namespace {
+
+using okr::connectors::jira::JiraClient;
+using okr::connectors::jira::JiraIssue;
+using okr::connectors::jira::RemoteLink;
+using okr::connectors::jira::RemoteLinkResult;
+
+int failures = 0;
+
+void Check(const std::string& step, bool ok, const std::string& detail = "") {
+  std::cout << (ok ? "PASS " : "FAIL ") << step;
+  if (!detail.empty()) std::cout << ": " << detail;
+  std::cout << std::endl;
+  if (!ok) ++failures;
+}
+
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  const std::string prefix = absl::StrCat("--", name, "=");
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], prefix)) return std::string(argv[i]).substr(prefix.size());
+  }
+  return fallback;
+}
+
+RemoteLink Link(const std::string& title, bool resolved) {
+  RemoteLink link;
+  link.global_id = "okr-service:kr=KR-17";
+  link.application_type = "com.acme.okr";
+  link.application_name = "ACME OKR";
+  link.url = "https://okr.example/kr/KR-17";
+  link.title = title;
+  link.summary = "Progress 60% (3 of 5 linked issues done)";
+  link.icon =
+      okr::connectors::jira::RemoteLinkIcon{"https://okr.example/icon16.png", "Key result", ""};
+  link.resolved = resolved;
+  link.status_icon = okr::connectors::jira::RemoteLinkIcon{
+      "https://okr.example/on-track16.png", "On track", "https://okr.example/kr/KR-17"};
+  return link;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string base_url = Flag(argc, argv, "base_url", "");
+  if (base_url.empty()) {
+    std::cerr << "usage: jira_contract_client --base_url=URL [--email=E] [--api_token=T]\n";
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<okr::connectors::http::CurlHttpClient>> curl =
+      okr::connectors::http::CurlHttpClient::Create({});
+  if (!curl.ok()) {
+    std::cerr << curl.status() << "\n";
+    return 1;
+  }
+  okr::connectors::http::AuthenticatingHttpClient authenticated(
+      **curl, okr::connectors::http::BasicAuth(Flag(argc, argv, "email", "okr-bot@example.com"),
+                                               Flag(argc, argv, "api_token", "test-api-token")));
+  okr::connectors::jira::JiraClientOptions options;
+  options.site_base_url = base_url;
+  options.fields.story_points_field = "customfield_10016";
+  options.page_size = 2;  // Three seeded issues: two pages, so nextPageToken is exercised.
+  options.request_timeout = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<JiraClient>> client =
+      JiraClient::Create(authenticated, std::move(options));
+  if (!client.ok()) {
+    std::cerr << client.status() << "\n";
+    return 1;
+  }
+  JiraClient& jira = **client;
+
+  std::vector<size_t> pages;
+  absl::Status search = jira.SearchByJql("project = OKRX AND labels = okr ORDER BY key ASC",
+                                         [&](std::vector<JiraIssue> page) {
+                                           pages.push_back(page.size());
+                                           return absl::OkStatus();
+                                         });
+  Check("search/jql with nextPageToken paging", search.ok() && pages.size() == 2,
+        search.ok() ? absl::StrCat(pages.size(), " pages") : search.ToString());
+
+  absl::StatusOr<std::vector<JiraIssue>> by_ids =
+      jira.SearchIssuesByIds({"10001", "10002", "10003", "10999"});
+  Check("search/jql by ids", by_ids.ok() && by_ids->size() == 3,
+        by_ids.ok() ? absl::StrCat(by_ids->size(), " issues") : by_ids.status().ToString());
+
+  absl::StatusOr<JiraIssue> issue = jira.GetIssue("OKRX-3");
+  Check("GET issue by key", issue.ok() && issue->id == "10003" && issue->done,
+        issue.ok() ? issue->key : issue.status().ToString());
+  issue = jira.GetIssue("10001");
+  Check("GET issue by id", issue.ok() && issue->key == "OKRX-1",
+        issue.ok() ? issue->key : issue.status().ToString());
+  issue = jira.GetIssue("OKRX-999");
+  Check("GET missing issue is NOT_FOUND", issue.status().code() == absl::StatusCode::kNotFound,
+        issue.status().ToString());
+
+  absl::StatusOr<RemoteLinkResult> created =
+      jira.UpsertRemoteLink("10001", Link("KR-17 v1", false));
+  Check("remote link create (201)", created.ok() && created->created,
+        created.ok() ? absl::StrCat("id ", created->id) : created.status().ToString());
+  absl::StatusOr<RemoteLinkResult> updated =
+      jira.UpsertRemoteLink("OKRX-1", Link("KR-17 v2", true));
+  Check("remote link update by globalId (200)",
+        updated.ok() && !updated->created && created.ok() && updated->id == created->id,
+        updated.ok() ? absl::StrCat("id ", updated->id) : updated.status().ToString());
+  absl::StatusOr<RemoteLink> read = jira.GetRemoteLink("10001", "okr-service:kr=KR-17");
+  Check("GET remote link by globalId", read.ok() && read->title == "KR-17 v2" && read->resolved,
+        read.ok() ? read->title : read.status().ToString());
+  absl::StatusOr<RemoteLink> missing = jira.GetRemoteLink("10001", "okr-service:kr=none");
+  Check("GET missing remote link is NOT_FOUND",
+        missing.status().code() == absl::StatusCode::kNotFound, missing.status().ToString());
+
+  std::cout << (failures == 0 ? "contract OK" : absl::StrCat(failures, " step(s) failed"))
+            << std::endl;
+  return failures == 0 ? 0 : 1;
+}
