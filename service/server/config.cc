@@ -1,8 +1,12 @@
 #include "service/server/config.h"
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +21,7 @@ struct Setting {
   const char* help;
   std::string ServerConfig::*field;
   std::vector<std::string> allowed;  // empty: any value
+  bool secret = false;               // environment / *_FILE only; never logged
 };
 
 const std::vector<Setting>& Settings() {
@@ -33,8 +38,49 @@ const std::vector<Setting>& Settings() {
        "SQLite durability: full (fsync each commit, survives power loss) or normal "
        "(survives process crashes)",
        &ServerConfig::sqlite_sync, {"full", "normal"}},
+      {"database-pool-size", "OKR_DATABASE_POOL_SIZE",
+       "connections to PostgreSQL per replica", &ServerConfig::database_pool_size, {}},
       {"log-format", "OKR_LOG_FORMAT", "log line format: text or json",
        &ServerConfig::log_format, {"text", "json"}},
+      {"public-url", "OKR_PUBLIC_URL",
+       "base URL of this service as people reach it; links written into tracker issues "
+       "point to PUBLIC_URL/objectives/{o}/keyResults/{k}",
+       &ServerConfig::public_url, {}},
+      {"reconcile-interval", "OKR_RECONCILE_INTERVAL",
+       "how often linked tracker items and scopes are reconciled (a duration: 5m, 30s)",
+       &ServerConfig::reconcile_interval, {}},
+      {"writeback-interval", "OKR_WRITEBACK_INTERVAL",
+       "how often pending tracker write-backs (links, notes) are flushed",
+       &ServerConfig::writeback_interval, {}},
+      {"jira-url", "OKR_JIRA_URL",
+       "Jira site base URL, e.g. https://acme.atlassian.net; enables the Jira connector",
+       &ServerConfig::jira_url, {}},
+      {"jira-email", "OKR_JIRA_EMAIL", "Jira Cloud account email (Basic auth with the API token)",
+       &ServerConfig::jira_email, {}},
+      {"jira-api-token", "OKR_JIRA_API_TOKEN", "Jira Cloud API token (secret)",
+       &ServerConfig::jira_api_token, {}, true},
+      {"jira-pat", "OKR_JIRA_PAT", "Jira Data Center personal access token (secret)",
+       &ServerConfig::jira_pat, {}, true},
+      {"jira-webhook-secret", "OKR_JIRA_WEBHOOK_SECRET",
+       "secret of the Jira admin webhook; deliveries must carry X-Hub-Signature (secret)",
+       &ServerConfig::jira_webhook_secret, {}, true},
+      {"jira-story-points-field", "OKR_JIRA_STORY_POINTS_FIELD",
+       "custom field holding story points (weights), e.g. customfield_10016",
+       &ServerConfig::jira_story_points_field, {}},
+      {"jira-deployment", "OKR_JIRA_DEPLOYMENT",
+       "cloud (REST v3, /search/jql) or datacenter (REST v2, /search)",
+       &ServerConfig::jira_deployment, {"cloud", "datacenter"}},
+      {"gitlab-url", "OKR_GITLAB_URL",
+       "GitLab instance base URL, e.g. https://gitlab.example.com; enables the GitLab connector",
+       &ServerConfig::gitlab_url, {}},
+      {"gitlab-token", "OKR_GITLAB_TOKEN", "GitLab access token, sent as PRIVATE-TOKEN (secret)",
+       &ServerConfig::gitlab_token, {}, true},
+      {"gitlab-webhook-token", "OKR_GITLAB_WEBHOOK_TOKEN",
+       "secret token of the GitLab webhook, compared with X-Gitlab-Token (secret)",
+       &ServerConfig::gitlab_webhook_token, {}, true},
+      {"gitlab-label-prefix", "OKR_GITLAB_LABEL_PREFIX",
+       "prefix of the scoped label put on linked GitLab issues (PREFIX::<key result>)",
+       &ServerConfig::gitlab_label_prefix, {}},
   };
   return *settings;
 }
@@ -57,6 +103,16 @@ absl::Status Assign(ServerConfig& config, const Setting& s, absl::string_view va
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Duration> ParseDurationSetting(const std::string& text,
+                                                    absl::string_view flag) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": \"", text,
+                                                   "\" is not a positive duration like 5m or 3s"));
+  }
+  return d;
+}
+
 std::string RedactDatabase(const std::string& url) {
   // postgresql://user:secret@host/db -> postgresql://user:***@host/db
   size_t scheme = url.find("://");
@@ -74,6 +130,7 @@ std::vector<std::string> ServerConfig::DescribeForLog() const {
   for (const Setting& s : Settings()) {
     std::string value = this->*(s.field);
     if (s.field == &ServerConfig::database) value = RedactDatabase(value);
+    if (s.secret) value = value.empty() ? "(not set)" : "(set)";
     lines.push_back(absl::StrCat("setting ", s.flag, "=", value));
   }
   return lines;
@@ -87,7 +144,22 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     const char* value = env(s.env);
     if (value != nullptr && *value != '\0') {
       if (auto st = Assign(config, s, value, s.env); !st.ok()) return st;
+      continue;
     }
+    if (!s.secret) continue;
+    const std::string file_var = absl::StrCat(s.env, "_FILE");
+    const char* path = env(file_var.c_str());
+    if (path == nullptr || *path == '\0') continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_var, ": cannot read the file \"", path, "\""));
+    }
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string secret = content.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    if (auto st = Assign(config, s, secret, file_var); !st.ok()) return st;
   }
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -112,6 +184,11 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     if (it == by_flag.end()) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
+    if (it->second->secret) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " is a secret: set ", it->second->env, " or ", it->second->env,
+          "_FILE instead of a flag (flags show up in process lists)"));
+    }
     if (!has_value) {
       if (i + 1 >= argc) {
         return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
@@ -119,6 +196,44 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
       value = argv[++i];
     }
     if (auto st = Assign(config, *it->second, value, "command line"); !st.ok()) return st;
+  }
+  if (auto d = ParseDurationSetting(config.reconcile_interval, "reconcile-interval"); !d.ok()) {
+    return d.status();
+  } else {
+    config.reconcile_every = *d;
+  }
+  if (auto d = ParseDurationSetting(config.writeback_interval, "writeback-interval"); !d.ok()) {
+    return d.status();
+  } else {
+    config.writeback_every = *d;
+  }
+  int pool = 0;
+  if (!absl::SimpleAtoi(config.database_pool_size, &pool) || pool < 1 || pool > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--database-pool-size: \"", config.database_pool_size, "\" is not a number in 1..1000"));
+  }
+  if (!config.jira_url.empty()) {
+    if (config.jira_webhook_secret.empty()) {
+      return absl::InvalidArgumentError(
+          "OKR_JIRA_WEBHOOK_SECRET (or OKR_JIRA_WEBHOOK_SECRET_FILE) is required when "
+          "OKR_JIRA_URL is set: unsigned webhooks are not accepted");
+    }
+    if (config.jira_pat.empty() && (config.jira_email.empty() || config.jira_api_token.empty())) {
+      return absl::InvalidArgumentError(
+          "Jira credentials missing: set OKR_JIRA_EMAIL + OKR_JIRA_API_TOKEN (Cloud) or "
+          "OKR_JIRA_PAT (Data Center)");
+    }
+  }
+  if (!config.gitlab_url.empty()) {
+    if (config.gitlab_webhook_token.empty()) {
+      return absl::InvalidArgumentError(
+          "OKR_GITLAB_WEBHOOK_TOKEN (or OKR_GITLAB_WEBHOOK_TOKEN_FILE) is required when "
+          "OKR_GITLAB_URL is set");
+    }
+    if (config.gitlab_token.empty()) {
+      return absl::InvalidArgumentError(
+          "OKR_GITLAB_TOKEN (or OKR_GITLAB_TOKEN_FILE) is required when OKR_GITLAB_URL is set");
+    }
   }
   return config;
 }
@@ -131,6 +246,11 @@ std::string HelpText() {
       "environment, which wins over the default.\n\n";
   const ServerConfig defaults;
   for (const Setting& s : Settings()) {
+    if (s.secret) {
+      absl::StrAppendFormat(&out, "  %s or %s_FILE (environment only)\n      %s\n", s.env,
+                            s.env, s.help);
+      continue;
+    }
     absl::StrAppendFormat(&out, "  --%s (env %s, default \"%s\")\n      %s\n", s.flag, s.env,
                           defaults.*(s.field), s.help);
   }

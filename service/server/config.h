@@ -1,6 +1,8 @@
 // Server configuration: every setting of okr-server, each a `--lower-case-flag` with an
 // OKR_* environment variable fallback (flag wins over environment wins over default).
-// Secrets are read from the environment only (or an OKR_*_FILE file) and never printed.
+// Secrets (tokens, webhook secrets) are read only from their OKR_* environment variable
+// or from the file named by OKR_*_FILE (as Kubernetes mounts secrets), never from a flag,
+// and never printed.
 //
 //   absl::StatusOr<ServerConfig> config = ParseConfig(argc, argv, std::getenv);
 //   if (!config.ok()) { print the one-line error; exit(2); }
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace okr::server {
 
@@ -21,8 +24,32 @@ struct ServerConfig {
   std::string http_address = "0.0.0.0:8080";
   std::string database = "sqlite:okr.db";
   std::string sqlite_sync = "full";  // full | normal
+  std::string database_pool_size = "8";
   std::string log_format = "text";   // text | json
+  std::string public_url = "http://localhost:8080";
+  std::string reconcile_interval = "5m";
+  std::string writeback_interval = "1s";
+
+  // Jira connector (enabled when jira_url is set).
+  std::string jira_url;
+  std::string jira_email;
+  std::string jira_api_token;  // secret
+  std::string jira_pat;        // secret
+  std::string jira_webhook_secret;  // secret
+  std::string jira_story_points_field;
+  std::string jira_deployment = "cloud";  // cloud | datacenter
+
+  // GitLab connector (enabled when gitlab_url is set).
+  std::string gitlab_url;
+  std::string gitlab_token;          // secret
+  std::string gitlab_webhook_token;  // secret
+  std::string gitlab_label_prefix = "OKR";
+
   bool show_help = false;
+
+  // Parsed durations (valid after ParseConfig).
+  absl::Duration reconcile_every = absl::Minutes(5);
+  absl::Duration writeback_every = absl::Seconds(1);
 
   // One "setting=value" line per setting, secrets redacted.
   std::vector<std::string> DescribeForLog() const;

@@ -1,10 +1,12 @@
 #include "service/server/config.h"
 
+#include <fstream>
 #include <map>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace okr::server {
 namespace {
@@ -70,6 +72,59 @@ TEST(ConfigTest, LogLinesRedactDatabasePassword) {
   for (const std::string& line : c->DescribeForLog()) {
     EXPECT_THAT(line, ::testing::Not(HasSubstr("s3cret")));
   }
+}
+
+}  // namespace
+}  // namespace okr::server
+
+namespace okr::server {
+namespace {
+
+TEST(ConfigSecretsTest, SecretFlagIsRejectedNamingTheVariable) {
+  auto c = Parse({"--jira-webhook-secret=s3cret"});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("OKR_JIRA_WEBHOOK_SECRET"));
+  EXPECT_THAT(c.status().message(), ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(ConfigSecretsTest, SecretsComeFromEnvironmentOrFileAndAreNeverLogged) {
+  testing::TempDir dir;
+  const std::string path = dir.File("token");
+  {
+    std::ofstream out(path);
+    out << "file-token\n";
+  }
+  Env env{{{"OKR_JIRA_URL", "https://acme.atlassian.net"},
+           {"OKR_JIRA_EMAIL", "bot@acme.test"},
+           {"OKR_JIRA_API_TOKEN", "env-token"},
+           {"OKR_JIRA_WEBHOOK_SECRET_FILE", path}}};
+  auto c = Parse({}, env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->jira_api_token, "env-token");
+  EXPECT_EQ(c->jira_webhook_secret, "file-token");
+  for (const std::string& line : c->DescribeForLog()) {
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("env-token")));
+    EXPECT_THAT(line, ::testing::Not(HasSubstr("file-token")));
+  }
+  EXPECT_THAT(HelpText(), HasSubstr("OKR_JIRA_WEBHOOK_SECRET_FILE"));
+}
+
+TEST(ConfigSecretsTest, ConnectorWithoutWebhookSecretStopsAtStart) {
+  Env env{{{"OKR_JIRA_URL", "https://acme.atlassian.net"}, {"OKR_JIRA_PAT", "p"}}};
+  auto c = Parse({}, env);
+  EXPECT_THAT(c.status().message(), HasSubstr("OKR_JIRA_WEBHOOK_SECRET"));
+  Env gitlab{{{"OKR_GITLAB_URL", "https://gitlab.test"}, {"OKR_GITLAB_WEBHOOK_TOKEN", "w"}}};
+  EXPECT_THAT(Parse({}, gitlab).status().message(), HasSubstr("OKR_GITLAB_TOKEN"));
+}
+
+TEST(ConfigTest, DurationsAreParsedAndValidated) {
+  auto c = Parse({"--reconcile-interval=3s"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->reconcile_every, absl::Seconds(3));
+  EXPECT_THAT(Parse({"--reconcile-interval=soon"}).status().message(),
+              HasSubstr("reconcile-interval"));
+  EXPECT_THAT(Parse({"--reconcile-interval=-1s"}).status().message(),
+              HasSubstr("positive duration"));
 }
 
 }  // namespace
