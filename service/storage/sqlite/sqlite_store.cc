@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
@@ -337,9 +338,35 @@ void BindPage(Statement& s, const PageQuery& page) {
 
 // --- Transaction -------------------------------------------------------------------------
 
+}  // namespace
+
+// Cycles never change once created (the interface has no update or delete for them), so
+// committed cycles can be served from memory. Only read-only transactions fill the cache:
+// they see committed data only.
+class CycleCache {
+ public:
+  std::optional<Cycle> Find(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    auto it = cycles_.find(id);
+    if (it == cycles_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(const Cycle& cycle) {
+    absl::MutexLock lock(&mu_);
+    if (cycles_.size() < 10000) cycles_.emplace(cycle.id, cycle);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Cycle> cycles_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
 class SqliteTransaction final : public OkrTransaction {
  public:
-  SqliteTransaction(Connection& conn, bool read_only) : conn_(conn), read_only_(read_only) {}
+  SqliteTransaction(Connection& conn, bool read_only, CycleCache* cycles = nullptr)
+      : conn_(conn), read_only_(read_only), cycles_(cycles) {}
 
   // Non-OK if SQLite rolled the transaction back on its own (after an I/O error, a full
   // disk, ...): committing would then be wrong, even if the callback returned OK.
@@ -472,6 +499,7 @@ class SqliteTransaction final : public OkrTransaction {
 
   Connection& conn_;
   const bool read_only_;
+  CycleCache* const cycles_;
 };
 
 // Teams -----------------------------------------------------------------------------------
@@ -541,12 +569,17 @@ absl::Status SqliteTransaction::InsertCycle(const Cycle& cycle) {
 }
 
 absl::StatusOr<Cycle> SqliteTransaction::GetCycle(const std::string& id) {
+  if (cycles_ != nullptr) {
+    if (std::optional<Cycle> cached = cycles_->Find(id); cached.has_value()) return *cached;
+  }
   OKR_ASSIGN_OR_RETURN(Statement s,
                        Prepare("SELECT " OKR_CYCLE_COLUMNS " FROM cycles WHERE id = ?1"));
   s.BindText(1, id);
   OKR_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return absl::NotFoundError(absl::StrCat("cycle ", Quote(id), " not found"));
-  return ReadCycle(s);
+  OKR_ASSIGN_OR_RETURN(Cycle cycle, ReadCycle(s));
+  if (cycles_ != nullptr && read_only_) cycles_->Put(cycle);
+  return cycle;
 }
 
 absl::StatusOr<Page<Cycle>> SqliteTransaction::ListCycles(const PageQuery& page) {
@@ -1438,7 +1471,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
                          std::vector<std::unique_ptr<Connection>> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {
+    : writer_(std::move(writer)),
+      readers_(std::move(readers)),
+      cycle_cache_(std::make_unique<CycleCache>()) {
   absl::MutexLock lock(&pool_mu_);
   for (const auto& reader : readers_) idle_readers_.push_back(reader.get());
 }
@@ -1516,7 +1551,7 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
         continue;
       }
     }
-    SqliteTransaction tx(conn, /*read_only=*/false);
+    SqliteTransaction tx(conn, /*read_only=*/false, cycle_cache_.get());
     w->status = (*w->fn)(tx);
     absl::Status rolled_back = tx.RolledBack();
     if (!rolled_back.ok()) {
@@ -1559,7 +1594,7 @@ absl::Status SqliteStore::RunReadOnly(absl::FunctionRef<absl::Status(OkrTransact
   Connection* conn = AcquireReader();
   absl::Status status = conn->Exec("BEGIN");
   if (status.ok()) {
-    SqliteTransaction tx(*conn, /*read_only=*/true);
+    SqliteTransaction tx(*conn, /*read_only=*/true, cycle_cache_.get());
     status = fn(tx);
   }
   // Ending a read transaction only releases the snapshot.

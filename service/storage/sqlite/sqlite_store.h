@@ -70,6 +70,7 @@ struct SqliteOptions {
 namespace sqlite_internal {
 class Connection;
 }  // namespace sqlite_internal
+class CycleCache;
 
 class SqliteStore final : public OkrStore {
  public:
@@ -102,6 +103,8 @@ class SqliteStore final : public OkrStore {
   };
   // Runs `batch` in one SQLite transaction (savepoint per entry) and commits once.
   void RunBatch(const std::vector<PendingWrite*>& batch);
+
+  const std::unique_ptr<CycleCache> cycle_cache_;
 
   absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;
