@@ -687,6 +687,36 @@ absl::Status SqliteTransaction::UpdateObjective(const Objective& o, int64_t expe
     return absl::InvalidArgumentError(
         absl::StrCat("objective ", Quote(o.id), " has an invalid kind or state"));
   }
+  // Common case (progress roll-up, lifecycle): the indexed columns team_id, cycle_id and
+  // parent_id keep their values. Leaving them out of SET spares SQLite the maintenance of
+  // their indexes; the WHERE clause makes the statement a no-op otherwise.
+  {
+    OKR_ASSIGN_OR_RETURN(
+        Statement s,
+        Prepare("UPDATE objectives SET title = ?2, description = ?3, kind = ?7, state = ?8, "
+                "progress = ?9, revision = ?10, create_time = ?11, update_time = ?12, "
+                "progress_source = ?14, weight = ?15, contributes_to = ?16, "
+                "depends_on = ?17, agreements = ?18, reopen_reason = ?19, "
+                "carried_over_from = ?20, score = ?21, scored = ?22, outcome = ?23 "
+                "WHERE id = ?1 AND revision = ?13 AND team_id = ?4 AND cycle_id = ?5 AND "
+                "parent_id IS ?6"));
+    s.BindText(1, o.id);
+    s.BindText(2, o.title);
+    s.BindText(3, o.description);
+    s.BindText(4, o.team_id);
+    s.BindText(5, o.cycle_id);
+    s.BindNullableText(6, o.parent_id);
+    s.BindInt(7, static_cast<int>(o.kind));
+    s.BindInt(8, static_cast<int>(o.state));
+    s.BindDouble(9, o.progress);
+    s.BindInt(10, o.meta.revision);
+    s.BindTime(11, o.meta.create_time);
+    s.BindTime(12, o.meta.update_time);
+    s.BindInt(13, expected_revision);
+    BindObjectiveExtras(s, o);
+    OKR_RETURN_IF_ERROR(s.Run());
+    if (Changes() == 1) return absl::OkStatus();
+  }
   OKR_ASSIGN_OR_RETURN(
       Statement s, Prepare("UPDATE objectives SET title = ?2, description = ?3, team_id = ?4, "
                            "cycle_id = ?5, parent_id = ?6, kind = ?7, state = ?8, progress = ?9, "
@@ -822,6 +852,25 @@ absl::Status SqliteTransaction::UpdateKeyResult(const KeyResult& kr, int64_t exp
   if (!InRange(kr.type, KeyResultType::kMetric, KeyResultType::kWorkItems)) {
     return absl::InvalidArgumentError(
         absl::StrCat(KeyResultLabel(kr.objective_id, kr.id), " has an invalid type"));
+  }
+  // Common case (progress, check-ins): the columns of the scoped-key-result index (type,
+  // jira_jql, gitlab_project) keep their values; leave them out of SET (see
+  // UpdateObjective).
+  {
+    OKR_ASSIGN_OR_RETURN(
+        Statement s,
+        Prepare("UPDATE key_results SET title = ?3, weight = ?4, metric_start = ?6, "
+                "metric_target = ?7, metric_current = ?8, metric_unit = ?9, "
+                "milestone_done = ?10, item_count = ?11, done_count = ?12, "
+                "total_weight = ?13, done_weight = ?14, progress = ?15, raw_progress = ?16, "
+                "revision = ?17, create_time = ?18, update_time = ?19, metric_key = ?21, "
+                "gitlab_labels = ?24, gitlab_milestone = ?25, score = ?26, score_reason = ?27 "
+                "WHERE objective_id = ?1 AND id = ?2 AND revision = ?20 AND type = ?5 AND "
+                "jira_jql = ?22 AND gitlab_project = ?23"));
+    BindKeyResultFields(s, kr);
+    s.BindInt(20, expected_revision);
+    OKR_RETURN_IF_ERROR(s.Run());
+    if (Changes() == 1) return absl::OkStatus();
   }
   OKR_ASSIGN_OR_RETURN(
       Statement s,
