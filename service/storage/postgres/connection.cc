@@ -344,9 +344,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectSettin
   auto fail = [&](absl::string_view why) {
     std::string message(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn)));
     PQfinish(conn);
-    return absl::UnavailableError(
-        redactor(absl::StrCat("postgres: cannot connect: ", why, message.empty() ? "" : ": ",
-                              message)));
+    return absl::UnavailableError(redactor(
+        absl::StrCat("postgres: cannot connect: ", why, message.empty() ? "" : ": ", message)));
   };
   if (PQstatus(conn) == CONNECTION_BAD) return fail("");
   PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
@@ -362,14 +361,23 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectSettin
     poll_status = PQconnectPoll(conn);
   }
   if (PQsetnonblocking(conn, 1) != 0) return fail("cannot make the socket non-blocking");
+  // Server notices ("relation already exists, skipping") are not errors; libpq would print
+  // them to stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
 
   std::unique_ptr<Connection> c(new Connection(conn, settings, redactor));
   // Exact float text (shortest round-trip form), the statement timeout, and a bound on
-  // transactions a stuck caller leaves open.
-  std::string setup = absl::StrCat(
-      "SET statement_timeout = ", Millis(settings.statement_timeout),
-      "; SET extra_float_digits = 3; SET idle_in_transaction_session_timeout = ",
-      Millis(std::max(absl::Seconds(60), 6 * settings.statement_timeout)), ";");
+  // transactions a stuck caller leaves open. enable_seqscan = off: every statement of the
+  // store is a keyed lookup or an index-ordered page, and under SERIALIZABLE a sequential
+  // scan (which the planner picks for small tables) takes a relation-level predicate lock,
+  // so writers of different rows would fail each other (the PostgreSQL manual's advice for
+  // serializable workloads is to favour index scans).
+  std::string setup =
+      absl::StrCat("SET statement_timeout = ", Millis(settings.statement_timeout),
+                   "; SET extra_float_digits = 3; SET enable_seqscan = off;"
+                   " SET idle_in_transaction_session_timeout = ",
+                   Millis(std::max(absl::Seconds(60), 6 * settings.statement_timeout)), ";");
   if (c->server_version() >= 140000) {
     // The server cancels a query whose client went away instead of finishing it.
     absl::StrAppend(&setup, " SET client_connection_check_interval = 2000;");
@@ -399,8 +407,8 @@ absl::Status Connection::Broken(absl::string_view what) {
   last_sqlstate_.clear();
   last_constraint_.clear();
   std::string detail(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)));
-  return absl::UnavailableError(redactor_(absl::StrCat(
-      "postgres: ", what, detail.empty() || what == detail ? "" : ": ", detail)));
+  return absl::UnavailableError(redactor_(
+      absl::StrCat("postgres: ", what, detail.empty() || what == detail ? "" : ": ", detail)));
 }
 
 absl::Status Connection::Wait(bool want_write, absl::Time deadline) {
@@ -410,6 +418,7 @@ absl::Status Connection::Wait(bool want_write, absl::Time deadline) {
     // The server did not even report its own statement timeout: assume the network or
     // the server is gone, and never reuse this connection (a late answer would be read
     // as the answer to the next statement).
+    timed_out_ = true;
     return Broken(absl::StrCat("no answer from the server within ",
                                absl::FormatDuration(statement_timeout_ + kClientGrace)));
   }
@@ -495,19 +504,20 @@ absl::StatusOr<Result> Connection::Exec(absl::string_view sql, const Params& par
     it = prepared_.emplace(std::move(text), std::move(name)).first;
   }
   std::vector<const char*> values = params.Pointers();
-  if (PQsendQueryPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr,
-                          nullptr, /*resultFormat=*/0) == 0) {
+  if (PQsendQueryPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr, nullptr,
+                          /*resultFormat=*/0) == 0) {
     return Broken("cannot send to the server");
   }
   return Finish(deadline);
 }
 
-absl::Status Connection::ExecScript(absl::string_view sql, std::optional<absl::Duration> timeout) {
+absl::StatusOr<Result> Connection::QueryScript(absl::string_view sql,
+                                               std::optional<absl::Duration> timeout) {
   if (broken()) return Broken("connection lost");
   const absl::Time deadline = absl::Now() + timeout.value_or(statement_timeout_) + kClientGrace;
   std::string text(sql);
   if (PQsendQuery(conn_, text.c_str()) == 0) return Broken("cannot send to the server");
-  return Finish(deadline).status();
+  return Finish(deadline);
 }
 
 }  // namespace okr::storage::postgres_internal

@@ -129,11 +129,11 @@ class RowReader {
  public:
   RowReader(const Result& result, int row) : result_(result), row_(row) {}
   std::string Text(int col) const { return result_.Text(row_, col); }
-  int64_t Int(int col);       // NULL -> 0
-  double Double(int col);     // NULL -> NaN
+  int64_t Int(int col);    // NULL -> 0
+  double Double(int col);  // NULL -> NaN
   std::optional<double> OptionalDouble(int col);
-  bool Bool(int col);         // NULL -> false
-  absl::Time Time(int col);   // NULL -> InfinitePast
+  bool Bool(int col);        // NULL -> false
+  absl::Time Time(int col);  // NULL -> InfinitePast
   const absl::Status& status() const { return status_; }
 
  private:
@@ -160,10 +160,18 @@ class Connection {
   // Runs SQL text without parameters (may hold several statements; transaction control,
   // migrations). `timeout` overrides the statement timeout for the client-side wait.
   absl::Status ExecScript(absl::string_view sql,
-                          std::optional<absl::Duration> timeout = std::nullopt);
+                          std::optional<absl::Duration> timeout = std::nullopt) {
+    return QueryScript(sql, timeout).status();
+  }
+  // ExecScript returning the result of the last statement.
+  absl::StatusOr<Result> QueryScript(absl::string_view sql,
+                                     std::optional<absl::Duration> timeout = std::nullopt);
 
   // True once the connection is unusable (server gone, timed out, protocol error).
   bool broken() const;
+  // True if it broke because the server did not answer in time (the network or the server
+  // may be gone: other connections to it are suspect too).
+  bool timed_out() const { return timed_out_; }
   // The transaction state libpq tracks (idle, in a transaction, in a failed one).
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_); }
   // SQLSTATE of the last failed statement ("" for client-side failures).
@@ -185,6 +193,7 @@ class Connection {
   const absl::Duration statement_timeout_;
   const Redactor redactor_;
   bool broken_ = false;
+  bool timed_out_ = false;
   std::string last_sqlstate_;
   std::string last_constraint_;
   // SQL text -> prepared statement name.

@@ -142,12 +142,75 @@ CREATE INDEX work_item_links_by_item ON work_item_links (tracker, item_key);
 CREATE INDEX request_records_by_time ON request_records (create_time);
 )sql";
 
+// Alignment / lifecycle / scoring fields, tracker scopes, and the tracker sync tables:
+// webhook delivery dedupe, the write-back queue and per-item write-back state. As in
+// SQLite, list fields (contributes_to, depends_on, gitlab_labels) are stored one value per
+// line, agreements one per line as team \t agreed_by \t micros, so rows mean the same on
+// both backends.
+constexpr char kMigration3[] = R"sql(
+ALTER TABLE objectives
+  ADD COLUMN progress_source   INTEGER NOT NULL DEFAULT 1,
+  ADD COLUMN weight            DOUBLE PRECISION NOT NULL DEFAULT 1,
+  ADD COLUMN contributes_to    TEXT    NOT NULL DEFAULT '',
+  ADD COLUMN depends_on        TEXT    NOT NULL DEFAULT '',
+  ADD COLUMN agreements        TEXT    NOT NULL DEFAULT '',
+  ADD COLUMN reopen_reason     TEXT    NOT NULL DEFAULT '',
+  ADD COLUMN carried_over_from TEXT    NOT NULL DEFAULT '',
+  ADD COLUMN score             DOUBLE PRECISION NOT NULL DEFAULT 0,
+  ADD COLUMN scored            BOOLEAN NOT NULL DEFAULT false,
+  ADD COLUMN outcome           INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE key_results
+  ADD COLUMN metric_key       TEXT NOT NULL DEFAULT '',
+  ADD COLUMN jira_jql         TEXT NOT NULL DEFAULT '',
+  ADD COLUMN gitlab_project   TEXT NOT NULL DEFAULT '',
+  ADD COLUMN gitlab_labels    TEXT NOT NULL DEFAULT '',
+  ADD COLUMN gitlab_milestone TEXT NOT NULL DEFAULT '',
+  ADD COLUMN score            DOUBLE PRECISION,
+  ADD COLUMN score_reason     TEXT NOT NULL DEFAULT '';
+CREATE INDEX key_results_scoped ON key_results (type)
+  WHERE jira_jql <> '' OR gitlab_project <> '';
+
+ALTER TABLE work_items
+  ADD COLUMN external_id    TEXT,
+  ADD COLUMN source_updated BIGINT;
+CREATE UNIQUE INDEX work_items_by_external_id ON work_items (tracker, external_id)
+  WHERE external_id IS NOT NULL;
+
+CREATE TABLE webhook_deliveries (
+  tracker     INTEGER NOT NULL,
+  delivery_id TEXT    NOT NULL,
+  received    BIGINT  NOT NULL,
+  PRIMARY KEY (tracker, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received);
+
+CREATE TABLE writeback_queue (
+  objective_id  TEXT   NOT NULL,
+  key_result_id TEXT   NOT NULL,
+  since         BIGINT NOT NULL,
+  generation    BIGINT NOT NULL,
+  PRIMARY KEY (objective_id, key_result_id)
+);
+
+CREATE TABLE writeback_state (
+  tracker      INTEGER NOT NULL,
+  item_key     TEXT    NOT NULL,
+  ref          TEXT    NOT NULL,
+  content_hash TEXT    NOT NULL,
+  written      BIGINT,
+  PRIMARY KEY (tracker, item_key)
+);
+)sql";
+
 constexpr PostgresMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
      "request records",
      kMigration1},
     {2, "indexes for list filters, child listings and foreign keys", kMigration2},
+    {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
+     kMigration3},
 };
 
 }  // namespace

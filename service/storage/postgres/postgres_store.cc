@@ -11,11 +11,14 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -82,6 +85,45 @@ absl::Status CheckTracker(Tracker tracker) {
   return absl::OkStatus();
 }
 
+// --- List fields ------------------------------------------------------------------------
+// As in the SQLite store: lists of names/labels are stored one value per line (values
+// never contain newlines: names are validated ids, labels are checked on input);
+// agreements one per line as team \t agreed_by \t micros.
+
+std::string JoinLines(const std::vector<std::string>& values) {
+  return absl::StrJoin(values, "\n");
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  if (text.empty()) return {};
+  return absl::StrSplit(text, '\n');
+}
+
+std::string EncodeAgreements(const std::vector<Agreement>& agreements) {
+  std::vector<std::string> lines;
+  for (const Agreement& a : agreements) {
+    lines.push_back(absl::StrCat(
+        a.team_id, "\t", a.agreed_by, "\t",
+        a.agree_time == absl::InfinitePast() ? int64_t{0} : absl::ToUnixMicros(a.agree_time)));
+  }
+  return JoinLines(lines);
+}
+
+std::vector<Agreement> DecodeAgreements(const std::string& text) {
+  std::vector<Agreement> out;
+  for (const std::string& line : SplitLines(text)) {
+    std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits('\t', 2));
+    if (parts.size() != 3) continue;
+    Agreement a;
+    a.team_id = parts[0];
+    a.agreed_by = parts[1];
+    int64_t micros = 0;
+    if (absl::SimpleAtoi(parts[2], &micros)) a.agree_time = absl::FromUnixMicros(micros);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 // --- Row decoding ------------------------------------------------------------------------
 // Column lists and the decoders that read them, kept side by side. The lists are macros
 // so that every query is one string literal (and one prepared statement).
@@ -126,7 +168,8 @@ absl::StatusOr<Cycle> ReadCycle(const Result& res, int row) {
 
 #define OKR_OBJECTIVE_COLUMNS                                                          \
   "seq, id, title, description, team_id, cycle_id, parent_id, kind, state, progress, " \
-  "revision, create_time, update_time"
+  "revision, create_time, update_time, progress_source, weight, contributes_to, "      \
+  "depends_on, agreements, reopen_reason, carried_over_from, score, scored, outcome"
 
 absl::StatusOr<Objective> ReadObjective(const Result& res, int row) {
   RowReader r(res, row);
@@ -141,6 +184,16 @@ absl::StatusOr<Objective> ReadObjective(const Result& res, int row) {
   const int64_t state = r.Int(8);
   o.progress = r.Double(9);
   o.meta = ReadMeta(r, 10);
+  const int64_t progress_source = r.Int(13);
+  o.weight = r.Double(14);
+  o.contributes_to = SplitLines(r.Text(15));
+  o.depends_on = SplitLines(r.Text(16));
+  o.agreements = DecodeAgreements(r.Text(17));
+  o.reopen_reason = r.Text(18);
+  o.carried_over_from = r.Text(19);
+  o.score = r.Double(20);
+  o.scored = r.Bool(21);
+  const int64_t outcome = r.Int(22);
   OKR_RETURN_IF_ERROR(r.status());
   OKR_ASSIGN_OR_RETURN(
       o.kind, DecodeEnum(kind, ObjectiveKind::kCommitted, ObjectiveKind::kAspirational,
@@ -148,13 +201,23 @@ absl::StatusOr<Objective> ReadObjective(const Result& res, int row) {
   OKR_ASSIGN_OR_RETURN(
       o.state, DecodeEnum(state, ObjectiveState::kDraft, ObjectiveState::kClosed,
                           [&] { return absl::StrCat("objective ", Quote(o.id), " state"); }));
+  OKR_ASSIGN_OR_RETURN(
+      o.progress_source,
+      DecodeEnum(progress_source, ProgressSource::kKeyResults,
+                 ProgressSource::kKeyResultsAndChildren,
+                 [&] { return absl::StrCat("objective ", Quote(o.id), " progress_source"); }));
+  OKR_ASSIGN_OR_RETURN(o.outcome, DecodeEnum(outcome, Outcome::kUnspecified, Outcome::kMissed, [&] {
+                         return absl::StrCat("objective ", Quote(o.id), " outcome");
+                       }));
   return o;
 }
 
 #define OKR_KEY_RESULT_COLUMNS                                                          \
   "seq, objective_id, id, title, weight, type, metric_start, metric_target, "           \
   "metric_current, metric_unit, milestone_done, item_count, done_count, total_weight, " \
-  "done_weight, progress, raw_progress, revision, create_time, update_time"
+  "done_weight, progress, raw_progress, revision, create_time, update_time, "           \
+  "metric_key, jira_jql, gitlab_project, gitlab_labels, gitlab_milestone, score, "      \
+  "score_reason"
 
 absl::StatusOr<KeyResult> ReadKeyResult(const Result& res, int row) {
   RowReader r(res, row);
@@ -176,6 +239,13 @@ absl::StatusOr<KeyResult> ReadKeyResult(const Result& res, int row) {
   kr.progress = r.Double(15);
   kr.raw_progress = r.Double(16);
   kr.meta = ReadMeta(r, 17);
+  kr.metric_key = r.Text(20);
+  kr.jira_jql = r.Text(21);
+  kr.gitlab_project = r.Text(22);
+  kr.gitlab_labels = SplitLines(r.Text(23));
+  kr.gitlab_milestone = r.Text(24);
+  kr.score = r.OptionalDouble(25);
+  kr.score_reason = r.Text(26);
   OKR_RETURN_IF_ERROR(r.status());
   OKR_ASSIGN_OR_RETURN(kr.type,
                        DecodeEnum(type, KeyResultType::kMetric, KeyResultType::kWorkItems, [&] {
@@ -204,7 +274,8 @@ absl::StatusOr<CheckIn> ReadCheckIn(const Result& res, int row) {
 }
 
 // Work item columns start at `first`.
-#define OKR_WORK_ITEM_COLUMNS "tracker, item_key, title, url, done, weight, update_time"
+#define OKR_WORK_ITEM_COLUMNS \
+  "tracker, item_key, title, url, done, weight, update_time, external_id, source_updated"
 
 absl::StatusOr<WorkItem> ReadWorkItemAt(RowReader& r, int first) {
   WorkItem w;
@@ -215,10 +286,12 @@ absl::StatusOr<WorkItem> ReadWorkItemAt(RowReader& r, int first) {
   w.done = r.Bool(first + 4);
   w.weight = r.Double(first + 5);
   w.update_time = r.Time(first + 6);
+  w.external_id = r.Text(first + 7);
+  w.source_updated = r.Time(first + 8);
   OKR_RETURN_IF_ERROR(r.status());
-  OKR_ASSIGN_OR_RETURN(
-      w.tracker, DecodeEnum(tracker, Tracker::kJira, Tracker::kGitLab,
-                            [&] { return absl::StrCat("work item ", Quote(w.key), " tracker"); }));
+  OKR_ASSIGN_OR_RETURN(w.tracker, DecodeEnum(tracker, Tracker::kJira, Tracker::kGitLab, [&] {
+                         return absl::StrCat("work item ", Quote(w.key), " tracker");
+                       }));
   return w;
 }
 
@@ -228,10 +301,11 @@ absl::StatusOr<WorkItem> ReadWorkItem(const Result& res, int row) {
 }
 
 // Links joined with their work item (`l` and `w`).
-#define OKR_LINK_SELECT                                                                    \
-  "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "       \
-  "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time " \
-  "FROM work_item_links AS l JOIN work_items AS w "                                        \
+#define OKR_LINK_SELECT                                                                     \
+  "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "        \
+  "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time, " \
+  "w.external_id, w.source_updated "                                                        \
+  "FROM work_item_links AS l JOIN work_items AS w "                                         \
   "ON w.tracker = l.tracker AND w.item_key = l.item_key "
 
 absl::StatusOr<WorkItemLink> ReadLink(const Result& res, int row) {
@@ -288,13 +362,35 @@ Params PageParams(const PageQuery& page) {
 
 // --- Transaction -------------------------------------------------------------------------
 
+// Cycles never change once created (the interface has no update or delete for them), so
+// committed cycles can be served from memory, as the SQLite store does. Only read-only
+// transactions fill the cache: they see committed data only.
+class CycleCache {
+ public:
+  std::optional<Cycle> Find(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    auto it = cycles_.find(id);
+    if (it == cycles_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(const Cycle& cycle) {
+    absl::MutexLock lock(&mu_);
+    if (cycles_.size() < 10000) cycles_.emplace(cycle.id, cycle);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Cycle> cycles_ ABSL_GUARDED_BY(mu_);
+};
+
 // One transaction on one connection. Every expected outcome (duplicate, missing row or
 // reference, stale revision) is found without raising an SQL error, so the transaction
 // stays usable after it; any SQL error poisons the transaction (PostgreSQL has aborted
 // it) and is returned by every later call.
 class PgTransaction final : public OkrTransaction {
  public:
-  PgTransaction(Connection& conn, bool read_only) : conn_(conn), read_only_(read_only) {}
+  PgTransaction(Connection& conn, bool read_only, CycleCache& cycles)
+      : conn_(conn), read_only_(read_only), cycles_(cycles) {}
 
   // The first SQL error, or OK.
   const absl::Status& poisoned() const { return poisoned_; }
@@ -354,6 +450,25 @@ class PgTransaction final : public OkrTransaction {
                                                             const std::string& key) override;
   absl::StatusOr<WorkItemTotals> ComputeWorkItemTotals(const std::string& objective_id,
                                                        const std::string& key_result_id) override;
+  // Tracker sync.
+  absl::StatusOr<std::optional<WorkItem>> GetWorkItemByExternalId(
+      Tracker tracker, const std::string& external_id) override;
+  absl::Status RenameWorkItem(Tracker tracker, const std::string& old_key,
+                              const std::string& new_key) override;
+  absl::Status DeleteWorkItem(Tracker tracker, const std::string& key) override;
+  absl::StatusOr<std::vector<WorkItem>> LinkedWorkItems(Tracker tracker) override;
+  absl::Status RecordDelivery(Tracker tracker, const std::string& delivery_id,
+                              absl::Time received) override;
+  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) override;
+  absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() override;
+  absl::Status EnqueueWriteBack(const std::string& objective_id, const std::string& key_result_id,
+                                absl::Time now) override;
+  absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) override;
+  absl::Status CompleteWriteBack(const WriteBackEntry& entry) override;
+  absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(Tracker tracker,
+                                                                  const std::string& key) override;
+  absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
+                                 const WriteBackState& state) override;
   // Request records.
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) override;
@@ -393,6 +508,7 @@ class PgTransaction final : public OkrTransaction {
 
   Connection& conn_;
   const bool read_only_;
+  CycleCache& cycles_;
   absl::Status poisoned_;
   bool retryable_ = false;
 };
@@ -425,8 +541,8 @@ absl::Status PgTransaction::InsertTeam(const Team& team) {
 }
 
 absl::StatusOr<Team> PgTransaction::GetTeam(const std::string& id) {
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_TEAM_COLUMNS " FROM teams WHERE id = $1",
-                                       Params().Text(id)));
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_TEAM_COLUMNS " FROM teams WHERE id = $1", Params().Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(absl::StrCat("team ", Quote(id), " not found"));
   return ReadTeam(r, 0);
 }
@@ -468,10 +584,13 @@ absl::Status PgTransaction::InsertCycle(const Cycle& cycle) {
 }
 
 absl::StatusOr<Cycle> PgTransaction::GetCycle(const std::string& id) {
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_CYCLE_COLUMNS " FROM cycles WHERE id = $1",
-                                       Params().Text(id)));
+  if (std::optional<Cycle> cached = cycles_.Find(id); cached.has_value()) return *cached;
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_CYCLE_COLUMNS " FROM cycles WHERE id = $1", Params().Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(absl::StrCat("cycle ", Quote(id), " not found"));
-  return ReadCycle(r, 0);
+  OKR_ASSIGN_OR_RETURN(Cycle cycle, ReadCycle(r, 0));
+  if (read_only_) cycles_.Put(cycle);
+  return cycle;
 }
 
 absl::StatusOr<Page<Cycle>> PgTransaction::ListCycles(const PageQuery& page) {
@@ -502,7 +621,7 @@ absl::Status PgTransaction::ObjectiveReferenceError(const Objective& o) {
       absl::StrCat(label, ": parent objective ", Quote(o.parent_id), " does not exist"));
 }
 
-// $1 id, $2.. fields, in the column order of the INSERT and UPDATE below.
+// $1 id, $2..$22 fields, in the column order of the INSERT and UPDATE below.
 Params ObjectiveParams(const Objective& o) {
   Params p;
   p.Text(o.id)
@@ -516,7 +635,17 @@ Params ObjectiveParams(const Objective& o) {
       .Double(o.progress)
       .Int(o.meta.revision)
       .Time(o.meta.create_time)
-      .Time(o.meta.update_time);
+      .Time(o.meta.update_time)
+      .Int(static_cast<int>(o.progress_source))
+      .Double(o.weight)
+      .Text(JoinLines(o.contributes_to))
+      .Text(JoinLines(o.depends_on))
+      .Text(EncodeAgreements(o.agreements))
+      .Text(o.reopen_reason)
+      .Text(o.carried_over_from)
+      .Double(o.score)
+      .Bool(o.scored)
+      .Int(static_cast<int>(o.outcome));
   return p;
 }
 
@@ -535,9 +664,13 @@ absl::Status PgTransaction::InsertObjective(const Objective& o) {
   OKR_ASSIGN_OR_RETURN(
       int64_t inserted,
       Modify("INSERT INTO objectives (id, title, description, team_id, cycle_id, parent_id, "
-             "kind, state, progress, revision, create_time, update_time) "
+             "kind, state, progress, revision, create_time, update_time, progress_source, "
+             "weight, contributes_to, depends_on, agreements, reopen_reason, "
+             "carried_over_from, score, scored, outcome) "
              "SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::integer, "
-             "$8::integer, $9::float8, $10::bigint, $11::bigint, $12::bigint "
+             "$8::integer, $9::float8, $10::bigint, $11::bigint, $12::bigint, $13::integer, "
+             "$14::float8, $15::text, $16::text, $17::text, $18::text, $19::text, $20::float8, "
+             "$21::boolean, $22::integer "
              "WHERE EXISTS (SELECT 1 FROM teams WHERE id = $4::text) "
              "AND EXISTS (SELECT 1 FROM cycles WHERE id = $5::text) "
              "AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM objectives WHERE id = $6::text)) "
@@ -553,9 +686,9 @@ absl::Status PgTransaction::InsertObjective(const Objective& o) {
 }
 
 absl::StatusOr<Objective> PgTransaction::GetObjective(const std::string& id) {
-  OKR_ASSIGN_OR_RETURN(Result r,
-                       Query("SELECT " OKR_OBJECTIVE_COLUMNS " FROM objectives WHERE id = $1",
-                             Params().Text(id)));
+  OKR_ASSIGN_OR_RETURN(
+      Result r,
+      Query("SELECT " OKR_OBJECTIVE_COLUMNS " FROM objectives WHERE id = $1", Params().Text(id)));
   if (r.rows() == 0) {
     return absl::NotFoundError(absl::StrCat("objective ", Quote(id), " not found"));
   }
@@ -571,15 +704,17 @@ absl::Status PgTransaction::UpdateObjective(const Objective& o, int64_t expected
       int64_t updated,
       Modify("UPDATE objectives SET title = $2, description = $3, team_id = $4, "
              "cycle_id = $5, parent_id = $6, kind = $7, state = $8, progress = $9, "
-             "revision = $10, create_time = $11, update_time = $12 "
-             "WHERE id = $1 AND revision = $13 "
+             "revision = $10, create_time = $11, update_time = $12, progress_source = $13, "
+             "weight = $14, contributes_to = $15, depends_on = $16, agreements = $17, "
+             "reopen_reason = $18, carried_over_from = $19, score = $20, scored = $21, "
+             "outcome = $22 WHERE id = $1 AND revision = $23 "
              "AND EXISTS (SELECT 1 FROM teams WHERE id = $4) "
              "AND EXISTS (SELECT 1 FROM cycles WHERE id = $5) "
              "AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM objectives AS p WHERE p.id = $6))",
              p));
   if (updated == 1) return absl::OkStatus();
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT revision FROM objectives WHERE id = $1",
-                                       Params().Text(o.id)));
+  OKR_ASSIGN_OR_RETURN(Result r,
+                       Query("SELECT revision FROM objectives WHERE id = $1", Params().Text(o.id)));
   std::string label = absl::StrCat("objective ", Quote(o.id));
   if (r.rows() == 0) return absl::NotFoundError(absl::StrCat(label, " not found"));
   std::string revision = r.Text(0, 0);
@@ -621,7 +756,7 @@ absl::StatusOr<Page<Objective>> PgTransaction::ListObjectives(const ObjectiveFil
 
 // Key results -----------------------------------------------------------------------------
 
-// $1 objective_id, $2 id, $3..$19 fields, in the column order of the INSERT below.
+// $1 objective_id, $2 id, $3..$26 fields, in the column order of the INSERT below.
 Params KeyResultParams(const KeyResult& kr) {
   Params p;
   p.Text(kr.objective_id)
@@ -642,7 +777,14 @@ Params KeyResultParams(const KeyResult& kr) {
       .Double(kr.raw_progress)
       .Int(kr.meta.revision)
       .Time(kr.meta.create_time)
-      .Time(kr.meta.update_time);
+      .Time(kr.meta.update_time)
+      .Text(kr.metric_key)
+      .Text(kr.jira_jql)
+      .Text(kr.gitlab_project)
+      .Text(JoinLines(kr.gitlab_labels))
+      .Text(kr.gitlab_milestone)
+      .OptionalDouble(kr.score)
+      .Text(kr.score_reason);
   return p;
 }
 
@@ -662,11 +804,13 @@ absl::Status PgTransaction::InsertKeyResult(const KeyResult& kr) {
       Modify("INSERT INTO key_results (objective_id, id, title, weight, type, metric_start, "
              "metric_target, metric_current, metric_unit, milestone_done, item_count, "
              "done_count, total_weight, done_weight, progress, raw_progress, revision, "
-             "create_time, update_time) "
+             "create_time, update_time, metric_key, jira_jql, gitlab_project, gitlab_labels, "
+             "gitlab_milestone, score, score_reason) "
              "SELECT $1::text, $2::text, $3::text, $4::float8, $5::integer, $6::float8, "
              "$7::float8, $8::float8, $9::text, $10::boolean, $11::bigint, $12::bigint, "
              "$13::float8, $14::float8, $15::float8, $16::float8, $17::bigint, $18::bigint, "
-             "$19::bigint WHERE EXISTS (SELECT 1 FROM objectives WHERE id = $1::text) "
+             "$19::bigint, $20::text, $21::text, $22::text, $23::text, $24::text, $25::float8, "
+             "$26::text WHERE EXISTS (SELECT 1 FROM objectives WHERE id = $1::text) "
              "ON CONFLICT DO NOTHING",
              KeyResultParams(kr)));
   if (inserted == 1) return absl::OkStatus();
@@ -700,13 +844,15 @@ absl::Status PgTransaction::UpdateKeyResult(const KeyResult& kr, int64_t expecte
              "metric_target = $7, metric_current = $8, metric_unit = $9, "
              "milestone_done = $10, item_count = $11, done_count = $12, "
              "total_weight = $13, done_weight = $14, progress = $15, raw_progress = $16, "
-             "revision = $17, create_time = $18, update_time = $19 "
-             "WHERE objective_id = $1 AND id = $2 AND revision = $20",
+             "revision = $17, create_time = $18, update_time = $19, metric_key = $20, "
+             "jira_jql = $21, gitlab_project = $22, gitlab_labels = $23, "
+             "gitlab_milestone = $24, score = $25, score_reason = $26 "
+             "WHERE objective_id = $1 AND id = $2 AND revision = $27",
              p));
   if (updated == 1) return absl::OkStatus();
-  OKR_ASSIGN_OR_RETURN(
-      Result r, Query("SELECT revision FROM key_results WHERE objective_id = $1 AND id = $2",
-                      Params().Text(kr.objective_id).Text(kr.id)));
+  OKR_ASSIGN_OR_RETURN(Result r,
+                       Query("SELECT revision FROM key_results WHERE objective_id = $1 AND id = $2",
+                             Params().Text(kr.objective_id).Text(kr.id)));
   std::string label = KeyResultLabel(kr.objective_id, kr.id);
   if (r.rows() == 0) return absl::NotFoundError(absl::StrCat(label, " not found"));
   return absl::AbortedError(absl::StrCat(label, " was modified concurrently: revision is ",
@@ -730,10 +876,10 @@ absl::StatusOr<Page<KeyResult>> PgTransaction::ListKeyResults(const std::string&
   OKR_RETURN_IF_ERROR(CheckPage(page));
   Params p = PageParams(page);
   p.Text(objective_id);
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_KEY_RESULT_COLUMNS
-                                       " FROM key_results WHERE objective_id = $3 "
-                                       "AND seq > $1 ORDER BY seq LIMIT $2",
-                                       p));
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_KEY_RESULT_COLUMNS " FROM key_results WHERE objective_id = $3 "
+                      "AND seq > $1 ORDER BY seq LIMIT $2",
+                      p));
   return ReadPage<KeyResult>(r, page.limit, ReadKeyResult);
 }
 
@@ -783,10 +929,10 @@ absl::Status PgTransaction::InsertCheckIn(const CheckIn& c) {
 absl::StatusOr<CheckIn> PgTransaction::GetCheckIn(const std::string& objective_id,
                                                   const std::string& key_result_id,
                                                   const std::string& id) {
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_CHECK_IN_COLUMNS
-                                       " FROM check_ins WHERE objective_id = $1 AND "
-                                       "key_result_id = $2 AND id = $3",
-                                       Params().Text(objective_id).Text(key_result_id).Text(id)));
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_CHECK_IN_COLUMNS " FROM check_ins WHERE objective_id = $1 AND "
+                      "key_result_id = $2 AND id = $3",
+                      Params().Text(objective_id).Text(key_result_id).Text(id)));
   if (r.rows() == 0) {
     return absl::NotFoundError(absl::StrCat(
         "check-in ", Quote(id), " of ", KeyResultLabel(objective_id, key_result_id), " not found"));
@@ -800,10 +946,10 @@ absl::StatusOr<Page<CheckIn>> PgTransaction::ListCheckIns(const std::string& obj
   OKR_RETURN_IF_ERROR(CheckPage(page));
   Params p = PageParams(page);
   p.Text(objective_id).Text(key_result_id);
-  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_CHECK_IN_COLUMNS
-                                       " FROM check_ins WHERE objective_id = $3 AND "
-                                       "key_result_id = $4 AND seq > $1 ORDER BY seq LIMIT $2",
-                                       p));
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_CHECK_IN_COLUMNS " FROM check_ins WHERE objective_id = $3 AND "
+                      "key_result_id = $4 AND seq > $1 ORDER BY seq LIMIT $2",
+                      p));
   return ReadPage<CheckIn>(r, page.limit, ReadCheckIn);
 }
 
@@ -811,10 +957,9 @@ absl::StatusOr<Page<CheckIn>> PgTransaction::ListCheckIns(const std::string& obj
 
 absl::StatusOr<std::optional<WorkItem>> PgTransaction::GetWorkItem(Tracker tracker,
                                                                    const std::string& key) {
-  OKR_ASSIGN_OR_RETURN(Result r,
-                       Query("SELECT " OKR_WORK_ITEM_COLUMNS
-                             " FROM work_items WHERE tracker = $1 AND item_key = $2",
-                             Params().Int(static_cast<int>(tracker)).Text(key)));
+  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_WORK_ITEM_COLUMNS
+                                       " FROM work_items WHERE tracker = $1 AND item_key = $2",
+                                       Params().Int(static_cast<int>(tracker)).Text(key)));
   if (r.rows() == 0) return std::optional<WorkItem>();
   OKR_ASSIGN_OR_RETURN(WorkItem item, ReadWorkItem(r, 0));
   return std::optional<WorkItem>(std::move(item));
@@ -823,11 +968,20 @@ absl::StatusOr<std::optional<WorkItem>> PgTransaction::GetWorkItem(Tracker track
 absl::Status PgTransaction::UpsertWorkItem(const WorkItem& item) {
   OKR_RETURN_IF_ERROR(CheckWritable("UpsertWorkItem"));
   OKR_RETURN_IF_ERROR(CheckTracker(item.tracker));
-  return Modify(
-             "INSERT INTO work_items (tracker, item_key, title, url, done, weight, update_time) "
-             "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tracker, item_key) DO UPDATE "
-             "SET title = excluded.title, url = excluded.url, done = excluded.done, "
-             "weight = excluded.weight, update_time = excluded.update_time",
+  // An external id belonging to another item refuses the write (instead of violating the
+  // unique index, which would abort the transaction).
+  OKR_ASSIGN_OR_RETURN(
+      int64_t written,
+      Modify("INSERT INTO work_items (tracker, item_key, title, url, done, weight, update_time, "
+             "external_id, source_updated) "
+             "SELECT $1::integer, $2::text, $3::text, $4::text, $5::boolean, $6::float8, "
+             "$7::bigint, $8::text, $9::bigint WHERE $8::text IS NULL OR NOT EXISTS "
+             "(SELECT 1 FROM work_items WHERE tracker = $1::integer AND external_id = $8::text "
+             "AND item_key <> $2::text) "
+             "ON CONFLICT (tracker, item_key) DO UPDATE SET title = excluded.title, "
+             "url = excluded.url, done = excluded.done, weight = excluded.weight, "
+             "update_time = excluded.update_time, external_id = excluded.external_id, "
+             "source_updated = excluded.source_updated",
              Params()
                  .Int(static_cast<int>(item.tracker))
                  .Text(item.key)
@@ -835,8 +989,13 @@ absl::Status PgTransaction::UpsertWorkItem(const WorkItem& item) {
                  .Text(item.url)
                  .Bool(item.done)
                  .Double(item.weight)
-                 .Time(item.update_time))
-      .status();
+                 .Time(item.update_time)
+                 .NullableText(item.external_id)
+                 .Time(item.source_updated)));
+  if (written == 1) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat(WorkItemLabel(item.tracker, item.key),
+                                               ": external id ", Quote(item.external_id),
+                                               " belongs to another item"));
 }
 
 // Work item links -------------------------------------------------------------------------
@@ -883,13 +1042,13 @@ absl::Status PgTransaction::InsertWorkItemLink(const WorkItemLink& link) {
                  .Int(static_cast<int>(link.item.tracker))
                  .Text(link.item.key)));
   if (same_item) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        kr_label, " is already linked to ", WorkItemLabel(link.item.tracker, link.item.key)));
+    return absl::AlreadyExistsError(absl::StrCat(kr_label, " is already linked to ",
+                                                 WorkItemLabel(link.item.tracker, link.item.key)));
   }
   OKR_ASSIGN_OR_RETURN(bool kr, KeyResultExists(link.objective_id, link.key_result_id));
   if (!kr) return absl::NotFoundError(absl::StrCat(kr_label, " not found"));
-  return absl::FailedPreconditionError(absl::StrCat(
-      WorkItemLabel(link.item.tracker, link.item.key), " does not exist; upsert it before linking"));
+  return absl::FailedPreconditionError(absl::StrCat(WorkItemLabel(link.item.tracker, link.item.key),
+                                                    " does not exist; upsert it before linking"));
 }
 
 absl::StatusOr<WorkItemLink> PgTransaction::GetWorkItemLink(const std::string& objective_id,
@@ -986,9 +1145,9 @@ absl::StatusOr<WorkItemTotals> PgTransaction::ComputeWorkItemTotals(
 
 absl::StatusOr<std::optional<std::string>> PgTransaction::GetRequestRecord(
     const std::string& request_id) {
-  OKR_ASSIGN_OR_RETURN(
-      Result r, Query("SELECT resource_name FROM request_records WHERE request_id = $1",
-                      Params().Text(request_id)));
+  OKR_ASSIGN_OR_RETURN(Result r,
+                       Query("SELECT resource_name FROM request_records WHERE request_id = $1",
+                             Params().Text(request_id)));
   if (r.rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(r.Text(0, 0));
 }
@@ -1003,6 +1162,179 @@ absl::Status PgTransaction::PutRequestRecord(const std::string& request_id,
   if (inserted == 1) return absl::OkStatus();
   return absl::AlreadyExistsError(
       absl::StrCat("request ", Quote(request_id), " is already recorded"));
+}
+
+// Tracker sync ----------------------------------------------------------------------------
+
+absl::StatusOr<std::optional<WorkItem>> PgTransaction::GetWorkItemByExternalId(
+    Tracker tracker, const std::string& external_id) {
+  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT " OKR_WORK_ITEM_COLUMNS
+                                       " FROM work_items WHERE tracker = $1 AND external_id = $2",
+                                       Params().Int(static_cast<int>(tracker)).Text(external_id)));
+  if (r.rows() == 0) return std::optional<WorkItem>();
+  OKR_ASSIGN_OR_RETURN(WorkItem item, ReadWorkItem(r, 0));
+  return std::optional<WorkItem>(std::move(item));
+}
+
+absl::Status PgTransaction::RenameWorkItem(Tracker tracker, const std::string& old_key,
+                                           const std::string& new_key) {
+  OKR_RETURN_IF_ERROR(CheckWritable("RenameWorkItem"));
+  OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> item, GetWorkItem(tracker, old_key));
+  if (!item.has_value()) {
+    return absl::NotFoundError(absl::StrCat(WorkItemLabel(tracker, old_key), " not found"));
+  }
+  OKR_ASSIGN_OR_RETURN(bool taken,
+                       Exists("SELECT 1 FROM work_items WHERE tracker = $1 AND item_key = $2",
+                              Params().Int(static_cast<int>(tracker)).Text(new_key)));
+  if (taken) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(WorkItemLabel(tracker, new_key), " already exists"));
+  }
+  // Links reference (tracker, item_key): insert the new row, move the links, drop the old.
+  WorkItem renamed = *item;
+  renamed.key = new_key;
+  renamed.external_id.clear();  // unique per tracker: set again below, after the old row goes
+  OKR_RETURN_IF_ERROR(UpsertWorkItem(renamed));
+  for (absl::string_view sql :
+       {"UPDATE work_item_links SET item_key = $3 WHERE tracker = $1 AND item_key = $2",
+        "UPDATE writeback_state SET item_key = $3 WHERE tracker = $1 AND item_key = $2"}) {
+    OKR_RETURN_IF_ERROR(
+        Modify(sql, Params().Int(static_cast<int>(tracker)).Text(old_key).Text(new_key)).status());
+  }
+  OKR_RETURN_IF_ERROR(Modify("DELETE FROM work_items WHERE tracker = $1 AND item_key = $2",
+                             Params().Int(static_cast<int>(tracker)).Text(old_key))
+                          .status());
+  renamed.external_id = item->external_id;
+  return UpsertWorkItem(renamed);
+}
+
+absl::Status PgTransaction::DeleteWorkItem(Tracker tracker, const std::string& key) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteWorkItem"));
+  int64_t deleted = 0;
+  for (absl::string_view sql : {"DELETE FROM work_item_links WHERE tracker = $1 AND item_key = $2",
+                                "DELETE FROM writeback_state WHERE tracker = $1 AND item_key = $2",
+                                "DELETE FROM work_items WHERE tracker = $1 AND item_key = $2"}) {
+    OKR_ASSIGN_OR_RETURN(deleted, Modify(sql, Params().Int(static_cast<int>(tracker)).Text(key)));
+  }
+  if (deleted == 0) {
+    return absl::NotFoundError(absl::StrCat(WorkItemLabel(tracker, key), " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<WorkItem>> PgTransaction::LinkedWorkItems(Tracker tracker) {
+  // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
+  OKR_ASSIGN_OR_RETURN(Result r,
+                       Query("SELECT " OKR_WORK_ITEM_COLUMNS " FROM work_items AS w "
+                             "WHERE tracker = $1 AND EXISTS (SELECT 1 FROM work_item_links AS l "
+                             "WHERE l.tracker = w.tracker AND l.item_key = w.item_key) "
+                             "ORDER BY item_key COLLATE \"C\"",
+                             Params().Int(static_cast<int>(tracker))));
+  return ReadAll<WorkItem>(r, ReadWorkItem);
+}
+
+absl::Status PgTransaction::RecordDelivery(Tracker tracker, const std::string& delivery_id,
+                                           absl::Time received) {
+  OKR_RETURN_IF_ERROR(CheckWritable("RecordDelivery"));
+  OKR_ASSIGN_OR_RETURN(
+      int64_t inserted,
+      Modify("INSERT INTO webhook_deliveries (tracker, delivery_id, received) "
+             "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+             Params().Int(static_cast<int>(tracker)).Text(delivery_id).Time(received)));
+  if (inserted == 1) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat("delivery ", Quote(delivery_id), " of ",
+                                               TrackerName(tracker), " was seen before"));
+}
+
+absl::StatusOr<int64_t> PgTransaction::PruneDeliveries(absl::Time before) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PruneDeliveries"));
+  return Modify("DELETE FROM webhook_deliveries WHERE received < $1", Params().Time(before));
+}
+
+absl::StatusOr<std::vector<KeyResult>> PgTransaction::ScopedKeyResults() {
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_KEY_RESULT_COLUMNS " FROM key_results WHERE type = 3 AND "
+                      "(jira_jql <> '' OR gitlab_project <> '') ORDER BY seq",
+                      Params()));
+  return ReadAll<KeyResult>(r, ReadKeyResult);
+}
+
+absl::Status PgTransaction::EnqueueWriteBack(const std::string& objective_id,
+                                             const std::string& key_result_id, absl::Time now) {
+  OKR_RETURN_IF_ERROR(CheckWritable("EnqueueWriteBack"));
+  return Modify(
+             "INSERT INTO writeback_queue (objective_id, key_result_id, since, generation) "
+             "VALUES ($1, $2, $3, 1) ON CONFLICT (objective_id, key_result_id) "
+             "DO UPDATE SET generation = writeback_queue.generation + 1",
+             Params().Text(objective_id).Text(key_result_id).Time(now))
+      .status();
+}
+
+absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> PgTransaction::PendingWriteBacks(
+    int limit) {
+  Params p;
+  if (limit < 0) {
+    p.Null();  // LIMIT NULL: no limit (as SQLite's negative LIMIT)
+  } else {
+    p.Int(limit);
+  }
+  OKR_ASSIGN_OR_RETURN(Result r,
+                       Query("SELECT objective_id, key_result_id, since, generation FROM "
+                             "writeback_queue ORDER BY since, objective_id COLLATE \"C\", "
+                             "key_result_id COLLATE \"C\" LIMIT $1",
+                             p));
+  return ReadAll<WriteBackEntry>(r,
+                                 [](const Result& res, int row) -> absl::StatusOr<WriteBackEntry> {
+                                   RowReader rr(res, row);
+                                   WriteBackEntry e;
+                                   e.objective_id = rr.Text(0);
+                                   e.key_result_id = rr.Text(1);
+                                   e.since = rr.Time(2);
+                                   e.generation = rr.Int(3);
+                                   OKR_RETURN_IF_ERROR(rr.status());
+                                   return e;
+                                 });
+}
+
+absl::Status PgTransaction::CompleteWriteBack(const WriteBackEntry& entry) {
+  OKR_RETURN_IF_ERROR(CheckWritable("CompleteWriteBack"));
+  return Modify(
+             "DELETE FROM writeback_queue WHERE objective_id = $1 AND key_result_id = $2 "
+             "AND generation = $3",
+             Params().Text(entry.objective_id).Text(entry.key_result_id).Int(entry.generation))
+      .status();
+}
+
+absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> PgTransaction::GetWriteBackState(
+    Tracker tracker, const std::string& key) {
+  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT ref, content_hash, written FROM writeback_state "
+                                       "WHERE tracker = $1 AND item_key = $2",
+                                       Params().Int(static_cast<int>(tracker)).Text(key)));
+  if (r.rows() == 0) return std::optional<WriteBackState>();
+  RowReader rr(r, 0);
+  WriteBackState state;
+  state.ref = rr.Text(0);
+  state.content_hash = rr.Text(1);
+  state.written = rr.Time(2);
+  OKR_RETURN_IF_ERROR(rr.status());
+  return std::optional<WriteBackState>(std::move(state));
+}
+
+absl::Status PgTransaction::PutWriteBackState(Tracker tracker, const std::string& key,
+                                              const WriteBackState& state) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PutWriteBackState"));
+  return Modify(
+             "INSERT INTO writeback_state (tracker, item_key, ref, content_hash, written) "
+             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tracker, item_key) DO UPDATE SET "
+             "ref = excluded.ref, content_hash = excluded.content_hash, "
+             "written = excluded.written",
+             Params()
+                 .Int(static_cast<int>(tracker))
+                 .Text(key)
+                 .Text(state.ref)
+                 .Text(state.content_hash)
+                 .Time(state.written))
+      .status();
 }
 
 #undef OKR_TEAM_COLUMNS
@@ -1062,18 +1394,17 @@ absl::Status ApplyMigrations(Connection& conn, absl::Duration timeout) {
                         "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
     absl::Span<const PostgresMigration> migrations = PostgresMigrations();
     const int latest = migrations.empty() ? 0 : migrations.back().version;
-    OKR_ASSIGN_OR_RETURN(Result applied, conn.Exec("SELECT version FROM schema_migrations",
-                                                   Params()));
+    OKR_ASSIGN_OR_RETURN(Result applied,
+                         conn.Exec("SELECT version FROM schema_migrations", Params()));
     absl::flat_hash_set<int64_t> versions;
     for (int row = 0; row < applied.rows(); ++row) {
       RowReader r(applied, row);
       int64_t version = r.Int(0);
       OKR_RETURN_IF_ERROR(r.status());
       if (version > latest) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("database schema version ", version,
-                         " is newer than this binary supports (", latest,
-                         "); upgrade okr-service"));
+        return absl::FailedPreconditionError(absl::StrCat("database schema version ", version,
+                                                          " is newer than this binary supports (",
+                                                          latest, "); upgrade okr-service"));
       }
       versions.insert(version);
     }
@@ -1086,8 +1417,8 @@ absl::Status ApplyMigrations(Connection& conn, absl::Duration timeout) {
       }
       OKR_RETURN_IF_ERROR(
           conn.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    Params().Int(m.version).Text(absl::FormatTime(
-                        absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())))
+                    Params().Int(m.version).Text(
+                        absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())))
               .status());
     }
     return conn.ExecScript("COMMIT", timeout);
@@ -1096,6 +1427,58 @@ absl::Status ApplyMigrations(Connection& conn, absl::Duration timeout) {
     conn.ExecScript("ROLLBACK").IgnoreError();  // a failure surfaces on the next use
   }
   return status;
+}
+
+// --- Retry lane --------------------------------------------------------------------------
+
+// An advisory lock (single bigint key space, per database) that orders re-runs of
+// conflicting transactions across every replica. A re-run first takes it exclusively at
+// session level, BEFORE its BEGIN: it waits for the read-write transactions in flight to
+// end, new ones queue behind it, and its snapshot is taken after all of them, so it runs
+// alone and cannot lose to them again. Every read-write transaction holds it shared: in
+// the common case via pg_try_advisory_xact_lock_shared in the BEGIN round trip (no extra
+// round trip, released at the end of the transaction); if a re-run holds or awaits the
+// lane, it instead waits for a shared session lock before a new BEGIN, so that its
+// snapshot, too, is taken after the re-run committed.
+constexpr int64_t kRetryLaneKey = 0x6f6b722d6c616e65;  // "okr-lane"
+
+enum class Lane { kNone, kShared, kExclusive };
+
+// Moves the session from lane `held` to `want`; only between transactions.
+absl::Status SetLane(Connection& conn, Lane& held, Lane want) {
+  if (held == want) return absl::OkStatus();
+  if (held != Lane::kNone) {
+    OKR_RETURN_IF_ERROR(conn.Exec(held == Lane::kShared ? "SELECT pg_advisory_unlock_shared($1)"
+                                                        : "SELECT pg_advisory_unlock($1)",
+                                  Params().Int(kRetryLaneKey))
+                            .status());
+    held = Lane::kNone;
+  }
+  if (want != Lane::kNone) {
+    // Waits at most statement_timeout (then DEADLINE_EXCEEDED).
+    OKR_RETURN_IF_ERROR(conn.Exec(want == Lane::kShared ? "SELECT pg_advisory_lock_shared($1)"
+                                                        : "SELECT pg_advisory_lock($1)",
+                                  Params().Int(kRetryLaneKey))
+                            .status());
+    held = want;
+  }
+  return absl::OkStatus();
+}
+
+// Starts a transaction on `conn`, in the lane as described above.
+absl::Status Begin(Connection& conn, bool read_only, bool rerun, Lane& lane) {
+  if (read_only) return conn.ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (rerun) OKR_RETURN_IF_ERROR(SetLane(conn, lane, Lane::kExclusive));
+  if (lane != Lane::kNone) return conn.ExecScript("BEGIN ISOLATION LEVEL SERIALIZABLE");
+  static const std::string* const kBeginInSharedLane = new std::string(
+      absl::StrCat("BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_try_advisory_xact_lock_shared(",
+                   kRetryLaneKey, ")"));
+  OKR_ASSIGN_OR_RETURN(Result got, conn.QueryScript(*kBeginInSharedLane));
+  if (got.rows() == 1 && got.Text(0, 0) == "t") return absl::OkStatus();
+  // A re-run holds or awaits the lane: wait for it before taking a snapshot.
+  OKR_RETURN_IF_ERROR(conn.ExecScript("ROLLBACK"));
+  OKR_RETURN_IF_ERROR(SetLane(conn, lane, Lane::kShared));
+  return conn.ExecScript("BEGIN ISOLATION LEVEL SERIALIZABLE");
 }
 
 }  // namespace
@@ -1124,6 +1507,11 @@ class PostgresStore::Impl {
     Connection& conn() { return *conn_; }
     // True if the connection sat idle in the pool (it may have died meanwhile).
     bool reused() const { return reused_; }
+    // Closes the connection instead of returning it to the pool.
+    void Discard() {
+      conn_.reset();
+      pool_->Forget();
+    }
 
    private:
     Impl* pool_;
@@ -1171,6 +1559,7 @@ class PostgresStore::Impl {
 
   void Release(std::unique_ptr<Connection> conn) {
     const bool keep = !conn->broken() && conn->transaction_status() == PQTRANS_IDLE;
+    std::vector<std::unique_ptr<Connection>> suspects;  // closed outside the lock
     {
       absl::MutexLock lock(&mu_);
       if (keep) {
@@ -1178,14 +1567,27 @@ class PostgresStore::Impl {
         return;
       }
       --open_;
+      if (conn->timed_out()) {
+        // The server stopped answering: the idle connections to it are most likely dead
+        // too, and each would cost a caller a full statement timeout to find out.
+        open_ -= static_cast<int64_t>(idle_.size());
+        suspects.swap(idle_);
+      }
     }
     conn.reset();
+  }
+
+  void Forget() {
+    absl::MutexLock lock(&mu_);
+    --open_;
   }
 
   void CountRetry() {
     absl::MutexLock lock(&mu_);
     ++retries_;
   }
+
+  CycleCache& cycles() { return cycles_; }
 
   Stats stats() {
     absl::MutexLock lock(&mu_);
@@ -1201,6 +1603,7 @@ class PostgresStore::Impl {
 
   const ConnectSettings settings_;
   const Redactor redactor_;
+  CycleCache cycles_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int64_t open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
@@ -1226,9 +1629,8 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const Postgre
       options.migration_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("postgres: timeouts must be positive");
   }
-  if (options.retry_backoff < absl::ZeroDuration() ||
-      options.reconnect_backoff < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("postgres: backoffs must not be negative");
+  if (options.reconnect_backoff < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("postgres: reconnect_backoff must not be negative");
   }
   OKR_RETURN_IF_ERROR(postgres_internal::ValidateConninfo(options.conninfo));
   Redactor redactor(options.conninfo);
@@ -1237,6 +1639,10 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const Postgre
   settings.connect_timeout = options.connect_timeout;
   settings.statement_timeout = options.statement_timeout;
   settings.application_name = options.application_name;
+  // So that the kernel, not the next caller, finds connections to a vanished host.
+  settings.keepalive_idle = absl::Seconds(30);
+  settings.keepalive_interval = absl::Seconds(10);
+  settings.keepalive_count = 3;
   OKR_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(settings, redactor));
   OKR_RETURN_IF_ERROR(ApplyMigrations(*conn, options.migration_timeout));
   return std::unique_ptr<PostgresStore>(new PostgresStore(
@@ -1262,25 +1668,44 @@ absl::Status PostgresStore::Run(bool read_only,
   ActiveScope scope(impl_.get());
   if (scope.nested()) return NestedError();
   const PostgresOptions& options = impl_->options_;
+  std::optional<Impl::Lease> lease;
+  Lane lane = Lane::kNone;  // the retry lane lock the leased session holds
+  // Leaves the lane (a session lock would outlive the call) and returns `status`.
+  auto finish = [&](absl::Status status) {
+    if (lane != Lane::kNone && !lease->conn().broken() &&
+        !SetLane(lease->conn(), lane, Lane::kNone).ok()) {
+      lease->Discard();
+    }
+    return status;
+  };
   int attempts = 0;
   int stale = 0;
   while (true) {
-    OKR_ASSIGN_OR_RETURN(Impl::Lease lease, impl_->Acquire());
-    Connection& conn = lease.conn();
-    absl::Status begin = conn.ExecScript(read_only
-                                             ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                                             : "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    if (!lease.has_value()) {
+      OKR_ASSIGN_OR_RETURN(Impl::Lease acquired, impl_->Acquire());
+      lease.emplace(std::move(acquired));
+    }
+    Connection& conn = lease->conn();
+    absl::Status begin = Begin(conn, read_only, /*rerun=*/attempts > 0, lane);
     if (!begin.ok()) {
       // A pooled connection may have died while idle (e.g. PostgreSQL restarted): nothing
       // ran yet, so try the next one, or a new one.
-      if (lease.reused() && conn.broken() && stale++ <= options.pool_size) continue;
-      return begin;
+      if (attempts == 0 && lease->reused() && conn.broken() && !conn.timed_out() &&
+          stale++ <= options.pool_size) {
+        lease.reset();
+        lane = Lane::kNone;  // the session, and its locks, are gone
+        continue;
+      }
+      if (!conn.broken() && conn.transaction_status() != PQTRANS_IDLE) {
+        conn.ExecScript("ROLLBACK").IgnoreError();
+      }
+      return finish(begin);
     }
     ++attempts;
     absl::Status status;
     bool retry = false;
     {
-      PgTransaction tx(conn, read_only);
+      PgTransaction tx(conn, read_only, impl_->cycles());
       status = fn(tx);
       if (!tx.poisoned().ok()) {
         retry = tx.retryable();
@@ -1307,18 +1732,14 @@ absl::Status PostgresStore::Run(bool read_only,
       // or not idle, and the pool drops it.
       conn.ExecScript("ROLLBACK").IgnoreError();
     }
-    if (!retry) return status;
+    if (!retry || conn.broken()) return finish(status);
     if (attempts > options.max_retries) {
-      return absl::AbortedError(absl::StrCat(
-          "postgres: transaction failed ", attempts,
-          " times because concurrent transactions conflicted with it; last error: ",
-          status.message()));
+      return finish(absl::AbortedError(
+          absl::StrCat("postgres: transaction failed ", attempts,
+                       " times because concurrent transactions conflicted with it; last error: ",
+                       status.message())));
     }
     impl_->CountRetry();
-    // Jittered exponential backoff, so the conflicting transactions spread out.
-    thread_local absl::BitGen bitgen;
-    absl::Duration backoff = options.retry_backoff * (1 << std::min(attempts - 1, 5));
-    absl::SleepFor(backoff * absl::Uniform(bitgen, 0.5, 1.0));
   }
 }
 
@@ -1329,7 +1750,7 @@ absl::Status PostgresStore::Ping() {
   while (true) {
     OKR_ASSIGN_OR_RETURN(Impl::Lease lease, impl_->Acquire());
     absl::Status status = lease.conn().Exec("SELECT 1", Params()).status();
-    if (!status.ok() && lease.reused() && lease.conn().broken() &&
+    if (!status.ok() && lease.reused() && lease.conn().broken() && !lease.conn().timed_out() &&
         stale++ <= impl_->options_.pool_size) {
       continue;
     }

@@ -12,9 +12,13 @@
 //  - Concurrency: read-write transactions run at SERIALIZABLE isolation, so a callback's
 //    read-modify-write is safe against every other replica (no lost update; revisions and
 //    etags stay exact). A serialization failure or deadlock (SQLSTATE 40001/40P01) rolls
-//    back and re-runs the whole callback, up to `max_retries` times with jittered
-//    exponential backoff; then ABORTED. RunReadOnly runs at REPEATABLE READ READ ONLY: one
-//    snapshot, taken at its first statement, never blocking writers.
+//    back and re-runs the whole callback, up to `max_retries` times; then ABORTED. A re-run
+//    first waits, cluster-wide, for the read-write transactions in flight to end and then
+//    runs alone (an advisory lock every read-write transaction holds shared and a re-run
+//    takes exclusively before BEGIN), so it does not lose to them again: a hot row written
+//    by many replicas at once degrades to a queue, not a retry storm. RunReadOnly runs at
+//    REPEATABLE READ READ ONLY: one snapshot, taken at its first statement, never blocking
+//    writers nor blocked by them.
 //  - A failed operation inside a callback (ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION
 //    from a missing reference, ABORTED from a stale revision) leaves the transaction
 //    usable, as with SQLite: those outcomes are detected without raising SQL errors.
@@ -33,6 +37,9 @@
 //    inserting a key result, check-in or link under a missing objective / key result;
 //    INVALID_ARGUMENT for bad options, a non-positive page limit or text with NUL bytes;
 //    RESOURCE_EXHAUSTED when the server is out of disk or memory.
+//  - `seq` comes from an identity column: unique and growing, but concurrent transactions
+//    may commit in another order than their seq values, so a page cursor taken while
+//    writers run can miss a row committed just after it (SQLite writes serially: never).
 //  - Messages never contain the password of `conninfo`.
 //  - Thread-safe; not copyable; destroying the store closes every connection (no
 //    transaction may be running).
@@ -63,9 +70,6 @@ struct PostgresOptions {
   absl::Duration statement_timeout = absl::Seconds(10);
   // Re-runs of a callback after a serialization failure or deadlock (>= 0).
   int max_retries = 5;
-  // First retry backoff; doubles per retry, capped at 32x, each drawn uniformly in
-  // [backoff / 2, backoff].
-  absl::Duration retry_backoff = absl::Milliseconds(2);
   // After a failed connect, further connects fail at once for this long.
   absl::Duration reconnect_backoff = absl::Milliseconds(500);
   // Statement timeout while migrating at Open (includes waiting for another replica's
@@ -93,8 +97,8 @@ class PostgresStore final : public OkrStore {
 
   // Counters for tests and metrics (monotonic since Open).
   struct Stats {
-    int64_t retries = 0;        // callbacks re-run after 40001/40P01
-    int64_t reconnects = 0;     // connections opened after the first
+    int64_t retries = 0;     // callbacks re-run after 40001/40P01
+    int64_t reconnects = 0;  // connections opened after the first
     int64_t open_connections = 0;
   };
   Stats stats() const;
