@@ -19,6 +19,13 @@ void AppendAll(const std::vector<T>& items, ProtoList* out) {
   for (const T& item : items) ToProto(item, out->Add());
 }
 
+// The paths of a whole `metric` message: it is replaced, metric_key included.
+void AppendMetricPaths(const v1::KeyResult& kr, std::vector<std::string>& out) {
+  out.insert(out.end(),
+             {"metric.start_value", "metric.target_value", "metric.unit", "metric.metric_key"});
+  if (kr.metric().has_current_value()) out.push_back("metric.current_value");
+}
+
 // Expands the AIP-134 wildcard and whole-message paths of a key result mask.
 std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
                                               const v1::KeyResult& kr) {
@@ -26,14 +33,10 @@ std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
   for (std::string& p : paths) {
     if (p == "*") {
       out.insert(out.end(), {"title", "weight"});
-      if (kr.has_metric()) {
-        out.insert(out.end(), {"metric.start_value", "metric.target_value", "metric.unit"});
-        if (kr.metric().has_current_value()) out.push_back("metric.current_value");
-      }
+      if (kr.has_metric()) AppendMetricPaths(kr, out);
       if (kr.has_milestone()) out.push_back("milestone.done");
     } else if (p == "metric") {
-      out.insert(out.end(), {"metric.start_value", "metric.target_value", "metric.unit"});
-      if (kr.metric().has_current_value()) out.push_back("metric.current_value");
+      AppendMetricPaths(kr, out);
     } else if (p == "milestone") {
       out.push_back("milestone.done");
     } else {
@@ -43,11 +46,17 @@ std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
   return out;
 }
 
+// Every field set in the message (AIP-134 default mask); for a metric: its values and unit
+// as before, the current value if present and the metric key if not empty.
 std::vector<std::string> DefaultKeyResultPaths(const v1::KeyResult& kr) {
   std::vector<std::string> paths;
   if (!kr.title().empty()) paths.push_back("title");
   if (kr.has_weight()) paths.push_back("weight");
-  if (kr.has_metric()) paths.push_back("metric");
+  if (kr.has_metric()) {
+    paths.insert(paths.end(), {"metric.start_value", "metric.target_value", "metric.unit"});
+    if (kr.metric().has_current_value()) paths.push_back("metric.current_value");
+    if (!kr.metric().metric_key().empty()) paths.push_back("metric.metric_key");
+  }
   if (kr.has_milestone()) paths.push_back("milestone");
   return paths;
 }
@@ -60,6 +69,10 @@ std::vector<std::string> DefaultObjectivePaths(const v1::Objective& o) {
   if (!o.cycle().empty()) paths.push_back("cycle");
   if (!o.parent().empty()) paths.push_back("parent");
   if (o.kind() != v1::OBJECTIVE_KIND_UNSPECIFIED) paths.push_back("kind");
+  if (o.progress_source() != v1::PROGRESS_SOURCE_UNSPECIFIED) paths.push_back("progress_source");
+  if (o.has_weight()) paths.push_back("weight");
+  if (o.contributes_to_size() > 0) paths.push_back("contributes_to");
+  if (o.depends_on_size() > 0) paths.push_back("depends_on");
   return paths;
 }
 
@@ -226,9 +239,11 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateObjective(grpc::CallbackServerCo
     patch.id = id;
     std::vector<std::string> paths = MaskPaths(req->update_mask(), DefaultObjectivePaths(in));
     if (paths.size() == 1 && paths[0] == "*") {
-      paths = {"title", "description", "team", "cycle", "parent", "kind"};
+      paths = {"title", "description",     "team",   "cycle",          "parent",
+               "kind",  "progress_source", "weight", "contributes_to", "depends_on"};
     }
-    OKR_ASSIGN_OR_RETURN(Objective updated, core_.UpdateObjective(patch, paths, in.etag()));
+    OKR_ASSIGN_OR_RETURN(Objective updated,
+                         core_.UpdateObjective(patch, paths, in.etag(), req->reopen()));
     ToProto(updated, resp);
     return absl::OkStatus();
   });
@@ -302,11 +317,13 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateKeyResult(grpc::CallbackServerCo
       patch.metric.target_value = in.metric().target_value();
       patch.metric.current_value = in.metric().current_value();
       patch.metric.unit = in.metric().unit();
+      patch.metric_key = in.metric().metric_key();
     }
     if (in.has_milestone()) patch.milestone_done = in.milestone().done();
     std::vector<std::string> paths =
         ExpandKeyResultPaths(MaskPaths(req->update_mask(), DefaultKeyResultPaths(in)), in);
-    OKR_ASSIGN_OR_RETURN(KeyResult updated, core_.UpdateKeyResult(patch, paths, in.etag()));
+    OKR_ASSIGN_OR_RETURN(KeyResult updated,
+                         core_.UpdateKeyResult(patch, paths, in.etag(), req->reopen()));
     ToProto(updated, resp);
     return absl::OkStatus();
   });
@@ -431,6 +448,117 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateWorkItem(grpc::CallbackServerCon
         MaskPaths(req->update_mask(), {"title", "url", "done", "weight"});
     OKR_ASSIGN_OR_RETURN(WorkItem updated, core_.UpdateWorkItem(patch, paths));
     ToProto(updated, resp);
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The OKR process
+
+grpc::ServerUnaryReactor* OkrGrpcService::ProposeObjective(grpc::CallbackServerContext* ctx,
+                                                           const v1::ProposeObjectiveRequest* req,
+                                                           v1::Objective* resp) {
+  return Respond(ctx, "ProposeObjective", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.ProposeObjective(id, req->etag()));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::AgreeObjective(grpc::CallbackServerContext* ctx,
+                                                         const v1::AgreeObjectiveRequest* req,
+                                                         v1::Objective* resp) {
+  return Respond(ctx, "AgreeObjective", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(std::string team, names::ParseTeam(req->team(), "team"));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.AgreeObjective(id, team, req->agreed_by()));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ReopenObjective(grpc::CallbackServerContext* ctx,
+                                                          const v1::ReopenObjectiveRequest* req,
+                                                          v1::Objective* resp) {
+  return Respond(ctx, "ReopenObjective", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.ReopenObjective(id, req->reason()));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::CloseObjective(grpc::CallbackServerContext* ctx,
+                                                         const v1::CloseObjectiveRequest* req,
+                                                         v1::Objective* resp) {
+  return Respond(ctx, "CloseObjective", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(ExplicitScores scores, FromProto(req->key_result_scores(), id));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.CloseObjective(id, scores));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::CarryOverObjective(
+    grpc::CallbackServerContext* ctx, const v1::CarryOverObjectiveRequest* req,
+    v1::Objective* resp) {
+  return Respond(ctx, "CarryOverObjective", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(req->name(), "name"));
+    OKR_ASSIGN_OR_RETURN(std::string cycle, names::ParseCycle(req->cycle(), "cycle"));
+    OKR_ASSIGN_OR_RETURN(Objective o, core_.CarryOverObjective(id, cycle, req->objective_id()));
+    ToProto(o, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetAlignmentTree(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetAlignmentTreeRequest* req,
+                                                           v1::AlignmentTree* resp) {
+  return Respond(ctx, "GetAlignmentTree", [&]() -> absl::Status {
+    core::AlignmentTreeQuery query;
+    if (!req->root().empty()) {
+      OKR_ASSIGN_OR_RETURN(query.root_id, names::ParseObjective(req->root(), "root"));
+    } else {
+      OKR_ASSIGN_OR_RETURN(query.team_id, names::ParseTeam(req->team(), "team"));
+      OKR_ASSIGN_OR_RETURN(query.cycle_id, names::ParseCycle(req->cycle(), "cycle"));
+    }
+    query.depth = req->depth();
+    OKR_ASSIGN_OR_RETURN(std::vector<core::AlignmentNode> roots, core_.GetAlignmentTree(query));
+    for (const core::AlignmentNode& root : roots) ToProto(root, resp->add_roots());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::CheckAlignment(grpc::CallbackServerContext* ctx,
+                                                         const v1::CheckAlignmentRequest* req,
+                                                         v1::CheckAlignmentResponse* resp) {
+  return Respond(ctx, "CheckAlignment", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::string cycle, names::ParseCycle(req->cycle(), "cycle"));
+    std::string team;
+    if (!req->team().empty()) {
+      OKR_ASSIGN_OR_RETURN(team, names::ParseTeam(req->team(), "team"));
+    }
+    OKR_ASSIGN_OR_RETURN(std::vector<Finding> findings, core_.CheckAlignment(cycle, team));
+    for (const Finding& f : findings) ToProto(f, resp->add_findings());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::SyncKeyResult(grpc::CallbackServerContext* ctx,
+                                                        const v1::SyncKeyResultRequest* req,
+                                                        v1::KeyResult* resp) {
+  return Respond(ctx, "SyncKeyResult", [&]() -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
+    OKR_RETURN_IF_ERROR(core_.GetKeyResult(n.objective_id, n.key_result_id).status());
+    if (!key_result_sync_) {
+      return absl::FailedPreconditionError(
+          "no tracker connector is configured (set OKR_JIRA_URL or OKR_GITLAB_URL)");
+    }
+    OKR_RETURN_IF_ERROR(key_result_sync_(n.objective_id, n.key_result_id));
+    OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
+    ToProto(kr, resp);
     return absl::OkStatus();
   });
 }

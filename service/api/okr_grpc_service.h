@@ -8,6 +8,9 @@
 #ifndef OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
 #define OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
 
+#include <functional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -102,6 +105,39 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
                                            const v1::UpdateWorkItemRequest* req,
                                            v1::WorkItem* resp) override;
 
+  // Re-reads a key result's tracker items now (through the hook below), then returns it.
+  grpc::ServerUnaryReactor* SyncKeyResult(grpc::CallbackServerContext* ctx,
+                                          const v1::SyncKeyResultRequest* req,
+                                          v1::KeyResult* resp) override;
+  // The reconciliation the composition root provides for SyncKeyResult: (objective id,
+  // key result id) -> status. Without it SyncKeyResult fails with FAILED_PRECONDITION.
+  // Set before the server starts.
+  using KeyResultSync = std::function<absl::Status(const std::string&, const std::string&)>;
+  void SetKeyResultSync(KeyResultSync sync) { key_result_sync_ = std::move(sync); }
+
+  // The OKR process.
+  grpc::ServerUnaryReactor* ProposeObjective(grpc::CallbackServerContext* ctx,
+                                             const v1::ProposeObjectiveRequest* req,
+                                             v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* AgreeObjective(grpc::CallbackServerContext* ctx,
+                                           const v1::AgreeObjectiveRequest* req,
+                                           v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* ReopenObjective(grpc::CallbackServerContext* ctx,
+                                            const v1::ReopenObjectiveRequest* req,
+                                            v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* CloseObjective(grpc::CallbackServerContext* ctx,
+                                           const v1::CloseObjectiveRequest* req,
+                                           v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* CarryOverObjective(grpc::CallbackServerContext* ctx,
+                                               const v1::CarryOverObjectiveRequest* req,
+                                               v1::Objective* resp) override;
+  grpc::ServerUnaryReactor* GetAlignmentTree(grpc::CallbackServerContext* ctx,
+                                             const v1::GetAlignmentTreeRequest* req,
+                                             v1::AlignmentTree* resp) override;
+  grpc::ServerUnaryReactor* CheckAlignment(grpc::CallbackServerContext* ctx,
+                                           const v1::CheckAlignmentRequest* req,
+                                           v1::CheckAlignmentResponse* resp) override;
+
  private:
   template <typename Fn>
   grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
@@ -109,6 +145,7 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
 
   core::OkrCore& core_;
   RpcObserver* observer_;
+  KeyResultSync key_result_sync_;
 };
 
 }  // namespace okr::api

@@ -47,6 +47,55 @@ v1::ObjectiveKind ToProto(ObjectiveKind k) {
 
 v1::Tracker ToProto(Tracker t) { return t == Tracker::kJira ? v1::JIRA : v1::GITLAB; }
 
+v1::ProgressSource ToProto(ProgressSource source) {
+  return source == ProgressSource::kKeyResultsAndChildren ? v1::KEY_RESULTS_AND_CHILDREN
+                                                          : v1::KEY_RESULTS;
+}
+
+v1::Outcome ToProto(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kMet:
+      return v1::MET;
+    case Outcome::kMissed:
+      return v1::MISSED;
+    case Outcome::kUnspecified:
+      break;
+  }
+  return v1::OUTCOME_UNSPECIFIED;
+}
+
+v1::FindingCode ToProto(FindingCode code) {
+  switch (code) {
+    case FindingCode::kCycleInAlignment:
+      return v1::CYCLE_IN_ALIGNMENT;
+    case FindingCode::kCycleOutsideParent:
+      return v1::CYCLE_OUTSIDE_PARENT;
+    case FindingCode::kOrphan:
+      return v1::ORPHAN;
+    case FindingCode::kContradiction:
+      return v1::CONTRADICTION;
+    case FindingCode::kDependencyAtRisk:
+      return v1::DEPENDENCY_AT_RISK;
+    case FindingCode::kTooManyKeyResults:
+      return v1::TOO_MANY_KEY_RESULTS;
+    case FindingCode::kNoKeyResults:
+      return v1::NO_KEY_RESULTS;
+    case FindingCode::kOutputOnly:
+      return v1::OUTPUT_ONLY;
+  }
+  return v1::FINDING_CODE_UNSPECIFIED;
+}
+
+v1::Severity ToProto(Severity severity) {
+  switch (severity) {
+    case Severity::kError:
+      return v1::ERROR;
+    case Severity::kWarning:
+      return v1::WARNING;
+  }
+  return v1::SEVERITY_UNSPECIFIED;
+}
+
 absl::StatusOr<std::string> OptionalName(
     const std::string& name, absl::string_view field,
     absl::StatusOr<std::string> (*parse)(absl::string_view, absl::string_view)) {
@@ -107,6 +156,19 @@ void ToProto(const Objective& o, v1::Objective* out) {
   out->set_etag(core::FormatEtag(o.meta.revision));
   ToProtoTime(o.meta.create_time, out->mutable_create_time());
   ToProtoTime(o.meta.update_time, out->mutable_update_time());
+  out->set_progress_source(ToProto(o.progress_source));
+  out->set_weight(o.weight);
+  for (const std::string& kr : o.contributes_to) out->add_contributes_to(kr);
+  for (const std::string& id : o.depends_on) out->add_depends_on(names::Objective(id));
+  for (const Agreement& a : o.agreements) {
+    v1::Agreement* agreement = out->add_agreements();
+    agreement->set_team(names::Team(a.team_id));
+    agreement->set_agreed_by(a.agreed_by);
+    ToProtoTime(a.agree_time, agreement->mutable_agree_time());
+  }
+  if (o.scored) out->set_score(o.score);
+  out->set_outcome(ToProto(o.outcome));
+  out->set_reopen_reason(o.reopen_reason);
 }
 
 void ToProto(const KeyResult& kr, v1::KeyResult* out) {
@@ -120,6 +182,7 @@ void ToProto(const KeyResult& kr, v1::KeyResult* out) {
       m->set_target_value(kr.metric.target_value);
       m->set_current_value(kr.metric.current_value);
       m->set_unit(kr.metric.unit);
+      m->set_metric_key(kr.metric_key);
       break;
     }
     case KeyResultType::kMilestone:
@@ -141,6 +204,8 @@ void ToProto(const KeyResult& kr, v1::KeyResult* out) {
   out->set_etag(core::FormatEtag(kr.meta.revision));
   ToProtoTime(kr.meta.create_time, out->mutable_create_time());
   ToProtoTime(kr.meta.update_time, out->mutable_update_time());
+  if (kr.score.has_value()) out->set_score(*kr.score);
+  out->set_score_reason(kr.score_reason);
 }
 
 void ToProto(const CheckIn& c, v1::CheckIn* out) {
@@ -166,6 +231,26 @@ void ToProto(const WorkItemLink& link, v1::WorkItemLink* out) {
   out->set_name(names::WorkItemLink(link.objective_id, link.key_result_id, link.id));
   ToProto(link.item, out->mutable_work_item());
   ToProtoTime(link.meta.create_time, out->mutable_create_time());
+}
+
+void ToProto(const Finding& finding, v1::Finding* out) {
+  out->set_code(ToProto(finding.code));
+  out->set_severity(ToProto(finding.severity));
+  for (const std::string& subject : finding.subjects) out->add_subjects(subject);
+  out->set_message(finding.message);
+}
+
+void ToProto(const core::AlignmentNode& node, v1::AlignmentNode* out) {
+  const Objective& o = node.objective;
+  out->set_objective(names::Objective(o.id));
+  out->set_title(o.title);
+  out->set_team(names::Team(o.team_id));
+  out->set_cycle(names::Cycle(o.cycle_id));
+  out->set_state(ToProto(o.state));
+  out->set_progress(o.progress);
+  out->set_expected_progress(o.expected_progress);
+  out->set_health(ToProto(o.health));
+  for (const core::AlignmentNode& child : node.children) ToProto(child, out->add_children());
 }
 
 absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
@@ -209,6 +294,28 @@ absl::StatusOr<Objective> FromProto(const v1::Objective& in) {
     default:
       return absl::InvalidArgumentError("objective.kind must be COMMITTED or ASPIRATIONAL");
   }
+  switch (in.progress_source()) {
+    case v1::PROGRESS_SOURCE_UNSPECIFIED:
+    case v1::KEY_RESULTS:
+      o.progress_source = ProgressSource::kKeyResults;
+      break;
+    case v1::KEY_RESULTS_AND_CHILDREN:
+      o.progress_source = ProgressSource::kKeyResultsAndChildren;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          "objective.progress_source must be KEY_RESULTS or KEY_RESULTS_AND_CHILDREN");
+  }
+  o.weight = in.has_weight() ? in.weight() : 1.0;
+  for (const std::string& name : in.contributes_to()) {
+    OKR_ASSIGN_OR_RETURN(names::KeyResultName kr,
+                         names::ParseKeyResult(name, "objective.contributes_to"));
+    o.contributes_to.push_back(names::KeyResult(kr.objective_id, kr.key_result_id));
+  }
+  for (const std::string& name : in.depends_on()) {
+    OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(name, "objective.depends_on"));
+    o.depends_on.push_back(std::move(id));
+  }
   return o;
 }
 
@@ -224,6 +331,7 @@ absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& in) {
       kr.metric.current_value = in.metric().has_current_value() ? in.metric().current_value()
                                                                 : in.metric().start_value();
       kr.metric.unit = in.metric().unit();
+      kr.metric_key = in.metric().metric_key();
       break;
     case v1::KeyResult::kMilestone:
       kr.type = KeyResultType::kMilestone;
@@ -259,6 +367,29 @@ absl::StatusOr<WorkItem> FromProto(const v1::WorkItem& in) {
   item.done = in.done();
   item.weight = in.has_weight() ? in.weight() : 1.0;
   return item;
+}
+
+absl::StatusOr<ExplicitScores> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::KeyResultScore>& scores,
+    const std::string& objective_id) {
+  ExplicitScores out;
+  for (int i = 0; i < scores.size(); ++i) {
+    const v1::KeyResultScore& in = scores.Get(i);
+    const std::string field = absl::StrCat("key_result_scores[", i, "]");
+    OKR_ASSIGN_OR_RETURN(
+        names::KeyResultName kr,
+        names::ParseKeyResult(in.key_result(), absl::StrCat(field, ".key_result")));
+    if (kr.objective_id != objective_id) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".key_result: ", in.key_result(),
+                                                     " is not a key result of ",
+                                                     names::Objective(objective_id)));
+    }
+    if (!out.emplace(kr.key_result_id, ExplicitScore{in.score(), in.reason()}).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".key_result: ", in.key_result(), " is listed twice"));
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,

@@ -10,10 +10,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "okr/v1/okr_service.pb.h"
 #include "service/core/okr_core.h"
+#include "service/okr/alignment.h"
 #include "service/okr/model.h"
+#include "service/okr/scoring.h"
 
 namespace okr::api {
 
@@ -30,6 +33,9 @@ void ToProto(const KeyResult& kr, v1::KeyResult* out);
 void ToProto(const CheckIn& check_in, v1::CheckIn* out);
 void ToProto(const WorkItem& item, v1::WorkItem* out);
 void ToProto(const WorkItemLink& link, v1::WorkItemLink* out);
+void ToProto(const Finding& finding, v1::Finding* out);
+// The node and, recursively, its children.
+void ToProto(const core::AlignmentNode& node, v1::AlignmentNode* out);
 
 // Proto -> domain (input fields only; output-only fields are ignored).
 absl::StatusOr<Team> FromProto(const v1::Team& team, const std::string& team_id);
@@ -39,6 +45,12 @@ absl::StatusOr<Objective> FromProto(const v1::Objective& objective);
 absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& kr);
 absl::StatusOr<WorkItem> FromProto(const v1::WorkItem& item);
 absl::StatusOr<Tracker> FromProto(v1::Tracker tracker, absl::string_view field);
+// The explicit scores of CloseObjective{objective_id}, by key result id. INVALID_ARGUMENT
+// naming key_result_scores[i] for a malformed name, a key result of another objective, or
+// a key result listed twice (the values themselves are checked by scoring.h).
+absl::StatusOr<ExplicitScores> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::KeyResultScore>& scores,
+    const std::string& objective_id);
 
 // Update masks: the paths of `mask`, or when it is empty, the given default paths.
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,

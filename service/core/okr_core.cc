@@ -6,10 +6,13 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/core/store_helpers.h"
+#include "service/okr/alignment.h"
+#include "service/okr/lifecycle.h"
 #include "service/okr/names.h"
 #include "service/okr/progress.h"
 #include "service/okr/status_macros.h"
@@ -18,12 +21,21 @@
 namespace okr::core {
 namespace {
 
+using internal::CheckEtag;
+using internal::Derive;
+using internal::NewMeta;
+using internal::ReadKeyResult;
+using internal::ReadObjective;
+using internal::RecomputeObjective;
+using internal::ReferenceError;
+using internal::RefreshKeyResult;
+using internal::StoreKeyResult;
+using internal::Touch;
 using storage::OkrTransaction;
 using storage::PageQuery;
 
 constexpr int32_t kDefaultPageSize = 50;
 constexpr int32_t kMaxPageSize = 1000;
-constexpr int kMaxParentDepth = 1000;
 constexpr absl::string_view kPageTokenPrefix = "okr1:";
 
 absl::StatusOr<PageQuery> ToPageQuery(const PageRequest& page) {
@@ -50,20 +62,11 @@ template <typename T>
 ListResult<T> ToListResult(storage::Page<T> page) {
   ListResult<T> result;
   if (page.has_more && !page.items.empty()) {
-    result.next_page_token = absl::WebSafeBase64Escape(
-        absl::StrCat(kPageTokenPrefix, page.items.back().meta.seq));
+    result.next_page_token =
+        absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, page.items.back().meta.seq));
   }
   result.items = std::move(page.items);
   return result;
-}
-
-absl::Status CheckEtag(const std::string& etag, int64_t revision, absl::string_view what) {
-  if (!etag.empty() && etag != FormatEtag(revision)) {
-    return absl::AbortedError(absl::StrCat(what, ": etag \"", etag.substr(0, 64),
-                                           "\" does not match the current etag \"",
-                                           FormatEtag(revision), "\"; read it again"));
-  }
-  return absl::OkStatus();
 }
 
 // Key of an idempotency record: method + client request id.
@@ -74,94 +77,6 @@ std::string RequestKey(absl::string_view method, const std::string& request_id) 
 absl::Status ValidateRequestId(const std::string& request_id) {
   if (request_id.size() > 128) {
     return absl::InvalidArgumentError("request_id is longer than 128 bytes");
-  }
-  return absl::OkStatus();
-}
-
-void Touch(EntityMeta& meta, absl::Time now) {
-  meta.revision += 1;
-  meta.update_time = now;
-}
-
-void NewMeta(EntityMeta& meta, absl::Time now) {
-  meta.seq = 0;
-  meta.revision = 1;
-  meta.create_time = now;
-  meta.update_time = now;
-}
-
-// Turns the store's NOT_FOUND for a referenced resource into INVALID_ARGUMENT naming the
-// request field that referenced it.
-absl::Status ReferenceError(const absl::Status& status, absl::string_view field,
-                            absl::string_view name) {
-  if (absl::IsNotFound(status)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", name, " does not exist"));
-  }
-  return status;
-}
-
-void Derive(Objective& o, const Cycle& cycle, absl::Time now) {
-  o.expected_progress = ExpectedProgress(cycle.start_time, cycle.end_time, now);
-  o.health = ComputeHealth(o.progress, o.expected_progress, cycle.start_time, now);
-}
-
-void Derive(KeyResult& kr, const Cycle& cycle, absl::Time now) {
-  kr.expected_progress = ExpectedProgress(cycle.start_time, cycle.end_time, now);
-  kr.health = ComputeHealth(kr.progress, kr.expected_progress, cycle.start_time, now);
-}
-
-// Recomputes and stores the objective's progress from its key results.
-absl::Status RecomputeObjective(OkrTransaction& tx, const std::string& objective_id,
-                                absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
-  OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(objective_id));
-  const double progress = ObjectiveProgress(krs);
-  if (progress == o.progress) return absl::OkStatus();
-  const int64_t revision = o.meta.revision;
-  o.progress = progress;
-  Touch(o.meta, now);
-  return tx.UpdateObjective(o, revision);
-}
-
-// Recomputes the key result's stored progress (refreshing work item totals) and stores
-// it with a new revision; `kr` must be the stored state plus the caller's changes, with
-// `expected_revision` the stored revision. Then rolls up into the objective.
-absl::Status StoreKeyResult(OkrTransaction& tx, KeyResult& kr, int64_t expected_revision,
-                            absl::Time now) {
-  if (kr.type == KeyResultType::kWorkItems) {
-    OKR_ASSIGN_OR_RETURN(kr.totals, tx.ComputeWorkItemTotals(kr.objective_id, kr.id));
-  }
-  const KeyResultProgress p = ComputeKeyResultProgress(kr);
-  kr.progress = p.progress;
-  kr.raw_progress = p.raw_progress;
-  Touch(kr.meta, now);
-  OKR_RETURN_IF_ERROR(tx.UpdateKeyResult(kr, expected_revision));
-  OKR_RETURN_IF_ERROR(tx.EnqueueWriteBack(kr.objective_id, kr.id, now));
-  return RecomputeObjective(tx, kr.objective_id, now);
-}
-
-absl::Status RefreshKeyResult(OkrTransaction& tx, const std::string& objective_id,
-                              const std::string& key_result_id, absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, key_result_id));
-  const int64_t revision = kr.meta.revision;
-  return StoreKeyResult(tx, kr, revision, now);
-}
-
-// Fails if setting `parent_id` as the parent of `objective_id` would close a loop.
-absl::Status CheckNoParentLoop(OkrTransaction& tx, const std::string& objective_id,
-                               const std::string& parent_id) {
-  std::string current = parent_id;
-  for (int depth = 0; !current.empty(); ++depth) {
-    if (current == objective_id) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "objective.parent: aligning to ", names::Objective(parent_id),
-          " would create a loop (it is aligned, directly or indirectly, to this objective)"));
-    }
-    if (depth > kMaxParentDepth) {
-      return absl::FailedPreconditionError("objective.parent: alignment chain is too deep");
-    }
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(current));
-    current = o.parent_id;
   }
   return absl::OkStatus();
 }
@@ -177,7 +92,6 @@ absl::Status CheckObjectiveReferences(OkrTransaction& tx, const Objective& o) {
     if (auto s = tx.GetObjective(o.parent_id); !s.ok()) {
       return ReferenceError(s.status(), "objective.parent", names::Objective(o.parent_id));
     }
-    OKR_RETURN_IF_ERROR(CheckNoParentLoop(tx, o.id, o.parent_id));
   }
   return absl::OkStatus();
 }
@@ -189,10 +103,9 @@ absl::Status CheckPaths(const std::vector<std::string>& paths,
     if (!allowed.contains(p)) {
       std::vector<absl::string_view> sorted(allowed.begin(), allowed.end());
       std::sort(sorted.begin(), sorted.end());
-      return absl::InvalidArgumentError(absl::StrCat("update_mask: field \"", p.substr(0, 100),
-                                                     "\" cannot be updated on a ", resource,
-                                                     " (allowed: ", absl::StrJoin(sorted, ", "),
-                                                     ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask: field \"", p.substr(0, 100), "\" cannot be updated on a ",
+                       resource, " (allowed: ", absl::StrJoin(sorted, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -202,21 +115,181 @@ bool HasPath(const std::vector<std::string>& paths, absl::string_view path) {
   return std::find(paths.begin(), paths.end(), path) != paths.end();
 }
 
-absl::StatusOr<KeyResult> ReadKeyResult(OkrTransaction& tx, const std::string& objective_id,
-                                        const std::string& id, absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, id));
-  OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
-  OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(o.cycle_id));
-  Derive(kr, c, now);
-  return kr;
+// Output-only fields of a new objective: it starts as an ungraded DRAFT.
+void ResetOutputOnly(Objective& o) {
+  o.state = ObjectiveState::kDraft;
+  o.progress = 0;
+  o.agreements.clear();
+  o.reopen_reason.clear();
+  o.carried_over_from.clear();
+  o.score = 0;
+  o.scored = false;
+  o.outcome = Outcome::kUnspecified;
 }
 
-absl::StatusOr<Objective> ReadObjective(OkrTransaction& tx, const std::string& id,
-                                        absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
-  OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(o.cycle_id));
-  Derive(o, c, now);
-  return o;
+// Rejects a write that turns `before` into `after` when it breaks the alignment rules
+// (alignment.h ValidateAlignmentOnWrite), over a snapshot of the store. A loop is named
+// by the field of this write that closes it: the changed fields are applied to `before`
+// one at a time (parent, contributes_to, depends_on) and the first that makes
+// CheckNoAlignmentLoop fail is named, even where the loop also runs through another
+// field the write left alone (e.g. a child that starts to depend on its parent).
+absl::Status ValidateAlignment(OkrTransaction& tx, const Objective& before, const Objective& after,
+                               absl::Time now) {
+  OKR_ASSIGN_OR_RETURN(
+      AlignmentSnapshot snapshot,
+      internal::LoadAlignmentSnapshot(tx, now, /*all_key_results=*/false, after.contributes_to));
+  const absl::Status invalid = ValidateAlignmentOnWrite(snapshot, after);
+  if (invalid.ok() || invalid != CheckNoAlignmentLoop(snapshot, after)) return invalid;
+  Objective staged = after;
+  staged.parent_id = before.parent_id;
+  staged.contributes_to = before.contributes_to;
+  staged.depends_on = before.depends_on;
+  auto attribute = [&](absl::string_view field) -> absl::Status {
+    absl::Status loop = CheckNoAlignmentLoop(snapshot, staged);
+    if (loop.ok()) return loop;
+    absl::string_view message = loop.message();
+    if (const size_t colon = message.find(": "); colon != absl::string_view::npos) {
+      message.remove_prefix(colon + 2);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
+  };
+  if (after.parent_id != before.parent_id) {
+    staged.parent_id = after.parent_id;
+    OKR_RETURN_IF_ERROR(attribute("objective.parent"));
+  }
+  if (after.contributes_to != before.contributes_to) {
+    staged.contributes_to = after.contributes_to;
+    OKR_RETURN_IF_ERROR(attribute("objective.contributes_to"));
+  }
+  if (after.depends_on != before.depends_on) {
+    staged.depends_on = after.depends_on;
+    OKR_RETURN_IF_ERROR(attribute("objective.depends_on"));
+  }
+  return invalid;  // the stored state already had a loop
+}
+
+absl::string_view KindName(ObjectiveKind kind) {
+  return kind == ObjectiveKind::kAspirational ? "ASPIRATIONAL" : "COMMITTED";
+}
+
+std::string ObjectiveNames(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) out.push_back(names::Objective(id));
+  return absl::StrJoin(out, ", ");
+}
+
+std::string OptionalName(const std::string& id, std::string (*name)(absl::string_view)) {
+  return id.empty() ? std::string() : name(id);
+}
+
+// The guarded edits (lifecycle.h) among the objective fields named in `paths`, as the API
+// names them, with their old and new values.
+std::vector<FieldChange> GuardedObjectiveChanges(const Objective& before, const Objective& after,
+                                                 const std::vector<std::string>& paths) {
+  std::vector<FieldChange> changes;
+  for (const std::string& path : paths) {
+    const std::optional<GuardedEdit> what = GuardedEditForObjectivePath(path);
+    if (!what.has_value()) continue;
+    FieldChange c;
+    c.what = *what;
+    c.field = path;
+    switch (*what) {
+      case GuardedEdit::kTitle:
+        c.old_value = before.title;
+        c.new_value = after.title;
+        break;
+      case GuardedEdit::kParent:
+        c.old_value = OptionalName(before.parent_id, names::Objective);
+        c.new_value = OptionalName(after.parent_id, names::Objective);
+        break;
+      case GuardedEdit::kContributesTo:
+        c.old_value = absl::StrJoin(before.contributes_to, ", ");
+        c.new_value = absl::StrJoin(after.contributes_to, ", ");
+        break;
+      case GuardedEdit::kDependsOn:
+        c.old_value = ObjectiveNames(before.depends_on);
+        c.new_value = ObjectiveNames(after.depends_on);
+        break;
+      case GuardedEdit::kKind:
+        c.old_value = std::string(KindName(before.kind));
+        c.new_value = std::string(KindName(after.kind));
+        break;
+      case GuardedEdit::kTeam:
+        c.old_value = names::Team(before.team_id);
+        c.new_value = names::Team(after.team_id);
+        break;
+      case GuardedEdit::kCycle:
+        c.old_value = names::Cycle(before.cycle_id);
+        c.new_value = names::Cycle(after.cycle_id);
+        break;
+      default:
+        continue;
+    }
+    changes.push_back(std::move(c));
+  }
+  return changes;
+}
+
+// The same for key result paths: "metric.start_value", "metric.target_value" and
+// "metric.metric_key" change a target; the field is recorded with the key result's name.
+std::vector<FieldChange> GuardedKeyResultChanges(const KeyResult& before, const KeyResult& after,
+                                                 const std::vector<std::string>& paths) {
+  std::vector<FieldChange> changes;
+  const std::string name = names::KeyResult(after.objective_id, after.id);
+  for (const std::string& path : paths) {
+    const std::optional<GuardedEdit> what =
+        GuardedEditForKeyResultPath(path == "metric.metric_key" ? "metric_key" : path);
+    if (!what.has_value()) continue;
+    FieldChange c;
+    c.what = *what;
+    c.field = absl::StrCat(name, ".", path);
+    if (path == "metric.start_value") {
+      c.old_value = absl::StrCat(before.metric.start_value);
+      c.new_value = absl::StrCat(after.metric.start_value);
+    } else if (path == "metric.target_value") {
+      c.old_value = absl::StrCat(before.metric.target_value);
+      c.new_value = absl::StrCat(after.metric.target_value);
+    } else {
+      c.old_value = before.metric_key;
+      c.new_value = after.metric_key;
+    }
+    changes.push_back(std::move(c));
+  }
+  return changes;
+}
+
+// Stores `after` if a lifecycle function changed its state, agreements or reopen reason.
+absl::Status StoreLifecycleChange(OkrTransaction& tx, const Objective& before, Objective& after,
+                                  absl::Time now) {
+  if (after.state == before.state && after.agreements.size() == before.agreements.size() &&
+      after.reopen_reason == before.reopen_reason) {
+    return absl::OkStatus();
+  }
+  Touch(after.meta, now);
+  return tx.UpdateObjective(after, before.meta.revision);
+}
+
+// Adding or removing a key result changes what an objective commits to (lifecycle.h
+// kKeyResultAdded / kKeyResultRemoved): it drops the agreements of a PROPOSED objective
+// and is refused for an AGREED one (the request has no reopen flag: ReopenObjective
+// first) and a CLOSED one.
+absl::Status EditKeyResultSet(OkrTransaction& tx, Objective& o, GuardedEdit what,
+                              const std::string& objective_id, const std::string& key_result_id,
+                              absl::Time now) {
+  const bool added = what == GuardedEdit::kKeyResultAdded;
+  if (o.state == ObjectiveState::kAgreed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        names::Objective(o.id), " is AGREED; ", added ? "adding" : "removing",
+        " a key result changes what was agreed: reopen the objective first (ReopenObjective)"));
+  }
+  const Objective before = o;
+  FieldChange c;
+  c.what = what;
+  c.field = "key_results";
+  (added ? c.new_value : c.old_value) = names::KeyResult(objective_id, key_result_id);
+  OKR_RETURN_IF_ERROR(ApplyGuardedEdits(o, {c}, /*reopen=*/false).status());
+  return StoreLifecycleChange(tx, before, o, now);
 }
 
 const char* TrackerName(Tracker t) { return t == Tracker::kJira ? "JIRA" : "GITLAB"; }
@@ -312,8 +385,7 @@ absl::StatusOr<Cycle> OkrCore::CreateCycle(Cycle cycle, const std::string& reque
   Cycle result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record,
-                           tx.GetRequestRecord(RequestKey("CreateCycle", request_id)));
+      OKR_ASSIGN_OR_RETURN(auto record, tx.GetRequestRecord(RequestKey("CreateCycle", request_id)));
       if (record.has_value()) {
         OKR_ASSIGN_OR_RETURN(std::string id, names::ParseCycle(*record, "request_id"));
         OKR_ASSIGN_OR_RETURN(result, tx.GetCycle(id));
@@ -359,8 +431,7 @@ absl::StatusOr<Objective> OkrCore::CreateObjective(Objective o, const std::strin
   OKR_RETURN_IF_ERROR(names::ValidateId(o.id, "objective_id"));
   OKR_RETURN_IF_ERROR(ValidateObjective(o));
   const absl::Time now = clock_.Now();
-  o.state = ObjectiveState::kDraft;
-  o.progress = 0;
+  ResetOutputOnly(o);
   NewMeta(o.meta, now);
   Objective result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
@@ -374,10 +445,21 @@ absl::StatusOr<Objective> OkrCore::CreateObjective(Objective o, const std::strin
       }
     }
     OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
+    // A new objective has no children and nobody refers to it yet: only its own
+    // references can be wrong or close a loop.
+    if (!o.parent_id.empty() || !o.contributes_to.empty() || !o.depends_on.empty()) {
+      Objective unaligned = o;
+      unaligned.parent_id.clear();
+      unaligned.contributes_to.clear();
+      unaligned.depends_on.clear();
+      OKR_RETURN_IF_ERROR(ValidateAlignment(tx, unaligned, o, now));
+    }
     OKR_RETURN_IF_ERROR(tx.InsertObjective(o));
+    // A new child (progress 0) weighs in on a parent that rolls up its children.
+    if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
     if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateObjective", request_id),
-                                              names::Objective(o.id)));
+      OKR_RETURN_IF_ERROR(
+          tx.PutRequestRecord(RequestKey("CreateObjective", request_id), names::Objective(o.id)));
     }
     OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
     return absl::OkStatus();
@@ -416,15 +498,17 @@ absl::StatusOr<ListResult<Objective>> OkrCore::ListObjectives(
 
 absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
                                                    const std::vector<std::string>& paths,
-                                                   const std::string& etag) {
+                                                   const std::string& etag, bool reopen) {
   static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{
-      "title", "description", "team", "cycle", "parent", "kind"};
+      "title", "description",     "team",   "cycle",          "parent",
+      "kind",  "progress_source", "weight", "contributes_to", "depends_on"};
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "objective"));
   const absl::Time now = clock_.Now();
   Objective result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(patch.id));
     OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "objective.etag"));
+    const Objective before = o;
     const int64_t revision = o.meta.revision;
     if (HasPath(paths, "title")) o.title = patch.title;
     if (HasPath(paths, "description")) o.description = patch.description;
@@ -432,30 +516,56 @@ absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
     if (HasPath(paths, "cycle")) o.cycle_id = patch.cycle_id;
     if (HasPath(paths, "parent")) o.parent_id = patch.parent_id;
     if (HasPath(paths, "kind")) o.kind = patch.kind;
+    if (HasPath(paths, "progress_source")) o.progress_source = patch.progress_source;
+    if (HasPath(paths, "weight")) o.weight = patch.weight;
+    if (HasPath(paths, "contributes_to")) o.contributes_to = patch.contributes_to;
+    if (HasPath(paths, "depends_on")) o.depends_on = patch.depends_on;
     OKR_RETURN_IF_ERROR(ValidateObjective(o));
+    OKR_RETURN_IF_ERROR(
+        ApplyGuardedEdits(o, GuardedObjectiveChanges(before, o, paths), reopen).status());
     OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
+    if (o.parent_id != before.parent_id || o.contributes_to != before.contributes_to ||
+        o.depends_on != before.depends_on || o.team_id != before.team_id ||
+        o.cycle_id != before.cycle_id) {
+      OKR_RETURN_IF_ERROR(ValidateAlignment(tx, before, o, now));
+    }
     Touch(o.meta, now);
     OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
+    // Roll-up: its own progress (and so its parent's) moves with its progress_source; a
+    // move changes what the old and the new parent roll up; a weight what the parent does.
+    if (o.progress_source != before.progress_source) {
+      OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
+    }
+    if (o.parent_id != before.parent_id) {
+      if (!before.parent_id.empty()) {
+        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, before.parent_id, now));
+      }
+      if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+    } else if (o.weight != before.weight && !o.parent_id.empty()) {
+      OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+    }
     OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
     return absl::OkStatus();
   }));
   return result;
 }
 
-absl::Status OkrCore::DeleteObjective(const std::string& id, const std::string& etag,
-                                      bool force) {
+absl::Status OkrCore::DeleteObjective(const std::string& id, const std::string& etag, bool force) {
+  const absl::Time now = clock_.Now();
   return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
     OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "etag"));
     if (!force) {
       OKR_ASSIGN_OR_RETURN(auto krs, tx.ListKeyResults(id, PageQuery{0, 1}));
       if (!krs.items.empty()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(names::Objective(id),
-                         " has key results; delete them first or set force = true"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            names::Objective(id), " has key results; delete them first or set force = true"));
       }
     }
-    return tx.DeleteObjective(id);
+    // Its children lose their parent (and keep their progress); its parent loses a child.
+    OKR_RETURN_IF_ERROR(tx.DeleteObjective(id));
+    if (o.parent_id.empty()) return absl::OkStatus();
+    return RecomputeObjective(tx, o.parent_id, now);
   });
 }
 
@@ -469,6 +579,8 @@ absl::StatusOr<KeyResult> OkrCore::CreateKeyResult(KeyResult kr, const std::stri
   OKR_RETURN_IF_ERROR(ValidateKeyResult(kr));
   const absl::Time now = clock_.Now();
   kr.totals = WorkItemTotals{};
+  kr.score.reset();
+  kr.score_reason.clear();
   const KeyResultProgress p = ComputeKeyResultProgress(kr);
   kr.progress = p.progress;
   kr.raw_progress = p.raw_progress;
@@ -479,19 +591,21 @@ absl::StatusOr<KeyResult> OkrCore::CreateKeyResult(KeyResult kr, const std::stri
       OKR_ASSIGN_OR_RETURN(auto record,
                            tx.GetRequestRecord(RequestKey("CreateKeyResult", request_id)));
       if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
-                             names::ParseKeyResult(*record, "request_id"));
+        OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(*record, "request_id"));
         OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, n.objective_id, n.key_result_id, now));
         return absl::OkStatus();
       }
     }
-    if (auto s = tx.GetObjective(kr.objective_id); !s.ok()) {
-      if (absl::IsNotFound(s.status())) {
+    absl::StatusOr<Objective> o = tx.GetObjective(kr.objective_id);
+    if (!o.ok()) {
+      if (absl::IsNotFound(o.status())) {
         return absl::NotFoundError(
             absl::StrCat("parent: ", names::Objective(kr.objective_id), " not found"));
       }
-      return s.status();
+      return o.status();
     }
+    OKR_RETURN_IF_ERROR(
+        EditKeyResultSet(tx, *o, GuardedEdit::kKeyResultAdded, kr.objective_id, kr.id, now));
     OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
     OKR_RETURN_IF_ERROR(RecomputeObjective(tx, kr.objective_id, now));
     if (!request_id.empty()) {
@@ -532,21 +646,27 @@ absl::StatusOr<ListResult<KeyResult>> OkrCore::ListKeyResults(const std::string&
 
 absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
                                                    const std::vector<std::string>& paths,
-                                                   const std::string& etag) {
-  static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{
-      "title",        "weight",         "metric.start_value", "metric.target_value",
-      "metric.current_value", "metric.unit", "milestone.done"};
+                                                   const std::string& etag, bool reopen) {
+  static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{"title",
+                                                                           "weight",
+                                                                           "metric.start_value",
+                                                                           "metric.target_value",
+                                                                           "metric.current_value",
+                                                                           "metric.unit",
+                                                                           "metric.metric_key",
+                                                                           "milestone.done"};
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "key result"));
   const absl::Time now = clock_.Now();
   KeyResult result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(patch.objective_id, patch.id));
     OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "key_result.etag"));
+    const KeyResult before = kr;
     const int64_t revision = kr.meta.revision;
     for (const std::string& p : paths) {
       if (absl::StartsWith(p, "metric.") && kr.type != KeyResultType::kMetric) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "key_result.", p, ": not a metric key result (the kind cannot change)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("key_result.", p, ": not a metric key result (the kind cannot change)"));
       }
       if (absl::StartsWith(p, "milestone.") && kr.type != KeyResultType::kMilestone) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -561,8 +681,15 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
       kr.metric.current_value = patch.metric.current_value;
     }
     if (HasPath(paths, "metric.unit")) kr.metric.unit = patch.metric.unit;
+    if (HasPath(paths, "metric.metric_key")) kr.metric_key = patch.metric_key;
     if (HasPath(paths, "milestone.done")) kr.milestone_done = patch.milestone_done;
     OKR_RETURN_IF_ERROR(ValidateKeyResult(kr));
+    // Targets are part of what the objective's teams agreed to; current values are not.
+    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(kr.objective_id));
+    const Objective o_before = o;
+    OKR_RETURN_IF_ERROR(
+        ApplyGuardedEdits(o, GuardedKeyResultChanges(before, kr, paths), reopen).status());
+    OKR_RETURN_IF_ERROR(StoreLifecycleChange(tx, o_before, o, now));
     OKR_RETURN_IF_ERROR(StoreKeyResult(tx, kr, revision, now));
     OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
     return absl::OkStatus();
@@ -576,6 +703,9 @@ absl::Status OkrCore::DeleteKeyResult(const std::string& objective_id, const std
   return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, id));
     OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "etag"));
+    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
+    OKR_RETURN_IF_ERROR(
+        EditKeyResultSet(tx, o, GuardedEdit::kKeyResultRemoved, objective_id, id, now));
     OKR_RETURN_IF_ERROR(tx.DeleteKeyResult(objective_id, id));
     return RecomputeObjective(tx, objective_id, now);
   });
@@ -645,8 +775,7 @@ absl::StatusOr<ListResult<CheckIn>> OkrCore::ListCheckIns(const std::string& obj
 // Work items
 
 absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_id,
-                                                   const std::string& key_result_id,
-                                                   WorkItem item,
+                                                   const std::string& key_result_id, WorkItem item,
                                                    const std::string& request_id) {
   OKR_RETURN_IF_ERROR(ValidateRequestId(request_id));
   OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
@@ -666,8 +795,8 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
     }
     if (auto kr = tx.GetKeyResult(objective_id, key_result_id); !kr.ok()) {
       if (absl::IsNotFound(kr.status())) {
-        return absl::NotFoundError(absl::StrCat(
-            "parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
+        return absl::NotFoundError(
+            absl::StrCat("parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
       }
       return kr.status();
     }
@@ -688,9 +817,9 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
     NewMeta(link.meta, now);
     absl::Status inserted = tx.InsertWorkItemLink(link);
     if (absl::IsAlreadyExists(inserted)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "work_item: ", TrackerName(item.tracker), " ", item.key, " is already linked to ",
-          names::KeyResult(objective_id, key_result_id)));
+      return absl::AlreadyExistsError(absl::StrCat("work_item: ", TrackerName(item.tracker), " ",
+                                                   item.key, " is already linked to ",
+                                                   names::KeyResult(objective_id, key_result_id)));
     }
     OKR_RETURN_IF_ERROR(inserted);
     OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, objective_id, key_result_id, now));
@@ -706,8 +835,7 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
 }
 
 absl::Status OkrCore::UnlinkWorkItem(const std::string& objective_id,
-                                     const std::string& key_result_id,
-                                     const std::string& link_id) {
+                                     const std::string& key_result_id, const std::string& link_id) {
   const absl::Time now = clock_.Now();
   return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link_id));
@@ -728,8 +856,7 @@ absl::Status OkrCore::UnlinkWorkItemByKey(const std::string& objective_id,
 }
 
 absl::StatusOr<ListResult<WorkItemLink>> OkrCore::ListWorkItemLinks(
-    const std::string& objective_id, const std::string& key_result_id,
-    const PageRequest& page) {
+    const std::string& objective_id, const std::string& key_result_id, const PageRequest& page) {
   OKR_ASSIGN_OR_RETURN(PageQuery q, ToPageQuery(page));
   storage::Page<WorkItemLink> rows;
   OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
@@ -740,8 +867,8 @@ absl::StatusOr<ListResult<WorkItemLink>> OkrCore::ListWorkItemLinks(
   return ToListResult(std::move(rows));
 }
 
-absl::StatusOr<std::vector<WorkItemLinkTarget>> OkrCore::FindWorkItemLinks(
-    Tracker tracker, const std::string& key) {
+absl::StatusOr<std::vector<WorkItemLinkTarget>> OkrCore::FindWorkItemLinks(Tracker tracker,
+                                                                           const std::string& key) {
   if (key.empty()) return absl::InvalidArgumentError("key is required");
   if (tracker != Tracker::kJira && tracker != Tracker::kGitLab) {
     return absl::InvalidArgumentError("tracker must be JIRA or GITLAB");
@@ -814,8 +941,8 @@ absl::StatusOr<std::optional<WorkItem>> FindTrackedItem(OkrTransaction& tx, Trac
 }
 
 // Recomputes every key result linking the item.
-absl::Status RefreshLinkedKeyResults(OkrTransaction& tx, Tracker tracker,
-                                     const std::string& key, absl::Time now) {
+absl::Status RefreshLinkedKeyResults(OkrTransaction& tx, Tracker tracker, const std::string& key,
+                                     absl::Time now) {
   OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links, tx.LinksToWorkItem(tracker, key));
   for (const WorkItemLink& link : links) {
     OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
@@ -899,8 +1026,7 @@ absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
       result.outcome = SyncOutcome::kDuplicate;
       return absl::OkStatus();
     }
-    OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
-                         tx.LinksToWorkItem(tracker, known->key));
+    OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links, tx.LinksToWorkItem(tracker, known->key));
     OKR_RETURN_IF_ERROR(tx.DeleteWorkItem(tracker, known->key));
     for (const WorkItemLink& link : links) {
       OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
@@ -913,8 +1039,7 @@ absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
 }
 
 absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
-                                                const std::string& key_result_id,
-                                                Tracker tracker,
+                                                const std::string& key_result_id, Tracker tracker,
                                                 const std::vector<WorkItem>& matches) {
   const absl::Time now = clock_.Now();
   ScopeChange change;

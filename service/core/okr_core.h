@@ -1,9 +1,17 @@
 // OkrCore: the use cases of okr-service (create/read/update/delete of the OKR model,
-// check-ins, work item links) on top of an OkrStore. Each call is one store transaction
-// that validates the input, applies the change and recomputes the stored progress of the
-// affected key results and objectives (progress rules: service/okr/progress.h), so a read
-// right after a write sees the new values. Expected progress and health are derived at
-// read time from the cycle and the injected clock.
+// check-ins, work item links, and the OKR process: lifecycle, alignment, grading) on top
+// of an OkrStore. Each call is one store transaction that validates the input, applies
+// the change and recomputes the stored progress of the affected key results and
+// objectives and of every objective above them that rolls up its children (progress
+// rules: service/okr/progress.h, rollup.h), so a read right after a write sees the new
+// values. Expected progress and health are derived at read time from the cycle and the
+// injected clock.
+//
+// The process rules are the domain's (service/okr/lifecycle.h, alignment.h, scoring.h):
+// the state changes only through Propose/Agree/Reopen/Close; edits that change what an
+// AGREED objective commits to (title, parent, team, cycle, kind, contributes_to,
+// depends_on, key result targets) need `reopen`; alignment loops are rejected on write;
+// other alignment findings are reported by CheckAlignment, and ERROR ones block Agree.
 //
 // Callers (the gRPC API, the tracker sync layer) parse resource names into ids first and
 // pass domain structs. Errors are absl::Status with the field named in the message:
@@ -18,8 +26,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "service/okr/alignment.h"
 #include "service/okr/clock.h"
 #include "service/okr/model.h"
+#include "service/okr/scoring.h"
 #include "service/storage/okr_store.h"
 
 namespace okr::core {
@@ -66,6 +76,23 @@ struct ScopeChange {
   std::vector<std::string> unlinked;  // work item keys no longer matching
 };
 
+// One objective of an alignment tree (derived fields filled in) with the objectives
+// aligned to it (whose parent it is), in creation order.
+struct AlignmentNode {
+  Objective objective;
+  std::vector<AlignmentNode> children;
+};
+
+// Which tree GetAlignmentTree returns: the tree under `root_id`, or (root_id empty) the
+// trees under the objectives of `team_id` in `cycle_id` whose parent is empty or belongs
+// to another team. `depth`: levels below the roots to include; 0 means all.
+struct AlignmentTreeQuery {
+  std::string root_id;
+  std::string team_id;
+  std::string cycle_id;
+  int32_t depth = 0;
+};
+
 // Opaque etag of an entity revision.
 std::string FormatEtag(int64_t revision);
 
@@ -76,35 +103,45 @@ class OkrCore {
   // Teams. `team.id` may be empty (an id is generated).
   absl::StatusOr<Team> CreateTeam(Team team, const std::string& request_id);
   absl::StatusOr<Team> GetTeam(const std::string& id);
-  absl::StatusOr<ListResult<Team>> ListTeams(const std::string& parent_id,
-                                             const PageRequest& page);
+  absl::StatusOr<ListResult<Team>> ListTeams(const std::string& parent_id, const PageRequest& page);
 
   // Cycles.
   absl::StatusOr<Cycle> CreateCycle(Cycle cycle, const std::string& request_id);
   absl::StatusOr<Cycle> GetCycle(const std::string& id);
   absl::StatusOr<ListResult<Cycle>> ListCycles(const PageRequest& page);
 
-  // Objectives. Update applies the fields named in `paths` (title, description, team,
-  // cycle, parent, kind) when `etag` is empty or matches.
+  // Objectives. Create stores a DRAFT (output-only fields are reset) after checking its
+  // references and alignment (alignment.h ValidateAlignmentOnWrite: parent of an ancestor
+  // team or enclosing cycle, existing contributes_to/depends_on targets, no loop), each
+  // error INVALID_ARGUMENT naming the field. Update applies the fields named in `paths`
+  // (title, description, team, cycle, parent, kind, progress_source, weight,
+  // contributes_to, depends_on) when `etag` is empty or matches; a guarded edit of an
+  // AGREED objective fails with FAILED_PRECONDITION unless `reopen`, which sends it back
+  // to PROPOSED and records the change in reopen_reason. Moving an objective, changing
+  // its weight or progress_source, creating and deleting one recompute the parents
+  // concerned.
   absl::StatusOr<Objective> CreateObjective(Objective objective, const std::string& request_id);
   absl::StatusOr<Objective> GetObjective(const std::string& id);
   absl::StatusOr<ListResult<Objective>> ListObjectives(const storage::ObjectiveFilter& filter,
                                                        const PageRequest& page);
   absl::StatusOr<Objective> UpdateObjective(const Objective& patch,
                                             const std::vector<std::string>& paths,
-                                            const std::string& etag);
+                                            const std::string& etag, bool reopen = false);
   absl::Status DeleteObjective(const std::string& id, const std::string& etag, bool force);
 
   // Key results. Update paths: title, weight, metric.start_value, metric.target_value,
-  // metric.current_value, metric.unit, milestone.done. The kind never changes.
+  // metric.current_value, metric.unit, metric.metric_key, milestone.done. The kind never
+  // changes. Changing start/target/metric_key of a key result of an AGREED objective needs
+  // `reopen` (the objective goes back to PROPOSED); current values never do. Adding or
+  // removing a key result of an AGREED objective fails with FAILED_PRECONDITION (reopen
+  // the objective first); of a CLOSED one always.
   absl::StatusOr<KeyResult> CreateKeyResult(KeyResult kr, const std::string& request_id);
-  absl::StatusOr<KeyResult> GetKeyResult(const std::string& objective_id,
-                                         const std::string& id);
+  absl::StatusOr<KeyResult> GetKeyResult(const std::string& objective_id, const std::string& id);
   absl::StatusOr<ListResult<KeyResult>> ListKeyResults(const std::string& objective_id,
                                                        const PageRequest& page);
   absl::StatusOr<KeyResult> UpdateKeyResult(const KeyResult& patch,
                                             const std::vector<std::string>& paths,
-                                            const std::string& etag);
+                                            const std::string& etag, bool reopen = false);
   absl::Status DeleteKeyResult(const std::string& objective_id, const std::string& id,
                                const std::string& etag);
 
@@ -118,10 +155,10 @@ class OkrCore {
   // (filling in a missing title/url). Only work-items key results count items in their
   // progress; links on other kinds only show which key result an item serves.
   absl::StatusOr<WorkItemLink> LinkWorkItem(const std::string& objective_id,
-                                            const std::string& key_result_id,
-                                            WorkItem item, const std::string& request_id);
-  absl::Status UnlinkWorkItem(const std::string& objective_id,
-                              const std::string& key_result_id, const std::string& link_id);
+                                            const std::string& key_result_id, WorkItem item,
+                                            const std::string& request_id);
+  absl::Status UnlinkWorkItem(const std::string& objective_id, const std::string& key_result_id,
+                              const std::string& link_id);
   absl::Status UnlinkWorkItemByKey(const std::string& objective_id,
                                    const std::string& key_result_id, Tracker tracker,
                                    const std::string& key);
@@ -134,6 +171,40 @@ class OkrCore {
   // of every key result it is linked to. NOT_FOUND if the item is linked nowhere.
   absl::StatusOr<WorkItem> UpdateWorkItem(const WorkItem& patch,
                                           const std::vector<std::string>& paths);
+
+  // ---- The OKR process (service/okr/lifecycle.h, alignment.h, scoring.h) ----
+
+  // DRAFT -> PROPOSED. FAILED_PRECONDITION from any other state; ABORTED for a stale etag.
+  absl::StatusOr<Objective> ProposeObjective(const std::string& id, const std::string& etag);
+  // Records that `team_id` agrees (who: `agreed_by`, when: now). The objective becomes
+  // AGREED once its own team and the team of every objective it depends on have agreed.
+  // FAILED_PRECONDITION if it is not PROPOSED/AGREED, if the team is no party to it, or if
+  // an ERROR alignment finding blocks it (the message names the finding code). A repeat by
+  // a team that already agreed is an idempotent success.
+  absl::StatusOr<Objective> AgreeObjective(const std::string& id, const std::string& team_id,
+                                           const std::string& agreed_by);
+  // PROPOSED or AGREED -> DRAFT, clearing the agreements and recording `reason`.
+  absl::StatusOr<Objective> ReopenObjective(const std::string& id, const std::string& reason);
+  // AGREED -> CLOSED, graded: every key result gets its score (its progress, or the
+  // explicit score given for it by key result id, with a reason), the objective the
+  // weighted mean (with its children's scores when it rolls up children) and an outcome
+  // against its kind (committed 1.0, aspirational 0.7).
+  absl::StatusOr<Objective> CloseObjective(const std::string& id,
+                                           const ExplicitScores& key_result_scores);
+  // Copies an unfinished aspirational objective (AGREED or CLOSED) into cycle
+  // `next_cycle_id` as a DRAFT with id `new_id` (generated if empty), with its key results
+  // (same ids) and their tracker links. INVALID_ARGUMENT naming `cycle` for a missing
+  // cycle; ALREADY_EXISTS if `new_id` is taken.
+  absl::StatusOr<Objective> CarryOverObjective(const std::string& id,
+                                               const std::string& next_cycle_id,
+                                               const std::string& new_id);
+  // The alignment tree (see AlignmentTreeQuery). NOT_FOUND for a missing root, team or
+  // cycle; INVALID_ARGUMENT if neither a root nor team and cycle are given.
+  absl::StatusOr<std::vector<AlignmentNode>> GetAlignmentTree(const AlignmentTreeQuery& query);
+  // The alignment findings of objectives of `cycle_id` (and of `team_id`, if set) over the
+  // whole store (alignment.h CheckAlignment). NOT_FOUND for a missing cycle or team.
+  absl::StatusOr<std::vector<Finding>> CheckAlignment(const std::string& cycle_id,
+                                                      const std::string& team_id);
 
   // ---- Tracker sync (called by service/sync for webhooks and reconciliation) ----
 

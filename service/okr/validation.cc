@@ -34,6 +34,15 @@ absl::Status CheckWeight(double w, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckNoControlCharacters(absl::string_view value, absl::string_view field) {
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Invalid(field, "must not contain control characters (tabs, line breaks)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool IsJiraKey(absl::string_view key) {
   // PROJECT-123: project key starts with a letter, then letters/digits/underscore.
   size_t dash = key.rfind('-');
@@ -93,6 +102,11 @@ absl::Status ValidateObjective(const Objective& o) {
   if (!o.parent_id.empty() && o.parent_id == o.id) {
     return Invalid("objective.parent", "must not be the objective itself");
   }
+  if (auto s = CheckWeight(o.weight, "objective.weight"); !s.ok()) return s;
+  if (o.progress_source != ProgressSource::kKeyResults &&
+      o.progress_source != ProgressSource::kKeyResultsAndChildren) {
+    return Invalid("objective.progress_source", "must be KEY_RESULTS or KEY_RESULTS_AND_CHILDREN");
+  }
   return absl::OkStatus();
 }
 
@@ -118,7 +132,17 @@ absl::Status ValidateKeyResult(const KeyResult& kr) {
       return s;
     }
   }
-  return absl::OkStatus();
+  if (auto s = CheckText(kr.metric_key, "key_result.metric.metric_key", kMaxMetricKeyBytes, false);
+      !s.ok()) {
+    return s;
+  }
+  return CheckNoControlCharacters(kr.metric_key, "key_result.metric.metric_key");
+}
+
+absl::Status ValidateAgreement(const Agreement& a) {
+  if (a.team_id.empty()) return Invalid("team", "is required");
+  if (auto s = CheckText(a.agreed_by, "agreed_by", kMaxTitleBytes, false); !s.ok()) return s;
+  return CheckNoControlCharacters(a.agreed_by, "agreed_by");
 }
 
 absl::Status ValidateCheckIn(const CheckIn& c, KeyResultType type) {

@@ -16,11 +16,18 @@ inline constexpr size_t kMaxTitleBytes = 512;
 inline constexpr size_t kMaxTextBytes = 16 * 1024;
 inline constexpr size_t kMaxWorkItemKeyBytes = 512;
 inline constexpr size_t kMaxUrlBytes = 2048;
+inline constexpr size_t kMaxMetricKeyBytes = 256;
 
 absl::Status ValidateTeam(const Team& team);
 absl::Status ValidateCycle(const Cycle& cycle);
+// Also checks weight (finite, >= 0) and progress_source; alignment references are
+// alignment.h's (ValidateAlignmentOnWrite).
 absl::Status ValidateObjective(const Objective& objective);
+// Also checks metric_key (at most kMaxMetricKeyBytes, no control characters).
 absl::Status ValidateKeyResult(const KeyResult& kr);
+// An agreement as AgreeObjective receives it: "team" is required; "agreed_by" is at most
+// kMaxTitleBytes without control characters (tabs, line breaks).
+absl::Status ValidateAgreement(const Agreement& agreement);
 // `type` is the key result's type: metric check-ins need a value, milestone values are 0
 // or 1, work-item key results take no value.
 absl::Status ValidateCheckIn(const CheckIn& check_in, KeyResultType type);

@@ -343,6 +343,16 @@ TEST_F(GrpcApiTest, DataSurvivesRestart) {
   EXPECT_DOUBLE_EQ(o.progress(), 1.0);
 }
 
+TEST_F(GrpcApiTest, SyncKeyResultWithoutTrackers_IsFailedPrecondition) {
+  CreateBasics();
+  v1::SyncKeyResultRequest req;
+  req.set_name("objectives/o1/keyResults/nps");
+  v1::KeyResult kr;
+  grpc::Status s = Call([&](auto* c) { return stub_->SyncKeyResult(c, req, &kr); });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("OKR_JIRA_URL"));
+}
+
 TEST_F(GrpcApiTest, HealthServiceReportsServing) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   grpc::health::v1::HealthCheckRequest req;

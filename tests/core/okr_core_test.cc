@@ -33,6 +33,11 @@ class OkrCoreTest : public ::testing::Test {
     team.id = "checkout";
     team.display_name = "Checkout";
     ASSERT_TRUE(core_->CreateTeam(team, "").ok());
+    Team web;
+    web.id = "web";
+    web.display_name = "Web";
+    web.parent_id = "checkout";
+    ASSERT_TRUE(core_->CreateTeam(web, "").ok());
     Cycle cycle;
     cycle.id = "q4";
     cycle.display_name = "Q4";
@@ -42,11 +47,13 @@ class OkrCoreTest : public ::testing::Test {
     objective_ = *CreateObjective("o1", "");
   }
 
-  absl::StatusOr<Objective> CreateObjective(const std::string& id, const std::string& parent) {
+  // A parent must be an objective of an ancestor team (alignment.h ValidateParent).
+  absl::StatusOr<Objective> CreateObjective(const std::string& id, const std::string& parent,
+                                            const std::string& team = "checkout") {
     Objective o;
     o.id = id;
     o.title = "Delight customers at checkout";
-    o.team_id = "checkout";
+    o.team_id = team;
     o.cycle_id = "q4";
     o.parent_id = parent;
     return core_->CreateObjective(o, "");
@@ -243,14 +250,29 @@ TEST_F(OkrCoreTest, ReferenceToMissingTeamOrParent_IsInvalidArgumentNamingField)
 }
 
 TEST_F(OkrCoreTest, ParentLoop_IsRejected) {
-  ASSERT_TRUE(CreateObjective("o2", "o1").ok());
-  ASSERT_TRUE(CreateObjective("o3", "o2").ok());
+  // checkout > web > mobile. o3 depends on o1; o1 needs o2 (its child), so making o2 the
+  // parent of o3 would close the loop o1 -> o2 -> o3 -> o1.
+  Team mobile;
+  mobile.id = "mobile";
+  mobile.display_name = "Mobile";
+  mobile.parent_id = "web";
+  ASSERT_TRUE(core_->CreateTeam(mobile, "").ok());
+  ASSERT_TRUE(CreateObjective("o2", "o1", "web").ok());
+  Objective o3;
+  o3.id = "o3";
+  o3.title = "Checkout in the app";
+  o3.team_id = "mobile";
+  o3.cycle_id = "q4";
+  o3.depends_on = {"o1"};
+  ASSERT_TRUE(core_->CreateObjective(o3, "").ok());
   Objective patch;
-  patch.id = "o1";
-  patch.parent_id = "o3";
+  patch.id = "o3";
+  patch.parent_id = "o2";
   auto looped = core_->UpdateObjective(patch, {"parent"}, "");
   EXPECT_EQ(looped.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(looped.status().message(), HasSubstr("objective.parent"));
   EXPECT_THAT(looped.status().message(), HasSubstr("loop"));
+  EXPECT_EQ(core_->GetObjective("o3")->parent_id, "");
 }
 
 TEST_F(OkrCoreTest, DeleteObjectiveWithKeyResults_NeedsForce) {
@@ -323,8 +345,8 @@ TEST_F(OkrCoreTest, NegativePageSizeAndBadToken_AreInvalidArgument) {
 }
 
 TEST_F(OkrCoreTest, ListObjectives_FiltersByParent) {
-  ASSERT_TRUE(CreateObjective("child-a", "o1").ok());
-  ASSERT_TRUE(CreateObjective("child-b", "o1").ok());
+  ASSERT_TRUE(CreateObjective("child-a", "o1", "web").ok());
+  ASSERT_TRUE(CreateObjective("child-b", "o1", "web").ok());
   ASSERT_TRUE(CreateObjective("other", "").ok());
   storage::ObjectiveFilter filter;
   filter.parent_id = "o1";
