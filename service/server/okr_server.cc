@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -13,6 +14,8 @@
 #include "service/log/log.h"
 #include "service/metrics/metrics.h"
 #include "service/okr/status_macros.h"
+#include "service/server/tracker_connectors.h"
+#include "service/storage/postgres/postgres_store.h"
 #include "service/storage/sqlite/sqlite_store.h"
 
 namespace okr::server {
@@ -32,8 +35,13 @@ absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig&
     return std::unique_ptr<storage::OkrStore>(std::move(store));
   }
   if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
-    return absl::UnimplementedError(
-        "database: PostgreSQL is not supported by this build yet; use sqlite:PATH");
+    storage::PostgresOptions options;
+    options.conninfo = url;  // libpq URI as given (sslmode=..., target_session_attrs=...)
+    if (!absl::SimpleAtoi(config.database_pool_size, &options.pool_size)) {
+      return absl::InvalidArgumentError("database_pool_size: not a number");
+    }
+    OKR_ASSIGN_OR_RETURN(auto store, storage::PostgresStore::Open(options));
+    return std::unique_ptr<storage::OkrStore>(std::move(store));
   }
   return absl::InvalidArgumentError(
       "database: expected sqlite:PATH or postgresql://user:pass@host:port/db");
@@ -106,7 +114,16 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   s->store_ = std::make_unique<InstrumentedStore>(std::move(opened), *s->metrics_);
   s->core_ = std::make_unique<core::OkrCore>(*s->store_, clock);
   s->rpc_metrics_ = std::make_unique<RpcMetrics>(*s->metrics_);
+  OKR_ASSIGN_OR_RETURN(s->connectors_, TrackerConnectors::Create(config, *s->core_, *s->store_,
+                                                                 clock, *s->metrics_));
   s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_, s->rpc_metrics_.get());
+  if (s->connectors_->enabled()) {
+    TrackerConnectors* connectors = s->connectors_.get();
+    s->grpc_service_->SetKeyResultSync(
+        [connectors](const std::string& objective_id, const std::string& key_result_id) {
+          return connectors->SyncKeyResult(objective_id, key_result_id);
+        });
+  }
 
   OKR_RETURN_IF_ERROR(http::SplitHostPort(config.grpc_address, "grpc_address").status());
   grpc::EnableDefaultHealthCheckService(true);
@@ -123,6 +140,18 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   grpc::HealthCheckServiceInterface* health = s->grpc_server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus("okr.v1.OkrService", true);
+  // The gRPC health service follows the database: NOT_SERVING while it does not answer.
+  s->health_thread_ = std::thread([server = s.get(), health] {
+    bool serving = true;
+    while (!server->stop_health_.WaitForNotificationWithTimeout(absl::Seconds(2))) {
+      const bool ok = server->store_->Ping().ok();
+      if (ok == serving) continue;
+      health->SetServingStatus("", ok);
+      health->SetServingStatus("okr.v1.OkrService", ok);
+      log::Warn(ok ? "database reachable again: serving" : "database unreachable: not serving");
+      serving = ok;
+    }
+  });
 
   http::HttpServer::Options http_options;
   http_options.address = config.http_address;
@@ -141,7 +170,9 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
     return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                               registry->Render()};
   });
+  s->connectors_->RegisterRoutes(*s->http_server_);
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
+  s->connectors_->Start();
   return s;
 }
 
@@ -150,6 +181,11 @@ int OkrServer::http_port() const { return http_server_ ? http_server_->port() : 
 void OkrServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (health_thread_.joinable()) {
+    stop_health_.Notify();
+    health_thread_.join();
+  }
+  if (connectors_) connectors_->Stop();
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +

@@ -10,6 +10,9 @@
 #define OKR_SERVICE_SERVER_OKR_SERVER_H_
 
 #include <memory>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -38,6 +41,8 @@ class Registry;
 
 namespace okr::server {
 
+class TrackerConnectors;
+
 // Opens the store for a --database URL (sqlite:PATH; postgresql://... when built in).
 absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config);
 
@@ -65,9 +70,12 @@ class OkrServer {
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<storage::OkrStore> store_;
   std::unique_ptr<core::OkrCore> core_;
+  std::unique_ptr<TrackerConnectors> connectors_;
   std::unique_ptr<api::OkrGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;
+  std::thread health_thread_;
+  absl::Notification stop_health_;
   int grpc_port_ = 0;
   bool shut_down_ = false;
 };

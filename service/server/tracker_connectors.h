@@ -1,0 +1,53 @@
+// TrackerConnectors: the composition of the Jira and GitLab connectors for the running
+// server. From the configuration it builds each enabled tracker's outbound stack (libcurl
+// -> retries/backoff -> auth -> typed client), its webhook route on the HTTP listener, its
+// reconciliation source and its write-back writer, and runs reconciliation and write-back
+// on background threads. Only the composition root uses it.
+//
+//   auto connectors = TrackerConnectors::Create(config, core, store, clock, metrics);
+//   connectors->RegisterRoutes(http_server);   // POST /webhooks/jira, /webhooks/gitlab
+//   connectors->Start();
+//   ...
+//   connectors->Stop();
+#ifndef OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
+#define OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "service/core/okr_core.h"
+#include "service/http/http_server.h"
+#include "service/metrics/metrics.h"
+#include "service/okr/clock.h"
+#include "service/server/config.h"
+#include "service/storage/okr_store.h"
+#include "service/sync/reconciler.h"
+
+namespace okr::server {
+
+class TrackerConnectors {
+ public:
+  static absl::StatusOr<std::unique_ptr<TrackerConnectors>> Create(
+      const ServerConfig& config, core::OkrCore& core, storage::OkrStore& store,
+      const Clock& clock, metrics::Registry& metrics);
+  ~TrackerConnectors();
+
+  // Adds the webhook routes of the enabled trackers.
+  void RegisterRoutes(http::HttpServer& server);
+  // Starts reconciliation and write-back (no-op when no tracker is enabled).
+  void Start();
+  void Stop();
+  // The SyncKeyResult use case: reconcile one key result now.
+  absl::Status SyncKeyResult(const std::string& objective_id, const std::string& key_result_id);
+  bool enabled() const;
+
+ private:
+  struct Impl;
+  explicit TrackerConnectors(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace okr::server
+
+#endif  // OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
