@@ -4,15 +4,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "service/api/grpc_status.h"
 #include "service/api/proto_convert.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
-#include "absl/time/clock.h"
 
 namespace okr::api {
 namespace {
-
 
 template <typename T, typename ProtoList>
 void AppendAll(const std::vector<T>& items, ProtoList* out) {
@@ -110,8 +109,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateTeam(grpc::CallbackServerContext
 }
 
 grpc::ServerUnaryReactor* OkrGrpcService::GetTeam(grpc::CallbackServerContext* ctx,
-                                                  const v1::GetTeamRequest* req,
-                                                  v1::Team* resp) {
+                                                  const v1::GetTeamRequest* req, v1::Team* resp) {
   return Respond(ctx, "GetTeam", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(Team team, core_.GetTeam(id));
@@ -128,8 +126,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListTeams(grpc::CallbackServerContext*
     if (!req->parent().empty()) {
       OKR_ASSIGN_OR_RETURN(parent, names::ParseTeam(req->parent(), "parent"));
     }
-    OKR_ASSIGN_OR_RETURN(auto page,
-                         core_.ListTeams(parent, ToPageRequest(req->page_size(), req->page_token())));
+    OKR_ASSIGN_OR_RETURN(
+        auto page, core_.ListTeams(parent, ToPageRequest(req->page_size(), req->page_token())));
     AppendAll(page.items, resp->mutable_teams());
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
@@ -220,9 +218,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListObjectives(grpc::CallbackServerCon
     if (!req->parent().empty()) {
       OKR_ASSIGN_OR_RETURN(filter.parent_id, names::ParseObjective(req->parent(), "parent"));
     }
-    OKR_ASSIGN_OR_RETURN(
-        auto page,
-        core_.ListObjectives(filter, ToPageRequest(req->page_size(), req->page_token())));
+    OKR_ASSIGN_OR_RETURN(auto page, core_.ListObjectives(filter, ToPageRequest(req->page_size(),
+                                                                               req->page_token())));
     AppendAll(page.items, resp->mutable_objectives());
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
@@ -269,7 +266,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateKeyResult(grpc::CallbackServerCo
     OKR_ASSIGN_OR_RETURN(KeyResult kr, FromProto(req->key_result()));
     kr.objective_id = objective_id;
     kr.id = req->key_result_id();
-    OKR_ASSIGN_OR_RETURN(KeyResult created, core_.CreateKeyResult(std::move(kr), req->request_id()));
+    OKR_ASSIGN_OR_RETURN(KeyResult created,
+                         core_.CreateKeyResult(std::move(kr), req->request_id()));
     ToProto(created, resp);
     return absl::OkStatus();
   });
@@ -365,9 +363,9 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListCheckIns(grpc::CallbackServerConte
                                                        v1::ListCheckInsResponse* resp) {
   return Respond(ctx, "ListCheckIns", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
-    OKR_ASSIGN_OR_RETURN(auto page, core_.ListCheckIns(n.objective_id, n.key_result_id,
-                                                       ToPageRequest(req->page_size(),
-                                                                     req->page_token())));
+    OKR_ASSIGN_OR_RETURN(auto page,
+                         core_.ListCheckIns(n.objective_id, n.key_result_id,
+                                            ToPageRequest(req->page_size(), req->page_token())));
     AppendAll(page.items, resp->mutable_check_ins());
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
@@ -409,23 +407,23 @@ grpc::ServerUnaryReactor* OkrGrpcService::UnlinkWorkItem(grpc::CallbackServerCon
   });
 }
 
-grpc::ServerUnaryReactor* OkrGrpcService::ListWorkItemLinks(
-    grpc::CallbackServerContext* ctx, const v1::ListWorkItemLinksRequest* req,
-    v1::ListWorkItemLinksResponse* resp) {
+grpc::ServerUnaryReactor* OkrGrpcService::ListWorkItemLinks(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListWorkItemLinksRequest* req,
+                                                            v1::ListWorkItemLinksResponse* resp) {
   return Respond(ctx, "ListWorkItemLinks", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
-    OKR_ASSIGN_OR_RETURN(auto page, core_.ListWorkItemLinks(n.objective_id, n.key_result_id,
-                                                            ToPageRequest(req->page_size(),
-                                                                          req->page_token())));
+    OKR_ASSIGN_OR_RETURN(
+        auto page, core_.ListWorkItemLinks(n.objective_id, n.key_result_id,
+                                           ToPageRequest(req->page_size(), req->page_token())));
     AppendAll(page.items, resp->mutable_work_item_links());
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }
 
-grpc::ServerUnaryReactor* OkrGrpcService::FindWorkItemLinks(
-    grpc::CallbackServerContext* ctx, const v1::FindWorkItemLinksRequest* req,
-    v1::FindWorkItemLinksResponse* resp) {
+grpc::ServerUnaryReactor* OkrGrpcService::FindWorkItemLinks(grpc::CallbackServerContext* ctx,
+                                                            const v1::FindWorkItemLinksRequest* req,
+                                                            v1::FindWorkItemLinksResponse* resp) {
   return Respond(ctx, "FindWorkItemLinks", [&]() -> absl::Status {
     OKR_ASSIGN_OR_RETURN(Tracker tracker, FromProto(req->tracker(), "tracker"));
     OKR_ASSIGN_OR_RETURN(auto targets, core_.FindWorkItemLinks(tracker, req->key()));

@@ -23,8 +23,7 @@ namespace okr::api {
 class RpcObserver {
  public:
   virtual ~RpcObserver() = default;
-  virtual void OnRpc(absl::string_view method, absl::StatusCode code,
-                     absl::Duration latency) = 0;
+  virtual void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) = 0;
 };
 
 class OkrGrpcService final : public v1::OkrService::CallbackService {
@@ -35,8 +34,8 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
 
   grpc::ServerUnaryReactor* CreateTeam(grpc::CallbackServerContext* ctx,
                                        const v1::CreateTeamRequest* req, v1::Team* resp) override;
-  grpc::ServerUnaryReactor* GetTeam(grpc::CallbackServerContext* ctx,
-                                    const v1::GetTeamRequest* req, v1::Team* resp) override;
+  grpc::ServerUnaryReactor* GetTeam(grpc::CallbackServerContext* ctx, const v1::GetTeamRequest* req,
+                                    v1::Team* resp) override;
   grpc::ServerUnaryReactor* ListTeams(grpc::CallbackServerContext* ctx,
                                       const v1::ListTeamsRequest* req,
                                       v1::ListTeamsResponse* resp) override;

@@ -96,9 +96,9 @@ v1::Severity ToProto(Severity severity) {
   return v1::SEVERITY_UNSPECIFIED;
 }
 
-absl::StatusOr<std::string> OptionalName(
-    const std::string& name, absl::string_view field,
-    absl::StatusOr<std::string> (*parse)(absl::string_view, absl::string_view)) {
+absl::StatusOr<std::string> OptionalName(const std::string& name, absl::string_view field,
+                                         absl::StatusOr<std::string> (*parse)(absl::string_view,
+                                                                              absl::string_view)) {
   if (name.empty()) return std::string();
   return parse(name, field);
 }
@@ -118,8 +118,8 @@ void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
   if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return;
   const int64_t seconds = absl::ToUnixSeconds(t);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
 }
 
 void ToProto(const Team& team, v1::Team* out) {
@@ -279,8 +279,7 @@ absl::StatusOr<Objective> FromProto(const v1::Objective& in) {
   o.title = in.title();
   o.description = in.description();
   OKR_ASSIGN_OR_RETURN(o.team_id, OptionalName(in.team(), "objective.team", names::ParseTeam));
-  OKR_ASSIGN_OR_RETURN(o.cycle_id,
-                       OptionalName(in.cycle(), "objective.cycle", names::ParseCycle));
+  OKR_ASSIGN_OR_RETURN(o.cycle_id, OptionalName(in.cycle(), "objective.cycle", names::ParseCycle));
   OKR_ASSIGN_OR_RETURN(o.parent_id,
                        OptionalName(in.parent(), "objective.parent", names::ParseObjective));
   switch (in.kind()) {
@@ -328,8 +327,8 @@ absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& in) {
       kr.type = KeyResultType::kMetric;
       kr.metric.start_value = in.metric().start_value();
       kr.metric.target_value = in.metric().target_value();
-      kr.metric.current_value = in.metric().has_current_value() ? in.metric().current_value()
-                                                                : in.metric().start_value();
+      kr.metric.current_value =
+          in.metric().has_current_value() ? in.metric().current_value() : in.metric().start_value();
       kr.metric.unit = in.metric().unit();
       kr.metric_key = in.metric().metric_key();
       break;

@@ -110,8 +110,7 @@ HttpServer::HttpServer(Options options, std::string host, int port)
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Handle(const std::string& method, const std::string& path,
-                        HttpHandler handler) {
+void HttpServer::Handle(const std::string& method, const std::string& path, HttpHandler handler) {
   auto adapter = [handler = std::move(handler)](const httplib::Request& req,
                                                 httplib::Response& res) {
     HttpRequest r;
@@ -133,9 +132,8 @@ void HttpServer::Handle(const std::string& method, const std::string& path,
 }
 
 absl::Status HttpServer::Start() {
-  int bound = port_ == 0 ? server_->bind_to_any_port(host_) : (server_->bind_to_port(host_, port_)
-                                                                  ? port_
-                                                                  : -1);
+  int bound = port_ == 0 ? server_->bind_to_any_port(host_)
+                         : (server_->bind_to_port(host_, port_) ? port_ : -1);
   if (bound <= 0) {
     return absl::UnavailableError(
         absl::StrCat("http_address: cannot listen on ", options_.address));

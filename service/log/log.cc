@@ -37,7 +37,8 @@ void Write(absl::string_view level, absl::string_view message, const Fields& fie
   if (json_format.load(std::memory_order_relaxed)) {
     line = absl::StrCat("{\"time\":", JsonString(time), ",\"level\":", JsonString(level),
                         ",\"msg\":", JsonString(message));
-    for (const auto& [k, v] : fields) absl::StrAppend(&line, ",", JsonString(k), ":", JsonString(v));
+    for (const auto& [k, v] : fields)
+      absl::StrAppend(&line, ",", JsonString(k), ":", JsonString(v));
     line += "}\n";
   } else {
     line = absl::StrCat(time, " ", level, " ", message);

@@ -59,10 +59,8 @@ std::string LabelSet(const std::vector<std::string>& names, const LabelValues& v
   return out.empty() ? out : absl::StrCat("{", out, "}");
 }
 
-void Header(std::string& out, const std::string& name, const std::string& help,
-            const char* type) {
-  absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type,
-                  "\n");
+void Header(std::string& out, const std::string& name, const std::string& help, const char* type) {
+  absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type, "\n");
 }
 
 }  // namespace
@@ -132,8 +130,9 @@ void Histogram::Render(std::string& out) const {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds_.size(); ++i) {
       cumulative += s.buckets[i];
-      absl::StrAppend(&out, name_, "_bucket", LabelSet(labels_, values, "le", FormatValue(bounds_[i])),
-                      " ", cumulative, "\n");
+      absl::StrAppend(&out, name_, "_bucket",
+                      LabelSet(labels_, values, "le", FormatValue(bounds_[i])), " ", cumulative,
+                      "\n");
     }
     absl::StrAppend(&out, name_, "_bucket", LabelSet(labels_, values, "le", "+Inf"), " ", s.count,
                     "\n");
@@ -143,8 +142,8 @@ void Histogram::Render(std::string& out) const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 Counter& Registry::AddCounter(const std::string& name, const std::string& help,

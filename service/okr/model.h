@@ -115,7 +115,7 @@ struct KeyResult {
   std::string title;
   double weight = 1;
   KeyResultType type = KeyResultType::kMetric;
-  MetricSpec metric;           // type == kMetric
+  MetricSpec metric;            // type == kMetric
   bool milestone_done = false;  // type == kMilestone
   WorkItemTotals totals;        // type == kWorkItems (stored, kept current on every change)
   double progress = 0;          // stored, clamped to [0, 1]

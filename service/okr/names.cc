@@ -9,11 +9,9 @@
 namespace okr::names {
 namespace {
 
-absl::Status Malformed(absl::string_view name, absl::string_view field,
-                       absl::string_view pattern) {
+absl::Status Malformed(absl::string_view name, absl::string_view field, absl::string_view pattern) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": malformed resource name \"",
-                                                 name.substr(0, 200), "\", expected ",
-                                                 pattern));
+                                                 name.substr(0, 200), "\", expected ", pattern));
 }
 
 // Splits `name` and checks it matches the collection/id pattern given by `collections`.
@@ -44,9 +42,9 @@ absl::StatusOr<KeyResultChildName> ParseKeyResultChild(absl::string_view name,
   std::vector<std::string> ids;
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   if (!Match(name, {"objectives", "keyResults", collection}, &ids)) {
-    return Malformed(name, field,
-                     absl::StrCat("objectives/{objective}/keyResults/{key_result}/",
-                                  collection, "/{id}"));
+    return Malformed(
+        name, field,
+        absl::StrCat("objectives/{objective}/keyResults/{key_result}/", collection, "/{id}"));
   }
   return KeyResultChildName{ids[0], ids[1], ids[2]};
 }
@@ -63,9 +61,9 @@ bool IsValidId(absl::string_view id) {
 
 absl::Status ValidateId(absl::string_view id, absl::string_view field) {
   if (IsValidId(id)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, ": invalid id \"", id.substr(0, 100),
-      "\" (1-63 characters of a-z, 0-9 and '-', not starting with '-')"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": invalid id \"", id.substr(0, 100),
+                   "\" (1-63 characters of a-z, 0-9 and '-', not starting with '-')"));
 }
 
 std::string GenerateId() {
@@ -95,8 +93,7 @@ absl::StatusOr<KeyResultName> ParseKeyResult(absl::string_view name, absl::strin
   return KeyResultName{ids[0], ids[1]};
 }
 
-absl::StatusOr<KeyResultChildName> ParseCheckIn(absl::string_view name,
-                                                absl::string_view field) {
+absl::StatusOr<KeyResultChildName> ParseCheckIn(absl::string_view name, absl::string_view field) {
   return ParseKeyResultChild(name, field, "checkIns");
 }
 absl::StatusOr<KeyResultChildName> ParseWorkItemLink(absl::string_view name,

@@ -40,8 +40,7 @@ absl::StatusOr<std::string> ParseTeam(absl::string_view name, absl::string_view 
 absl::StatusOr<std::string> ParseCycle(absl::string_view name, absl::string_view field);
 absl::StatusOr<std::string> ParseObjective(absl::string_view name, absl::string_view field);
 absl::StatusOr<KeyResultName> ParseKeyResult(absl::string_view name, absl::string_view field);
-absl::StatusOr<KeyResultChildName> ParseCheckIn(absl::string_view name,
-                                                absl::string_view field);
+absl::StatusOr<KeyResultChildName> ParseCheckIn(absl::string_view name, absl::string_view field);
 absl::StatusOr<KeyResultChildName> ParseWorkItemLink(absl::string_view name,
                                                      absl::string_view field);
 

@@ -66,8 +66,7 @@ double ExpectedProgress(absl::Time start, absl::Time end, absl::Time now) {
   return Clamp01(absl::FDivDuration(now - start, end - start));
 }
 
-Health ComputeHealth(double progress, double expected, absl::Time cycle_start,
-                     absl::Time now) {
+Health ComputeHealth(double progress, double expected, absl::Time cycle_start, absl::Time now) {
   if (now < cycle_start) return Health::kNotStarted;
   // A small epsilon keeps exact boundary values (e.g. 0.4 vs 0.5 - 0.1) on the kinder
   // side despite binary floating point.

@@ -48,8 +48,7 @@ double ObjectiveProgress(const std::vector<KeyResult>& key_results);
 double ExpectedProgress(absl::Time start, absl::Time end, absl::Time now);
 
 // NOT_STARTED before the cycle starts; otherwise by the slack thresholds above.
-Health ComputeHealth(double progress, double expected, absl::Time cycle_start,
-                     absl::Time now);
+Health ComputeHealth(double progress, double expected, absl::Time cycle_start, absl::Time now);
 
 }  // namespace okr
 

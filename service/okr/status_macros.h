@@ -8,10 +8,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define OKR_RETURN_IF_ERROR(expr)                 \
-  do {                                            \
-    ::absl::Status okr_status_ = (expr);          \
-    if (!okr_status_.ok()) return okr_status_;    \
+#define OKR_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status okr_status_ = (expr);       \
+    if (!okr_status_.ok()) return okr_status_; \
   } while (0)
 
 #define OKR_STATUS_CONCAT_INNER_(a, b) a##b
@@ -20,8 +20,8 @@
 #define OKR_ASSIGN_OR_RETURN(lhs, expr) \
   OKR_ASSIGN_OR_RETURN_IMPL_(OKR_STATUS_CONCAT_(okr_statusor_, __LINE__), lhs, expr)
 
-#define OKR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                               \
+#define OKR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)    \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

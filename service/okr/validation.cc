@@ -52,8 +52,7 @@ bool IsJiraKey(absl::string_view key) {
     if (!absl::ascii_isalnum(c) && c != '_') return false;
   }
   uint64_t n;
-  return absl::SimpleAtoi(key.substr(dash + 1), &n) && n > 0 &&
-         absl::ascii_isdigit(key[dash + 1]);
+  return absl::SimpleAtoi(key.substr(dash + 1), &n) && n > 0 && absl::ascii_isdigit(key[dash + 1]);
 }
 
 bool IsGitLabKey(absl::string_view key) {
@@ -68,8 +67,7 @@ bool IsGitLabKey(absl::string_view key) {
     if (!absl::ascii_isalnum(c) && c != '/' && c != '-' && c != '_' && c != '.') return false;
   }
   uint64_t n;
-  return absl::SimpleAtoi(key.substr(hash + 1), &n) && n > 0 &&
-         absl::ascii_isdigit(key[hash + 1]);
+  return absl::SimpleAtoi(key.substr(hash + 1), &n) && n > 0 && absl::ascii_isdigit(key[hash + 1]);
 }
 
 }  // namespace
@@ -79,8 +77,7 @@ absl::Status ValidateTeam(const Team& team) {
 }
 
 absl::Status ValidateCycle(const Cycle& cycle) {
-  if (auto s = CheckText(cycle.display_name, "cycle.display_name", kMaxTitleBytes, true);
-      !s.ok()) {
+  if (auto s = CheckText(cycle.display_name, "cycle.display_name", kMaxTitleBytes, true); !s.ok()) {
     return s;
   }
   if (cycle.start_time == absl::InfinitePast()) return Invalid("cycle.start_time", "is required");
@@ -93,8 +90,7 @@ absl::Status ValidateCycle(const Cycle& cycle) {
 
 absl::Status ValidateObjective(const Objective& o) {
   if (auto s = CheckText(o.title, "objective.title", kMaxTitleBytes, true); !s.ok()) return s;
-  if (auto s = CheckText(o.description, "objective.description", kMaxTextBytes, false);
-      !s.ok()) {
+  if (auto s = CheckText(o.description, "objective.description", kMaxTextBytes, false); !s.ok()) {
     return s;
   }
   if (o.team_id.empty()) return Invalid("objective.team", "is required");
@@ -117,12 +113,10 @@ absl::Status ValidateKeyResult(const KeyResult& kr) {
     if (auto s = CheckFinite(kr.metric.start_value, "key_result.metric.start_value"); !s.ok()) {
       return s;
     }
-    if (auto s = CheckFinite(kr.metric.target_value, "key_result.metric.target_value");
-        !s.ok()) {
+    if (auto s = CheckFinite(kr.metric.target_value, "key_result.metric.target_value"); !s.ok()) {
       return s;
     }
-    if (auto s = CheckFinite(kr.metric.current_value, "key_result.metric.current_value");
-        !s.ok()) {
+    if (auto s = CheckFinite(kr.metric.current_value, "key_result.metric.current_value"); !s.ok()) {
       return s;
     }
     if (kr.metric.start_value == kr.metric.target_value) {
@@ -154,7 +148,8 @@ absl::Status ValidateCheckIn(const CheckIn& c, KeyResultType type) {
   if (auto s = CheckText(c.author, "check_in.author", kMaxTitleBytes, false); !s.ok()) return s;
   switch (type) {
     case KeyResultType::kMetric:
-      if (!c.value.has_value()) return Invalid("check_in.value", "is required for a metric key result");
+      if (!c.value.has_value())
+        return Invalid("check_in.value", "is required for a metric key result");
       return CheckFinite(*c.value, "check_in.value");
     case KeyResultType::kMilestone:
       if (c.value.has_value() && *c.value != 0 && *c.value != 1) {

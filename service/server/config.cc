@@ -6,11 +6,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace okr::server {
 namespace {
@@ -26,61 +26,113 @@ struct Setting {
 
 const std::vector<Setting>& Settings() {
   static const auto* settings = new std::vector<Setting>{
-      {"grpc-address", "OKR_GRPC_ADDRESS", "host:port the gRPC API listens on",
-       &ServerConfig::grpc_address, {}},
-      {"http-address", "OKR_HTTP_ADDRESS",
+      {"grpc-address",
+       "OKR_GRPC_ADDRESS",
+       "host:port the gRPC API listens on",
+       &ServerConfig::grpc_address,
+       {}},
+      {"http-address",
+       "OKR_HTTP_ADDRESS",
        "host:port of the HTTP listener (/healthz, /readyz, webhooks, /metrics)",
-       &ServerConfig::http_address, {}},
-      {"database", "OKR_DATABASE",
+       &ServerConfig::http_address,
+       {}},
+      {"database",
+       "OKR_DATABASE",
        "database URL: sqlite:PATH (embedded default) or postgresql://user:pass@host:port/db",
-       &ServerConfig::database, {}},
-      {"sqlite-sync", "OKR_SQLITE_SYNC",
+       &ServerConfig::database,
+       {}},
+      {"sqlite-sync",
+       "OKR_SQLITE_SYNC",
        "SQLite durability: full (fsync each commit, survives power loss) or normal "
        "(survives process crashes)",
-       &ServerConfig::sqlite_sync, {"full", "normal"}},
-      {"database-pool-size", "OKR_DATABASE_POOL_SIZE",
-       "connections to PostgreSQL per replica", &ServerConfig::database_pool_size, {}},
-      {"log-format", "OKR_LOG_FORMAT", "log line format: text or json",
-       &ServerConfig::log_format, {"text", "json"}},
-      {"public-url", "OKR_PUBLIC_URL",
+       &ServerConfig::sqlite_sync,
+       {"full", "normal"}},
+      {"database-pool-size",
+       "OKR_DATABASE_POOL_SIZE",
+       "connections to PostgreSQL per replica",
+       &ServerConfig::database_pool_size,
+       {}},
+      {"log-format",
+       "OKR_LOG_FORMAT",
+       "log line format: text or json",
+       &ServerConfig::log_format,
+       {"text", "json"}},
+      {"public-url",
+       "OKR_PUBLIC_URL",
        "base URL of this service as people reach it; links written into tracker issues "
        "point to PUBLIC_URL/objectives/{o}/keyResults/{k}",
-       &ServerConfig::public_url, {}},
-      {"reconcile-interval", "OKR_RECONCILE_INTERVAL",
+       &ServerConfig::public_url,
+       {}},
+      {"reconcile-interval",
+       "OKR_RECONCILE_INTERVAL",
        "how often linked tracker items and scopes are reconciled (a duration: 5m, 30s)",
-       &ServerConfig::reconcile_interval, {}},
-      {"writeback-interval", "OKR_WRITEBACK_INTERVAL",
+       &ServerConfig::reconcile_interval,
+       {}},
+      {"writeback-interval",
+       "OKR_WRITEBACK_INTERVAL",
        "how often pending tracker write-backs (links, notes) are flushed",
-       &ServerConfig::writeback_interval, {}},
-      {"jira-url", "OKR_JIRA_URL",
+       &ServerConfig::writeback_interval,
+       {}},
+      {"jira-url",
+       "OKR_JIRA_URL",
        "Jira site base URL, e.g. https://acme.atlassian.net; enables the Jira connector",
-       &ServerConfig::jira_url, {}},
-      {"jira-email", "OKR_JIRA_EMAIL", "Jira Cloud account email (Basic auth with the API token)",
-       &ServerConfig::jira_email, {}},
-      {"jira-api-token", "OKR_JIRA_API_TOKEN", "Jira Cloud API token (secret)",
-       &ServerConfig::jira_api_token, {}, true},
-      {"jira-pat", "OKR_JIRA_PAT", "Jira Data Center personal access token (secret)",
-       &ServerConfig::jira_pat, {}, true},
-      {"jira-webhook-secret", "OKR_JIRA_WEBHOOK_SECRET",
+       &ServerConfig::jira_url,
+       {}},
+      {"jira-email",
+       "OKR_JIRA_EMAIL",
+       "Jira Cloud account email (Basic auth with the API token)",
+       &ServerConfig::jira_email,
+       {}},
+      {"jira-api-token",
+       "OKR_JIRA_API_TOKEN",
+       "Jira Cloud API token (secret)",
+       &ServerConfig::jira_api_token,
+       {},
+       true},
+      {"jira-pat",
+       "OKR_JIRA_PAT",
+       "Jira Data Center personal access token (secret)",
+       &ServerConfig::jira_pat,
+       {},
+       true},
+      {"jira-webhook-secret",
+       "OKR_JIRA_WEBHOOK_SECRET",
        "secret of the Jira admin webhook; deliveries must carry X-Hub-Signature (secret)",
-       &ServerConfig::jira_webhook_secret, {}, true},
-      {"jira-story-points-field", "OKR_JIRA_STORY_POINTS_FIELD",
+       &ServerConfig::jira_webhook_secret,
+       {},
+       true},
+      {"jira-story-points-field",
+       "OKR_JIRA_STORY_POINTS_FIELD",
        "custom field holding story points (weights), e.g. customfield_10016",
-       &ServerConfig::jira_story_points_field, {}},
-      {"jira-deployment", "OKR_JIRA_DEPLOYMENT",
+       &ServerConfig::jira_story_points_field,
+       {}},
+      {"jira-deployment",
+       "OKR_JIRA_DEPLOYMENT",
        "cloud (REST v3, /search/jql) or datacenter (REST v2, /search)",
-       &ServerConfig::jira_deployment, {"cloud", "datacenter"}},
-      {"gitlab-url", "OKR_GITLAB_URL",
+       &ServerConfig::jira_deployment,
+       {"cloud", "datacenter"}},
+      {"gitlab-url",
+       "OKR_GITLAB_URL",
        "GitLab instance base URL, e.g. https://gitlab.example.com; enables the GitLab connector",
-       &ServerConfig::gitlab_url, {}},
-      {"gitlab-token", "OKR_GITLAB_TOKEN", "GitLab access token, sent as PRIVATE-TOKEN (secret)",
-       &ServerConfig::gitlab_token, {}, true},
-      {"gitlab-webhook-token", "OKR_GITLAB_WEBHOOK_TOKEN",
+       &ServerConfig::gitlab_url,
+       {}},
+      {"gitlab-token",
+       "OKR_GITLAB_TOKEN",
+       "GitLab access token, sent as PRIVATE-TOKEN (secret)",
+       &ServerConfig::gitlab_token,
+       {},
+       true},
+      {"gitlab-webhook-token",
+       "OKR_GITLAB_WEBHOOK_TOKEN",
        "secret token of the GitLab webhook, compared with X-Gitlab-Token (secret)",
-       &ServerConfig::gitlab_webhook_token, {}, true},
-      {"gitlab-label-prefix", "OKR_GITLAB_LABEL_PREFIX",
+       &ServerConfig::gitlab_webhook_token,
+       {},
+       true},
+      {"gitlab-label-prefix",
+       "OKR_GITLAB_LABEL_PREFIX",
        "prefix of the scoped label put on linked GitLab issues (PREFIX::<key result>)",
-       &ServerConfig::gitlab_label_prefix, {}},
+       &ServerConfig::gitlab_label_prefix,
+       {}},
   };
   return *settings;
 }
@@ -91,9 +143,9 @@ absl::Status Assign(ServerConfig& config, const Setting& s, absl::string_view va
     bool ok = false;
     for (const std::string& a : s.allowed) ok = ok || a == value;
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": invalid value \"", value,
-                                                     "\" for --", s.flag, " (allowed: ",
-                                                     absl::StrJoin(s.allowed, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": invalid value \"", value, "\" for --", s.flag,
+                       " (allowed: ", absl::StrJoin(s.allowed, ", "), ")"));
     }
   }
   if (value.empty()) {
@@ -107,8 +159,8 @@ absl::StatusOr<absl::Duration> ParseDurationSetting(const std::string& text,
                                                     absl::string_view flag) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": \"", text,
-                                                   "\" is not a positive duration like 5m or 3s"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": \"", text, "\" is not a positive duration like 5m or 3s"));
   }
   return d;
 }
@@ -185,9 +237,9 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (it->second->secret) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--", name, " is a secret: set ", it->second->env, " or ", it->second->env,
-          "_FILE instead of a flag (flags show up in process lists)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " is a secret: set ", it->second->env, " or ", it->second->env,
+                       "_FILE instead of a flag (flags show up in process lists)"));
     }
     if (!has_value) {
       if (i + 1 >= argc) {
@@ -247,8 +299,8 @@ std::string HelpText() {
   const ServerConfig defaults;
   for (const Setting& s : Settings()) {
     if (s.secret) {
-      absl::StrAppendFormat(&out, "  %s or %s_FILE (environment only)\n      %s\n", s.env,
-                            s.env, s.help);
+      absl::StrAppendFormat(&out, "  %s or %s_FILE (environment only)\n      %s\n", s.env, s.env,
+                            s.help);
       continue;
     }
     absl::StrAppendFormat(&out, "  --%s (env %s, default \"%s\")\n      %s\n", s.flag, s.env,

@@ -25,7 +25,7 @@ struct ServerConfig {
   std::string database = "sqlite:okr.db";
   std::string sqlite_sync = "full";  // full | normal
   std::string database_pool_size = "8";
-  std::string log_format = "text";   // text | json
+  std::string log_format = "text";  // text | json
   std::string public_url = "http://localhost:8080";
   std::string reconcile_interval = "5m";
   std::string writeback_interval = "1s";
@@ -33,8 +33,8 @@ struct ServerConfig {
   // Jira connector (enabled when jira_url is set).
   std::string jira_url;
   std::string jira_email;
-  std::string jira_api_token;  // secret
-  std::string jira_pat;        // secret
+  std::string jira_api_token;       // secret
+  std::string jira_pat;             // secret
   std::string jira_webhook_secret;  // secret
   std::string jira_story_points_field;
   std::string jira_deployment = "cloud";  // cloud | datacenter

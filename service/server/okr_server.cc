@@ -129,8 +129,7 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.grpc_address, grpc::InsecureServerCredentials(),
-                           &s->grpc_port_);
+  builder.AddListeningPort(config.grpc_address, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
@@ -167,8 +166,7 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   });
   metrics::Registry* registry = s->metrics_.get();
   s->http_server_->Handle("GET", "/metrics", [registry](const http::HttpRequest&) {
-    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                              registry->Render()};
+    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry->Render()};
   });
   s->connectors_->RegisterRoutes(*s->http_server_);
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
@@ -188,8 +186,7 @@ void OkrServer::Shutdown(absl::Duration grace) {
   if (connectors_) connectors_->Stop();
   if (grpc_server_) {
     grpc_server_->GetHealthCheckService()->Shutdown();
-    grpc_server_->Shutdown(std::chrono::system_clock::now() +
-                           absl::ToChronoMilliseconds(grace));
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
   if (http_server_) http_server_->Stop();

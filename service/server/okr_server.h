@@ -12,9 +12,8 @@
 #include <memory>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
-
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "service/okr/clock.h"
 #include "service/server/config.h"

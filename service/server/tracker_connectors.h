@@ -28,9 +28,11 @@ namespace okr::server {
 
 class TrackerConnectors {
  public:
-  static absl::StatusOr<std::unique_ptr<TrackerConnectors>> Create(
-      const ServerConfig& config, core::OkrCore& core, storage::OkrStore& store,
-      const Clock& clock, metrics::Registry& metrics);
+  static absl::StatusOr<std::unique_ptr<TrackerConnectors>> Create(const ServerConfig& config,
+                                                                   core::OkrCore& core,
+                                                                   storage::OkrStore& store,
+                                                                   const Clock& clock,
+                                                                   metrics::Registry& metrics);
   ~TrackerConnectors();
 
   // Adds the webhook routes of the enabled trackers.

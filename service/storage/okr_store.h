@@ -74,8 +74,7 @@ class OkrTransaction {
   // Objectives.
   virtual absl::Status InsertObjective(const Objective& objective) = 0;
   virtual absl::StatusOr<Objective> GetObjective(const std::string& id) = 0;
-  virtual absl::Status UpdateObjective(const Objective& objective,
-                                       int64_t expected_revision) = 0;
+  virtual absl::Status UpdateObjective(const Objective& objective, int64_t expected_revision) = 0;
   // Deletes the objective with its key results, check-ins and links; objectives aligned
   // to it lose their parent.
   virtual absl::Status DeleteObjective(const std::string& id) = 0;
@@ -88,13 +87,11 @@ class OkrTransaction {
                                                  const std::string& id) = 0;
   virtual absl::Status UpdateKeyResult(const KeyResult& kr, int64_t expected_revision) = 0;
   // Deletes the key result with its check-ins and links.
-  virtual absl::Status DeleteKeyResult(const std::string& objective_id,
-                                       const std::string& id) = 0;
+  virtual absl::Status DeleteKeyResult(const std::string& objective_id, const std::string& id) = 0;
   virtual absl::StatusOr<Page<KeyResult>> ListKeyResults(const std::string& objective_id,
                                                          const PageQuery& page) = 0;
   // All key results of an objective (for progress roll-up), in seq order.
-  virtual absl::StatusOr<std::vector<KeyResult>> AllKeyResults(
-      const std::string& objective_id) = 0;
+  virtual absl::StatusOr<std::vector<KeyResult>> AllKeyResults(const std::string& objective_id) = 0;
 
   // Check-ins (append-only history).
   virtual absl::Status InsertCheckIn(const CheckIn& check_in) = 0;
@@ -125,12 +122,12 @@ class OkrTransaction {
   virtual absl::Status DeleteWorkItemLink(const std::string& objective_id,
                                           const std::string& key_result_id,
                                           const std::string& id) = 0;
-  virtual absl::StatusOr<Page<WorkItemLink>> ListWorkItemLinks(
-      const std::string& objective_id, const std::string& key_result_id,
-      const PageQuery& page) = 0;
+  virtual absl::StatusOr<Page<WorkItemLink>> ListWorkItemLinks(const std::string& objective_id,
+                                                               const std::string& key_result_id,
+                                                               const PageQuery& page) = 0;
   // Every link to one item, across all key results, in seq order.
-  virtual absl::StatusOr<std::vector<WorkItemLink>> LinksToWorkItem(
-      Tracker tracker, const std::string& key) = 0;
+  virtual absl::StatusOr<std::vector<WorkItemLink>> LinksToWorkItem(Tracker tracker,
+                                                                    const std::string& key) = 0;
   // Sums over the items linked to one key result.
   virtual absl::StatusOr<WorkItemTotals> ComputeWorkItemTotals(
       const std::string& objective_id, const std::string& key_result_id) = 0;
@@ -200,8 +197,8 @@ class OkrTransaction {
     std::string content_hash;
     absl::Time written = absl::InfinitePast();
   };
-  virtual absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(
-      Tracker tracker, const std::string& key) {
+  virtual absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(Tracker tracker,
+                                                                          const std::string& key) {
     return absl::UnimplementedError("GetWriteBackState");
   }
   virtual absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
@@ -221,8 +218,7 @@ class OkrStore {
   virtual ~OkrStore() = default;
 
   // Runs `fn` in a read-write transaction; see the contract above.
-  virtual absl::Status RunInTransaction(
-      absl::FunctionRef<absl::Status(OkrTransaction&)> fn) = 0;
+  virtual absl::Status RunInTransaction(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) = 0;
   // Runs `fn` on a consistent snapshot; writes fail with FAILED_PRECONDITION.
   virtual absl::Status RunReadOnly(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) = 0;
   // OK when the database answers; used by health checks.

@@ -20,8 +20,9 @@ namespace okr::sync {
 
 class PeriodicRunner {
  public:
-  PeriodicRunner(std::string name, absl::Duration interval, std::function<void()> task,
-                 std::function<bool()> may_run = [] { return true; })
+  PeriodicRunner(
+      std::string name, absl::Duration interval, std::function<void()> task,
+      std::function<bool()> may_run = [] { return true; })
       : name_(std::move(name)),
         interval_(interval),
         task_(std::move(task)),

@@ -6,8 +6,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "service/okr/names.h"
 #include "service/log/log.h"
+#include "service/okr/names.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::sync {
@@ -78,10 +78,9 @@ void Reconciler::ReconcileScope(TrackerSource& source, const KeyResult& kr,
   report.scope_linked += static_cast<int64_t>(change->linked.size());
   report.scope_unlinked += static_cast<int64_t>(change->unlinked.size());
   if (!change->linked.empty() || !change->unlinked.empty()) {
-    log::Info("key result scope changed",
-              {{"key_result", names::KeyResult(kr.objective_id, kr.id)},
-               {"linked", absl::StrJoin(change->linked, ",")},
-               {"unlinked", absl::StrJoin(change->unlinked, ",")}});
+    log::Info("key result scope changed", {{"key_result", names::KeyResult(kr.objective_id, kr.id)},
+                                           {"linked", absl::StrJoin(change->linked, ",")},
+                                           {"unlinked", absl::StrJoin(change->unlinked, ",")}});
   }
 }
 

@@ -36,8 +36,7 @@ struct ReconcileReport {
 
 class Reconciler {
  public:
-  Reconciler(core::OkrCore& core, storage::OkrStore& store,
-             std::vector<TrackerSource*> sources)
+  Reconciler(core::OkrCore& core, storage::OkrStore& store, std::vector<TrackerSource*> sources)
       : core_(core), store_(store), sources_(std::move(sources)) {}
 
   ReconcileReport RunOnce();

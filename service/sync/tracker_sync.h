@@ -43,8 +43,7 @@ class CoreTrackerSink final : public TrackerSink {
   explicit CoreTrackerSink(core::OkrCore& core) : core_(core) {}
   absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
                                               const std::string& delivery_id) override;
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker,
-                                                   const std::string& external_id,
+  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
                                                    const std::string& key,
                                                    const std::string& delivery_id) override;
 
@@ -60,7 +59,8 @@ class TrackerSource {
   virtual Tracker tracker() const = 0;
   // Current state of the given tracked items (identified by external_id if set, else by
   // key). Items missing from the result may have been deleted.
-  virtual absl::StatusOr<std::vector<WorkItem>> FetchItems(const std::vector<WorkItem>& tracked) = 0;
+  virtual absl::StatusOr<std::vector<WorkItem>> FetchItems(
+      const std::vector<WorkItem>& tracked) = 0;
   // Asks for one item directly; true only if the tracker says it does not exist (404).
   virtual absl::StatusOr<bool> ConfirmDeleted(const WorkItem& item) = 0;
   // The items matching the key result's scope for this tracker, or nullopt if the key

@@ -17,8 +17,8 @@ std::string Fingerprint(const std::vector<ServedKeyResult>& served) {
   std::string text;
   for (const ServedKeyResult& s : served) {
     absl::StrAppend(&text, s.key_result, "|", s.key_result_title, "|", s.objective_title, "|",
-                    std::lround(s.progress * 100), "|", std::lround(s.expected_progress * 100),
-                    "|", static_cast<int>(s.health), "|", s.achieved, "|", s.url, "\n");
+                    std::lround(s.progress * 100), "|", std::lround(s.expected_progress * 100), "|",
+                    static_cast<int>(s.health), "|", s.achieved, "|", s.url, "\n");
   }
   return absl::StrCat(std::hash<std::string>{}(text), ":", text.size());
 }

@@ -25,9 +25,9 @@
 namespace okr::sync {
 
 struct WriteBackOptions {
-  std::string public_url;                          // base of the links written into items
+  std::string public_url;                         // base of the links written into items
   absl::Duration min_spacing = absl::Seconds(2);  // per item
-  int batch = 100;                                 // queue entries per run
+  int batch = 100;                                // queue entries per run
 };
 
 struct WriteBackReport {
@@ -39,8 +39,8 @@ struct WriteBackReport {
 
 class WriteBackWorker {
  public:
-  WriteBackWorker(storage::OkrStore& store, const Clock& clock,
-                  std::vector<TrackerWriter*> writers, WriteBackOptions options)
+  WriteBackWorker(storage::OkrStore& store, const Clock& clock, std::vector<TrackerWriter*> writers,
+                  WriteBackOptions options)
       : store_(store), clock_(clock), writers_(std::move(writers)), options_(std::move(options)) {}
 
   WriteBackReport RunOnce();

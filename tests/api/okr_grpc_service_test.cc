@@ -4,11 +4,11 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "service/server/okr_server.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
 

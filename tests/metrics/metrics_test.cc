@@ -27,7 +27,8 @@ TEST(MetricsTest, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   h.Observe({"x"}, 0.5);
   h.Observe({"x"}, 5);
   std::string text = r.Render();
-  EXPECT_THAT(text, HasSubstr("okr_latency_seconds_bucket{m=\"x\",le=\"0.10000000000000001\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("okr_latency_seconds_bucket{m=\"x\",le=\"0.10000000000000001\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("okr_latency_seconds_bucket{m=\"x\",le=\"1\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("okr_latency_seconds_bucket{m=\"x\",le=\"+Inf\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("okr_latency_seconds_sum{m=\"x\"} 5.5499999999999998\n"));

@@ -24,8 +24,8 @@ TEST(NamesTest, ParsesAndFormatsEveryResource) {
 }
 
 TEST(NamesTest, MalformedNameIsInvalidArgumentNamingTheField) {
-  for (const char* bad : {"team/x", "teams/", "teams/X", "teams/a/b", "objectives/-a",
-                          "teams/a b", ""}) {
+  for (const char* bad :
+       {"team/x", "teams/", "teams/X", "teams/a/b", "objectives/-a", "teams/a b", ""}) {
     absl::StatusOr<std::string> id = ParseTeam(bad, "objective.team");
     ASSERT_FALSE(id.ok()) << bad;
     EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);

@@ -53,14 +53,14 @@ TEST_P(WorkItemsProgressTest, IsDoneWeightOverTotalWeight) {
   EXPECT_DOUBLE_EQ(WorkItemsProgress(GetParam().totals).progress, GetParam().progress);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, WorkItemsProgressTest,
-    ::testing::Values(WorkItemsCase{"NoItemsIsZero", {0, 0, 0, 0}, 0},
-                      WorkItemsCase{"OneOfFourUnweighted", {4, 1, 4, 1}, 0.25},
-                      WorkItemsCase{"WeightedStoryPoints", {3, 1, 6.5, 2.5}, 2.5 / 6.5},
-                      WorkItemsCase{"AllDone", {2, 2, 3, 3}, 1},
-                      WorkItemsCase{"ZeroTotalWeightIsZero", {2, 1, 0, 0}, 0}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Table, WorkItemsProgressTest,
+                         ::testing::Values(WorkItemsCase{"NoItemsIsZero", {0, 0, 0, 0}, 0},
+                                           WorkItemsCase{"OneOfFourUnweighted", {4, 1, 4, 1}, 0.25},
+                                           WorkItemsCase{
+                                               "WeightedStoryPoints", {3, 1, 6.5, 2.5}, 2.5 / 6.5},
+                                           WorkItemsCase{"AllDone", {2, 2, 3, 3}, 1},
+                                           WorkItemsCase{"ZeroTotalWeightIsZero", {2, 1, 0, 0}, 0}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ComputeKeyResultProgressTest, DispatchesOnType) {
   KeyResult kr;
@@ -145,8 +145,7 @@ INSTANTIATE_TEST_SUITE_P(
                       HealthCase{"ExactlyTenBehindIsOnTrack", 0.4, 0.5, Health::kOnTrack},
                       HealthCase{"JustOverTenBehindIsAtRisk", 0.39, 0.5, Health::kAtRisk},
                       HealthCase{"ExactlyQuarterBehindIsAtRisk", 0.25, 0.5, Health::kAtRisk},
-                      HealthCase{"MoreThanQuarterBehindIsOffTrack", 0.24, 0.5,
-                                 Health::kOffTrack},
+                      HealthCase{"MoreThanQuarterBehindIsOffTrack", 0.24, 0.5, Health::kOffTrack},
                       HealthCase{"ZeroAtEndIsOffTrack", 0, 1, Health::kOffTrack}),
     [](const auto& info) { return std::string(info.param.name); });
 

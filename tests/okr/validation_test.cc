@@ -95,20 +95,20 @@ TEST_P(WorkItemKeyTest, AcceptsOnlyTrackerKeyFormats) {
   EXPECT_EQ(ValidateWorkItem(item).ok(), GetParam().valid) << item.key;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, WorkItemKeyTest,
-    ::testing::Values(KeyCase{Tracker::kJira, "OKRX-101", true},
-                      KeyCase{Tracker::kJira, "AB_2-7", true},
-                      KeyCase{Tracker::kJira, "OKRX101", false},
-                      KeyCase{Tracker::kJira, "OKRX-", false},
-                      KeyCase{Tracker::kJira, "1X-3", false},
-                      KeyCase{Tracker::kJira, "OKRX-0", false},
-                      KeyCase{Tracker::kGitLab, "group/project#7", true},
-                      KeyCase{Tracker::kGitLab, "group/sub.group/my-project#12", true},
-                      KeyCase{Tracker::kGitLab, "project#7", false},
-                      KeyCase{Tracker::kGitLab, "group/project#", false},
-                      KeyCase{Tracker::kGitLab, "group//project#3", false},
-                      KeyCase{Tracker::kGitLab, "OKRX-101", false}));
+INSTANTIATE_TEST_SUITE_P(Table, WorkItemKeyTest,
+                         ::testing::Values(KeyCase{Tracker::kJira, "OKRX-101", true},
+                                           KeyCase{Tracker::kJira, "AB_2-7", true},
+                                           KeyCase{Tracker::kJira, "OKRX101", false},
+                                           KeyCase{Tracker::kJira, "OKRX-", false},
+                                           KeyCase{Tracker::kJira, "1X-3", false},
+                                           KeyCase{Tracker::kJira, "OKRX-0", false},
+                                           KeyCase{Tracker::kGitLab, "group/project#7", true},
+                                           KeyCase{Tracker::kGitLab,
+                                                   "group/sub.group/my-project#12", true},
+                                           KeyCase{Tracker::kGitLab, "project#7", false},
+                                           KeyCase{Tracker::kGitLab, "group/project#", false},
+                                           KeyCase{Tracker::kGitLab, "group//project#3", false},
+                                           KeyCase{Tracker::kGitLab, "OKRX-101", false}));
 
 }  // namespace
 }  // namespace okr

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -39,8 +39,8 @@ class ServerProcessTest : public ::testing::Test {
             "--database=sqlite:" + dir_.File("okr.db")};
   }
   std::unique_ptr<v1::OkrService::Stub> Connect(int port) {
-    return v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                                       grpc::InsecureChannelCredentials()));
+    return v1::OkrService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
   static std::unique_ptr<grpc::ClientContext> Ctx() {
     auto ctx = std::make_unique<grpc::ClientContext>();

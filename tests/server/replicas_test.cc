@@ -91,8 +91,8 @@ class ReplicasTest : public ::testing::Test {
   std::unique_ptr<v1::OkrService::Stub> Connect(size_t replica) {
     int port = servers_[replica]->WaitForGrpcPort();
     EXPECT_GT(port, 0) << servers_[replica]->Log();
-    return v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                                       grpc::InsecureChannelCredentials()));
+    return v1::OkrService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -251,12 +251,10 @@ TEST_F(ReplicasTest, ConcurrentCheckInsAndClosuresThroughBothLoseNothing) {
 
 TEST_F(ReplicasTest, OneReplicaRunsTheClusterLoopsAndTheOtherTakesOver) {
   // Tracker sync enabled against an unreachable Jira: the loops run (and fail) harmlessly.
-  std::vector<std::string> env = {"OKR_JIRA_URL=http://127.0.0.1:9",
-                                  "OKR_JIRA_EMAIL=bot@example.test",
-                                  "OKR_JIRA_API_TOKEN=token",
-                                  "OKR_JIRA_WEBHOOK_SECRET=secret",
-                                  "OKR_RECONCILE_INTERVAL=1s",
-                                  "OKR_WRITEBACK_INTERVAL=1s"};
+  std::vector<std::string> env = {
+      "OKR_JIRA_URL=http://127.0.0.1:9", "OKR_JIRA_EMAIL=bot@example.test",
+      "OKR_JIRA_API_TOKEN=token",        "OKR_JIRA_WEBHOOK_SECRET=secret",
+      "OKR_RECONCILE_INTERVAL=1s",       "OKR_WRITEBACK_INTERVAL=1s"};
   StartReplica(env);
   StartReplica(env);
   ASSERT_GT(servers_[0]->WaitForGrpcPort(), 0) << servers_[0]->Log();
@@ -312,8 +310,8 @@ std::string ExportedValue(const std::string& text, const std::string& name) {
 }
 
 std::string HttpStatus(int port, const std::string& path) {
-  return RunShell(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:",
-                          port, path));
+  return RunShell(absl::StrCat(
+      "curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:", port, path));
 }
 
 // PostgreSQL stopped and restarted under a running server (a private database server, so
@@ -335,14 +333,14 @@ TEST(DatabaseOutageTest, ServiceReportsUnavailableAndRecoversWithoutRestart) {
   } cleanup{ctl, dir};
 
   testing::TempDir tmp;
-  ServerProcess server({"--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
-                        "--database=" + url},
-                       tmp.File("server.log"));
+  ServerProcess server(
+      {"--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--database=" + url},
+      tmp.File("server.log"));
   const int grpc_port = server.WaitForGrpcPort();
   const int http_port = server.WaitForHttpPort();
   ASSERT_GT(grpc_port, 0) << server.Log();
-  auto stub = v1::OkrService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  auto stub = v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                                          grpc::InsecureChannelCredentials()));
   auto ctx = [] {
     auto c = std::make_unique<grpc::ClientContext>();
     c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));

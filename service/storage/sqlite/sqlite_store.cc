@@ -1,22 +1,22 @@
 #include "service/storage/sqlite/sqlite_store.h"
 
-#include <algorithm>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -95,10 +95,9 @@ std::vector<std::string> SplitLines(const std::string& text) {
 std::string EncodeAgreements(const std::vector<Agreement>& agreements) {
   std::vector<std::string> lines;
   for (const Agreement& a : agreements) {
-    lines.push_back(absl::StrCat(a.team_id, "\t", a.agreed_by, "\t",
-                                 a.agree_time == absl::InfinitePast()
-                                     ? int64_t{0}
-                                     : absl::ToUnixMicros(a.agree_time)));
+    lines.push_back(absl::StrCat(
+        a.team_id, "\t", a.agreed_by, "\t",
+        a.agree_time == absl::InfinitePast() ? int64_t{0} : absl::ToUnixMicros(a.agree_time)));
   }
   return JoinLines(lines);
 }
@@ -177,12 +176,11 @@ absl::StatusOr<Objective> ReadObjective(const Statement& s) {
                           [&] { return absl::StrCat("objective ", Quote(o.id), " state"); }));
   o.progress = s.ColumnDouble(9);
   o.meta = ReadMeta(s, 10);
-  OKR_ASSIGN_OR_RETURN(o.progress_source,
-                       DecodeEnum(s.ColumnInt(13), ProgressSource::kKeyResults,
-                                  ProgressSource::kKeyResultsAndChildren, [&] {
-                                    return absl::StrCat("objective ", Quote(o.id),
-                                                        " progress_source");
-                                  }));
+  OKR_ASSIGN_OR_RETURN(
+      o.progress_source,
+      DecodeEnum(s.ColumnInt(13), ProgressSource::kKeyResults,
+                 ProgressSource::kKeyResultsAndChildren,
+                 [&] { return absl::StrCat("objective ", Quote(o.id), " progress_source"); }));
   o.weight = s.ColumnDouble(14);
   o.contributes_to = SplitLines(s.ColumnText(15));
   o.depends_on = SplitLines(s.ColumnText(16));
@@ -191,11 +189,9 @@ absl::StatusOr<Objective> ReadObjective(const Statement& s) {
   o.carried_over_from = s.ColumnText(19);
   o.score = s.ColumnDouble(20);
   o.scored = s.ColumnInt(21) != 0;
-  OKR_ASSIGN_OR_RETURN(o.outcome, DecodeEnum(s.ColumnInt(22), Outcome::kUnspecified,
-                                             Outcome::kMissed, [&] {
-                                               return absl::StrCat("objective ", Quote(o.id),
-                                                                   " outcome");
-                                             }));
+  OKR_ASSIGN_OR_RETURN(
+      o.outcome, DecodeEnum(s.ColumnInt(22), Outcome::kUnspecified, Outcome::kMissed,
+                            [&] { return absl::StrCat("objective ", Quote(o.id), " outcome"); }));
   return o;
 }
 
@@ -276,11 +272,11 @@ absl::StatusOr<WorkItem> ReadWorkItem(const Statement& s, int first) {
 }
 
 // Links joined with their work item (`l` and `w`).
-#define OKR_LINK_SELECT                                                                    \
-  "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "       \
+#define OKR_LINK_SELECT                                                                     \
+  "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "        \
   "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time, " \
   "w.external_id, w.source_updated "                                                        \
-  "FROM work_item_links AS l JOIN work_items AS w "                                        \
+  "FROM work_item_links AS l JOIN work_items AS w "                                         \
   "ON w.tracker = l.tracker AND w.item_key = l.item_key "
 
 absl::StatusOr<WorkItemLink> ReadLink(const Statement& s) {
@@ -442,12 +438,12 @@ class SqliteTransaction final : public OkrTransaction {
                               absl::Time received) override;
   absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) override;
   absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() override;
-  absl::Status EnqueueWriteBack(const std::string& objective_id,
-                                const std::string& key_result_id, absl::Time now) override;
+  absl::Status EnqueueWriteBack(const std::string& objective_id, const std::string& key_result_id,
+                                absl::Time now) override;
   absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) override;
   absl::Status CompleteWriteBack(const WriteBackEntry& entry) override;
-  absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(
-      Tracker tracker, const std::string& key) override;
+  absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(Tracker tracker,
+                                                                  const std::string& key) override;
   absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                  const WriteBackState& state) override;
   // Request records.
@@ -1303,8 +1299,7 @@ absl::StatusOr<std::vector<KeyResult>> SqliteTransaction::ScopedKeyResults() {
 }
 
 absl::Status SqliteTransaction::EnqueueWriteBack(const std::string& objective_id,
-                                                 const std::string& key_result_id,
-                                                 absl::Time now) {
+                                                 const std::string& key_result_id, absl::Time now) {
   OKR_RETURN_IF_ERROR(CheckWritable("EnqueueWriteBack"));
   OKR_ASSIGN_OR_RETURN(
       Statement s,
@@ -1344,8 +1339,8 @@ absl::Status SqliteTransaction::CompleteWriteBack(const WriteBackEntry& entry) {
   return s.Run();
 }
 
-absl::StatusOr<std::optional<OkrTransaction::WriteBackState>>
-SqliteTransaction::GetWriteBackState(Tracker tracker, const std::string& key) {
+absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> SqliteTransaction::GetWriteBackState(
+    Tracker tracker, const std::string& key) {
   OKR_ASSIGN_OR_RETURN(Statement s,
                        Prepare("SELECT ref, content_hash, written FROM writeback_state WHERE "
                                "tracker = ?1 AND item_key = ?2"));
