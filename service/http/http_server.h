@@ -57,7 +57,7 @@ class HttpServer {
  public:
   struct Options {
     std::string address = "0.0.0.0:8080";  // host:port; port 0 picks a free port
-    size_t max_body_bytes = 1 << 20;       // larger bodies get 413
+    size_t max_body_bytes = 8 << 20;       // larger bodies get 413 (routes may limit more)
     int threads = 8;
   };
 

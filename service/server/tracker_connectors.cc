@@ -4,17 +4,20 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/gitlab/gitlab_client.h"
+#include "connectors/gitlab/gitlab_sync.h"
+#include "connectors/gitlab/webhook_handler.h"
 #include "connectors/http/auth.h"
 #include "connectors/http/curl_http_client.h"
 #include "connectors/http/retrying_http_client.h"
 #include "connectors/jira/jira_client.h"
 #include "connectors/jira/jira_sync.h"
 #include "connectors/jira/webhook_handler.h"
-#include "absl/strings/match.h"
 #include "service/log/log.h"
-#include "service/storage/postgres/cluster_lock.h"
 #include "service/okr/status_macros.h"
+#include "service/storage/postgres/cluster_lock.h"
 #include "service/sync/periodic_runner.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
@@ -46,6 +49,14 @@ struct TrackerConnectors::Impl {
   std::unique_ptr<connectors::jira::JiraTrackerSource> jira_source;
   std::unique_ptr<connectors::jira::JiraTrackerWriter> jira_writer;
 
+  // GitLab.
+  std::unique_ptr<http_out::CurlHttpClient> gitlab_curl;
+  std::unique_ptr<http_out::RetryingHttpClient> gitlab_retrying;
+  std::unique_ptr<connectors::gitlab::GitLabClient> gitlab_client;
+  std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> gitlab_webhooks;
+  std::unique_ptr<connectors::gitlab::GitLabTrackerSource> gitlab_source;
+  std::unique_ptr<connectors::gitlab::GitLabTrackerWriter> gitlab_writer;
+
   std::vector<sync::TrackerSource*> sources;
   std::vector<sync::TrackerWriter*> writers;
   std::unique_ptr<sync::Reconciler> reconciler;
@@ -70,13 +81,12 @@ struct TrackerConnectors::Impl {
     reconcile_duration->Observe({}, absl::ToDoubleSeconds(absl::Now() - start));
     reconcile_runs->Inc({report.errors.empty() ? "ok" : "error"});
     if (report.errors.empty()) last_reconcile_success = absl::ToUnixSeconds(absl::Now());
-    log::Info("reconciliation finished",
-              {{"checked", std::to_string(report.items_checked)},
-               {"updated", std::to_string(report.items_updated)},
-               {"deleted", std::to_string(report.items_deleted)},
-               {"scope_linked", std::to_string(report.scope_linked)},
-               {"scope_unlinked", std::to_string(report.scope_unlinked)},
-               {"errors", std::to_string(report.errors.size())}});
+    log::Info("reconciliation finished", {{"checked", std::to_string(report.items_checked)},
+                                          {"updated", std::to_string(report.items_updated)},
+                                          {"deleted", std::to_string(report.items_deleted)},
+                                          {"scope_linked", std::to_string(report.scope_linked)},
+                                          {"scope_unlinked", std::to_string(report.scope_unlinked)},
+                                          {"errors", std::to_string(report.errors.size())}});
   }
 
   void RunWriteBack() {
@@ -110,8 +120,8 @@ http::HttpHandler WebhookRoute(const Handler* handler, metrics::Counter* counter
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
-    const ServerConfig& config, core::OkrCore& core, storage::OkrStore& store,
-    const Clock& clock, metrics::Registry& metrics) {
+    const ServerConfig& config, core::OkrCore& core, storage::OkrStore& store, const Clock& clock,
+    metrics::Registry& metrics) {
   auto impl = std::make_unique<Impl>();
   impl->core = &core;
   impl->store = &store;
@@ -124,13 +134,13 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
       "Tracker webhook deliveries by tracker and outcome (accepted, duplicate, stale, ignored, "
       "rejected-auth, rejected-malformed, unavailable).",
       {"tracker", "outcome"});
-  impl->reconcile_runs = &metrics.AddCounter("okr_reconcile_runs_total",
-                                             "Reconciliation runs by result.", {"result"});
-  impl->reconcile_duration = &metrics.AddHistogram(
-      "okr_reconcile_duration_seconds", "Duration of a reconciliation run.", {},
-      {0.01, 0.1, 0.5, 1, 5, 15, 60, 300});
-  impl->writebacks = &metrics.AddCounter(
-      "okr_writeback_total", "Write-backs into tracker items by result.", {"result"});
+  impl->reconcile_runs =
+      &metrics.AddCounter("okr_reconcile_runs_total", "Reconciliation runs by result.", {"result"});
+  impl->reconcile_duration =
+      &metrics.AddHistogram("okr_reconcile_duration_seconds", "Duration of a reconciliation run.",
+                            {}, {0.01, 0.1, 0.5, 1, 5, 15, 60, 300});
+  impl->writebacks = &metrics.AddCounter("okr_writeback_total",
+                                         "Write-backs into tracker items by result.", {"result"});
   Impl* raw = impl.get();
   metrics.AddCallbackGauge("okr_reconcile_last_success_timestamp_seconds",
                            "Unix time of the last reconciliation run without errors.",
@@ -138,8 +148,8 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
 
   if (!config.jira_url.empty()) {
     OKR_ASSIGN_OR_RETURN(impl->jira_curl, http_out::CurlHttpClient::Create({}));
-    impl->jira_retrying = std::make_unique<http_out::RetryingHttpClient>(
-        *impl->jira_curl, http_out::RetryPolicy{});
+    impl->jira_retrying =
+        std::make_unique<http_out::RetryingHttpClient>(*impl->jira_curl, http_out::RetryPolicy{});
     http_out::AuthHeader auth = config.jira_pat.empty()
                                     ? http_out::BasicAuth(config.jira_email, config.jira_api_token)
                                     : http_out::BearerAuth(config.jira_pat);
@@ -160,8 +170,29 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
     impl->jira_writer = std::make_unique<connectors::jira::JiraTrackerWriter>(*impl->jira_client);
     impl->sources.push_back(impl->jira_source.get());
     impl->writers.push_back(impl->jira_writer.get());
-    log::Info("jira connector enabled", {{"url", config.jira_url},
-                                         {"deployment", config.jira_deployment}});
+    log::Info("jira connector enabled",
+              {{"url", config.jira_url}, {"deployment", config.jira_deployment}});
+  }
+
+  if (!config.gitlab_url.empty()) {
+    OKR_ASSIGN_OR_RETURN(impl->gitlab_curl, http_out::CurlHttpClient::Create({}));
+    impl->gitlab_retrying =
+        std::make_unique<http_out::RetryingHttpClient>(*impl->gitlab_curl, http_out::RetryPolicy{});
+    connectors::gitlab::GitLabClientOptions options;
+    options.base_url = config.gitlab_url;
+    options.private_token = config.gitlab_token;
+    OKR_ASSIGN_OR_RETURN(impl->gitlab_client,
+                         connectors::gitlab::GitLabClient::Create(*impl->gitlab_retrying, options));
+    impl->gitlab_webhooks = std::make_unique<connectors::gitlab::GitLabWebhookHandler>(
+        config.gitlab_webhook_token, *impl->sink);
+    impl->gitlab_source =
+        std::make_unique<connectors::gitlab::GitLabTrackerSource>(*impl->gitlab_client);
+    impl->gitlab_writer = std::make_unique<connectors::gitlab::GitLabTrackerWriter>(
+        *impl->gitlab_client, config.gitlab_label_prefix);
+    impl->sources.push_back(impl->gitlab_source.get());
+    impl->writers.push_back(impl->gitlab_writer.get());
+    log::Info("gitlab connector enabled",
+              {{"url", config.gitlab_url}, {"label_prefix", config.gitlab_label_prefix}});
   }
 
   if (!impl->sources.empty() && (absl::StartsWith(config.database, "postgresql://") ||
@@ -189,6 +220,10 @@ void TrackerConnectors::RegisterRoutes(http::HttpServer& server) {
   if (impl_->jira_webhooks) {
     server.Handle("POST", "/webhooks/jira",
                   WebhookRoute(impl_->jira_webhooks.get(), impl_->webhooks, "jira"));
+  }
+  if (impl_->gitlab_webhooks) {
+    server.Handle("POST", "/webhooks/gitlab",
+                  WebhookRoute(impl_->gitlab_webhooks.get(), impl_->webhooks, "gitlab"));
   }
 }
 

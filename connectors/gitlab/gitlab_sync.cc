@@ -1,0 +1,222 @@
+#include "connectors/gitlab/gitlab_sync.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/types/span.h"
+#include "service/log/log.h"
+#include "service/okr/names.h"
+#include "service/okr/status_macros.h"
+
+namespace okr::connectors::gitlab {
+namespace {
+
+// The key result id of "objectives/{o}/keyResults/{k}" (the last segment if the name does
+// not parse, which the WriteBackWorker never produces).
+std::string KeyResultId(const sync::ServedKeyResult& served) {
+  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
+  if (name.ok()) return name->key_result_id;
+  const size_t slash = served.key_result.rfind('/');
+  return slash == std::string::npos ? served.key_result : served.key_result.substr(slash + 1);
+}
+
+// `text` as Markdown link text: control characters become spaces and the ASCII punctuation
+// Markdown or GitLab's HTML pass could read is backslash-escaped.
+std::string LinkText(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+      out.push_back(' ');
+      continue;
+    }
+    if (absl::StrContains("\\`*_[]<>()!#~|&$", c)) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// A Markdown link to an absolute URL; without one, the text as a code span (GitLab expands
+// no references inside code spans either).
+std::string Link(absl::string_view text, absl::string_view url) {
+  if (absl::StartsWith(url, "https://") || absl::StartsWith(url, "http://")) {
+    std::string destination;
+    for (char c : url) {
+      if (c == ' ' || c == '(' || c == ')' || c == '<' || c == '>' ||
+          absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+        absl::StrAppend(&destination, "%",
+                        absl::Hex(static_cast<unsigned char>(c), absl::PadSpec::kZeroPad2));
+      } else {
+        destination.push_back(c);
+      }
+    }
+    return absl::StrCat("[", LinkText(text), "](", destination, ")");
+  }
+  std::string code(text);
+  for (char& c : code) {
+    if (c == '`' || absl::ascii_iscntrl(static_cast<unsigned char>(c))) c = '\'';
+  }
+  return absl::StrCat("`", code, "`");
+}
+
+// The objective's page: served.url without its "/keyResults/{k}" tail.
+std::string ObjectiveUrl(const sync::ServedKeyResult& served) {
+  const std::string tail = absl::StrCat("/keyResults/", KeyResultId(served));
+  if (absl::EndsWith(served.url, tail)) {
+    return served.url.substr(0, served.url.size() - tail.size());
+  }
+  return served.url;
+}
+
+}  // namespace
+
+absl::Time TruncateToSecond(absl::Time time) {
+  if (time == absl::InfinitePast() || time == absl::InfiniteFuture()) return time;
+  return absl::FromUnixSeconds(absl::ToUnixSeconds(time));  // rounds towards the past
+}
+
+okr::WorkItem SyncedWorkItem(const GitLabIssue& issue) {
+  okr::WorkItem item = ToWorkItem(issue);
+  item.source_updated = TruncateToSecond(item.source_updated);
+  item.update_time = TruncateToSecond(item.update_time);
+  return item;
+}
+
+std::string ServedLabel(absl::string_view prefix, const sync::ServedKeyResult& served) {
+  return absl::StrCat(prefix, "::", KeyResultId(served));
+}
+
+std::string ServedNoteBody(const std::vector<sync::ServedKeyResult>& served) {
+  std::string body = absl::StrCat(kNoteMarker, "\n**OKR:** this issue serves ",
+                                  served.size() == 1 ? "a key result" : "these key results",
+                                  " (kept up to date by okr-service):\n");
+  for (const sync::ServedKeyResult& s : served) {
+    const std::string objective = s.team_name.empty()
+                                      ? s.objective_title
+                                      : absl::StrCat(s.objective_title, " (", s.team_name, ")");
+    absl::StrAppend(&body, "\n- key result ", Link(s.key_result_title, s.url), ": ",
+                    sync::DescribeProgress(s), "  \n  objective ",
+                    Link(objective, ObjectiveUrl(s)));
+  }
+  absl::StrAppend(&body, "\n");
+  return body;
+}
+
+// ---- GitLabTrackerSource ----
+
+GitLabTrackerSource::GitLabTrackerSource(GitLabClient& client) : client_(client) {}
+
+absl::StatusOr<std::vector<WorkItem>> GitLabTrackerSource::FetchItems(
+    const std::vector<WorkItem>& tracked) {
+  // Project path -> iids, in a stable order (requests are reproducible).
+  std::map<std::string, std::vector<int64_t>> iids_by_project;
+  absl::flat_hash_set<std::string> keys;
+  for (const WorkItem& item : tracked) {
+    if (item.tracker != Tracker::kGitLab || !keys.insert(item.key).second) continue;
+    absl::StatusOr<std::pair<std::string, int64_t>> key = ParseWorkItemKey(item.key);
+    if (!key.ok()) continue;  // cannot be asked for; ConfirmDeleted reports it
+    iids_by_project[key->first].push_back(key->second);
+  }
+  const size_t chunk = static_cast<size_t>(std::max(1, client_.options().iids_per_request));
+  std::vector<WorkItem> items;
+  std::vector<std::string> missing_projects;
+  for (const auto& [project, iids] : iids_by_project) {
+    for (size_t begin = 0; begin < iids.size(); begin += chunk) {
+      const absl::Span<const int64_t> part =
+          absl::MakeConstSpan(iids).subspan(begin, std::min(chunk, iids.size() - begin));
+      absl::StatusOr<std::vector<GitLabIssue>> issues = client_.ListIssuesByIids(project, part);
+      if (absl::IsNotFound(issues.status())) {
+        missing_projects.push_back(project);
+        break;
+      }
+      // Any other failure stops the fetch, so an outage deletes nothing.
+      if (!issues.ok()) return issues.status();
+      for (const GitLabIssue& issue : *issues) items.push_back(SyncedWorkItem(issue));
+    }
+  }
+  if (missing_projects.empty()) return items;
+  // A 404 for every project is what a wrong base URL looks like: delete nothing.
+  if (missing_projects.size() == iids_by_project.size()) {
+    return absl::NotFoundError(absl::StrCat(
+        "GitLab answers 404 for every tracked project (", absl::StrJoin(missing_projects, ", "),
+        "): check the GitLab URL and the token's access; nothing is treated as deleted"));
+  }
+  // Other projects list fine, so these are gone or hidden from the token: their items look
+  // missing, and ConfirmDeleted decides one by one.
+  for (const std::string& project : missing_projects) {
+    log::Warn("GitLab project not found; its tracked issues are checked one by one",
+              {{"project", project}});
+  }
+  return items;
+}
+
+absl::StatusOr<bool> GitLabTrackerSource::ConfirmDeleted(const WorkItem& item) {
+  OKR_ASSIGN_OR_RETURN(auto key, ParseWorkItemKey(item.key));
+  absl::StatusOr<GitLabIssue> issue = client_.GetIssue(key.first, key.second);
+  if (absl::IsNotFound(issue.status())) return true;
+  if (!issue.ok()) return issue.status();
+  return false;
+}
+
+absl::StatusOr<std::optional<std::vector<WorkItem>>> GitLabTrackerSource::ScopeMatches(
+    const KeyResult& kr) {
+  if (kr.gitlab_project.empty()) return std::optional<std::vector<WorkItem>>();
+  if (kr.gitlab_labels.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key result ", names::KeyResult(kr.objective_id, kr.id),
+                     ": a GitLab scope needs at least one label (gitlab_labels)"));
+  }
+  std::optional<std::string> milestone;
+  if (!kr.gitlab_milestone.empty()) milestone = kr.gitlab_milestone;
+  OKR_ASSIGN_OR_RETURN(std::vector<GitLabIssue> issues,
+                       client_.ListIssuesByLabels(kr.gitlab_project, kr.gitlab_labels, milestone));
+  std::vector<WorkItem> matches;
+  matches.reserve(issues.size());
+  for (const GitLabIssue& issue : issues) matches.push_back(SyncedWorkItem(issue));
+  return std::optional<std::vector<WorkItem>>(std::move(matches));
+}
+
+// ---- GitLabTrackerWriter ----
+
+GitLabTrackerWriter::GitLabTrackerWriter(GitLabClient& client, std::string label_prefix)
+    : client_(client), label_prefix_(std::move(label_prefix)) {}
+
+absl::StatusOr<std::string> GitLabTrackerWriter::Write(
+    const WorkItem& item, const std::vector<sync::ServedKeyResult>& served,
+    const std::string& ref) {
+  OKR_ASSIGN_OR_RETURN(auto key, ParseWorkItemKey(item.key));
+  const auto& [project, iid] = key;
+
+  std::vector<std::string> labels;
+  for (const sync::ServedKeyResult& s : served) {
+    std::string label = ServedLabel(label_prefix_, s);
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      labels.push_back(std::move(label));
+    }
+  }
+  if (!labels.empty()) OKR_RETURN_IF_ERROR(client_.AddLabels(project, iid, labels).status());
+
+  const std::string body = ServedNoteBody(served);
+  int64_t note_id = 0;
+  if (absl::SimpleAtoi(ref, &note_id) && note_id > 0) {
+    const absl::Status updated = client_.UpdateNote(project, iid, note_id, body);
+    if (updated.ok()) return absl::StrCat(note_id);
+    // 404: the note was deleted (create it again) or the issue was (CreateNote says so).
+    if (!absl::IsNotFound(updated)) return updated;
+  }
+  OKR_ASSIGN_OR_RETURN(int64_t created, client_.CreateNote(project, iid, body));
+  return absl::StrCat(created);
+}
+
+}  // namespace okr::connectors::gitlab

@@ -1,0 +1,177 @@
+// The okr-server binary with the Jira connector configured as an operator would (OKR_*
+// environment variables), against a fake Jira speaking the documented wire format: a
+// signed webhook moves progress, the remote link appears in the issue, SyncKeyResult
+// heals a lost webhook, and /metrics counts the deliveries.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "okr/v1/okr_service.grpc.pb.h"
+#include "tests/testing/fake_jira/fake_jira_server.h"
+#include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace okr {
+namespace {
+
+using ::okr::testing::FakeJiraIssue;
+using ::okr::testing::FakeJiraServer;
+using ::okr::testing::ServerProcess;
+using ::testing::HasSubstr;
+
+constexpr char kSecret[] = "jira-hook-secret";
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  return ctx;
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+template <typename Condition>
+bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return condition();
+}
+
+TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult) {
+  auto fake = FakeJiraServer::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  FakeJiraIssue issue;
+  issue.id = "10001";
+  issue.key = "OKRX-1";
+  issue.summary = "One-click checkout";
+  issue.story_points = 3;
+  (*fake)->PutIssue(issue);
+  FakeJiraIssue other;
+  other.id = "10002";
+  other.key = "OKRX-2";
+  other.summary = "Saved cards";
+  other.story_points = 1;
+  (*fake)->PutIssue(other);
+
+  testing::TempDir dir;
+  ServerProcess server(
+      {"--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
+       "--database=sqlite:" + dir.File("okr.db")},
+      dir.File("server.log"),
+      {"OKR_JIRA_URL=" + (*fake)->base_url(), "OKR_JIRA_EMAIL=" + (*fake)->options().email,
+       "OKR_JIRA_API_TOKEN=" + (*fake)->options().api_token,
+       std::string("OKR_JIRA_WEBHOOK_SECRET=") + kSecret,
+       "OKR_JIRA_STORY_POINTS_FIELD=customfield_10016", "OKR_PUBLIC_URL=https://okr.example.test",
+       "OKR_RECONCILE_INTERVAL=1h", "OKR_WRITEBACK_INTERVAL=200ms"});
+  const int grpc_port = server.WaitForGrpcPort();
+  const int http_port = server.WaitForHttpPort();
+  ASSERT_GT(grpc_port, 0) << server.Log();
+  EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr(kSecret)));
+  EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr((*fake)->options().api_token)));
+  auto stub = v1::OkrService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+
+  // Team, cycle (around now), objective, work-items key result, two linked issues.
+  v1::CreateTeamRequest team;
+  team.set_team_id("checkout");
+  team.mutable_team()->set_display_name("Checkout");
+  v1::Team t;
+  ASSERT_TRUE(stub->CreateTeam(Ctx().get(), team, &t).ok());
+  v1::CreateCycleRequest cycle;
+  cycle.set_cycle_id("now");
+  cycle.mutable_cycle()->set_display_name("Now");
+  cycle.mutable_cycle()->mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) -
+                                                          86400);
+  cycle.mutable_cycle()->mutable_end_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
+                                                        86400 * 89);
+  v1::Cycle c;
+  ASSERT_TRUE(stub->CreateCycle(Ctx().get(), cycle, &c).ok());
+  v1::CreateObjectiveRequest obj;
+  obj.set_objective_id("o1");
+  obj.mutable_objective()->set_title("Make paying effortless");
+  obj.mutable_objective()->set_team("teams/checkout");
+  obj.mutable_objective()->set_cycle("cycles/now");
+  v1::Objective o;
+  ASSERT_TRUE(stub->CreateObjective(Ctx().get(), obj, &o).ok());
+  v1::CreateKeyResultRequest kr;
+  kr.set_parent("objectives/o1");
+  kr.set_key_result_id("epics");
+  kr.mutable_key_result()->set_title("Ship the checkout epics");
+  kr.mutable_key_result()->mutable_work_items();
+  v1::KeyResult k;
+  ASSERT_TRUE(stub->CreateKeyResult(Ctx().get(), kr, &k).ok());
+  for (const char* key : {"OKRX-1", "OKRX-2"}) {
+    v1::LinkWorkItemRequest link;
+    link.set_parent("objectives/o1/keyResults/epics");
+    link.mutable_work_item()->set_tracker(v1::JIRA);
+    link.mutable_work_item()->set_key(key);
+    v1::WorkItemLink l;
+    ASSERT_TRUE(stub->LinkWorkItem(Ctx().get(), link, &l).ok());
+  }
+  // Reconcile once so the service learns the issues' ids and story points.
+  v1::SyncKeyResultRequest sync;
+  sync.set_name("objectives/o1/keyResults/epics");
+  ASSERT_TRUE(stub->SyncKeyResult(Ctx().get(), sync, &k).ok()) << server.Log();
+  EXPECT_DOUBLE_EQ(k.work_items().total_weight(), 4);
+  EXPECT_DOUBLE_EQ(k.progress(), 0);
+
+  // The issue is closed in Jira and the signed webhook arrives.
+  issue.status_category = "done";
+  issue.updated = issue.updated + absl::Minutes(5);
+  (*fake)->PutIssue(issue);
+  testing::WebhookEventOptions options;
+  options.site_base_url = (*fake)->base_url();
+  options.status_from = "indeterminate";
+  const std::string url = absl::StrCat("http://127.0.0.1:", http_port, "/webhooks/jira");
+  auto status = testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret,
+                                     "delivery-1");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, 200);
+  // The same delivery again, and one with a wrong signature: nothing more changes.
+  EXPECT_EQ(*testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret,
+                                  "delivery-1"),
+            200);
+  EXPECT_EQ(*testing::SendWebhook(url, testing::IssueUpdatedEvent(other, options), "wrong",
+                                  "delivery-2"),
+            401);
+
+  v1::GetKeyResultRequest get;
+  get.set_name("objectives/o1/keyResults/epics");
+  ASSERT_TRUE(stub->GetKeyResult(Ctx().get(), get, &k).ok());
+  EXPECT_DOUBLE_EQ(k.progress(), 0.75);  // 3 of 4 story points
+  v1::GetObjectiveRequest get_o;
+  get_o.set_name("objectives/o1");
+  ASSERT_TRUE(stub->GetObjective(Ctx().get(), get_o, &o).ok());
+  EXPECT_DOUBLE_EQ(o.progress(), 0.75);
+
+  // The write-back puts one remote link per key result into each linked issue.
+  ASSERT_TRUE(Eventually([&] {
+    auto links = (*fake)->RemoteLinks("10001");
+    return links.size() == 1 &&
+           links[0].body.dump().find("75%") != std::string::npos;
+  })) << server.Log();
+  auto links = (*fake)->RemoteLinks("10001");
+  EXPECT_EQ(links[0].global_id, "okr-service:objectives/o1/keyResults/epics");
+  EXPECT_EQ(links[0].body["object"]["url"],
+            "https://okr.example.test/objectives/o1/keyResults/epics");
+
+  // A lost webhook: OKRX-2 is closed in Jira without a delivery; SyncKeyResult heals it.
+  other.status_category = "done";
+  other.updated = other.updated + absl::Minutes(5);
+  (*fake)->PutIssue(other);
+  ASSERT_TRUE(stub->SyncKeyResult(Ctx().get(), sync, &k).ok());
+  EXPECT_DOUBLE_EQ(k.progress(), 1.0);
+  ASSERT_TRUE(Eventually([&] {
+    auto l = (*fake)->RemoteLinks("10002");
+    return l.size() == 1 && l[0].body["object"]["status"]["resolved"] == true;
+  })) << server.Log();
+}
+
+}  // namespace
+}  // namespace okr
