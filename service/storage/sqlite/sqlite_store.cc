@@ -1515,9 +1515,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
                          std::vector<std::unique_ptr<Connection>> readers)
-    : writer_(std::move(writer)),
-      readers_(std::move(readers)),
-      cycle_cache_(std::make_unique<CycleCache>()) {
+    : cycle_cache_(std::make_unique<CycleCache>()),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)) {
   absl::MutexLock lock(&pool_mu_);
   for (const auto& reader : readers_) idle_readers_.push_back(reader.get());
 }
@@ -1541,7 +1541,7 @@ void SqliteStore::ReleaseReader(Connection* reader) {
 absl::Status SqliteStore::RunInTransaction(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) {
   ActiveScope scope(this);
   if (scope.nested()) return NestedError();
-  PendingWrite me{&fn};
+  PendingWrite me{&fn, absl::OkStatus(), false};
   {
     absl::MutexLock lock(&queue_mu_);
     queue_.push_back(&me);
