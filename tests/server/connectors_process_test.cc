@@ -74,8 +74,8 @@ TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult)
   ASSERT_GT(grpc_port, 0) << server.Log();
   EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr(kSecret)));
   EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr((*fake)->options().api_token)));
-  auto stub = v1::OkrService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  auto stub = v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                                          grpc::InsecureChannelCredentials()));
 
   // Team, cycle (around now), objective, work-items key result, two linked issues.
   v1::CreateTeamRequest team;
@@ -87,9 +87,9 @@ TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult)
   cycle.set_cycle_id("now");
   cycle.mutable_cycle()->set_display_name("Now");
   cycle.mutable_cycle()->mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) -
-                                                          86400);
+                                                           86400);
   cycle.mutable_cycle()->mutable_end_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
-                                                        86400 * 89);
+                                                         86400 * 89);
   v1::Cycle c;
   ASSERT_TRUE(stub->CreateCycle(Ctx().get(), cycle, &c).ok());
   v1::CreateObjectiveRequest obj;
@@ -129,17 +129,17 @@ TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult)
   options.site_base_url = (*fake)->base_url();
   options.status_from = "indeterminate";
   const std::string url = absl::StrCat("http://127.0.0.1:", http_port, "/webhooks/jira");
-  auto status = testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret,
-                                     "delivery-1");
+  auto status =
+      testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret, "delivery-1");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(*status, 200);
   // The same delivery again, and one with a wrong signature: nothing more changes.
-  EXPECT_EQ(*testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret,
-                                  "delivery-1"),
-            200);
-  EXPECT_EQ(*testing::SendWebhook(url, testing::IssueUpdatedEvent(other, options), "wrong",
-                                  "delivery-2"),
-            401);
+  EXPECT_EQ(
+      *testing::SendWebhook(url, testing::IssueUpdatedEvent(issue, options), kSecret, "delivery-1"),
+      200);
+  EXPECT_EQ(
+      *testing::SendWebhook(url, testing::IssueUpdatedEvent(other, options), "wrong", "delivery-2"),
+      401);
 
   v1::GetKeyResultRequest get;
   get.set_name("objectives/o1/keyResults/epics");
@@ -153,8 +153,7 @@ TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult)
   // The write-back puts one remote link per key result into each linked issue.
   ASSERT_TRUE(Eventually([&] {
     auto links = (*fake)->RemoteLinks("10001");
-    return links.size() == 1 &&
-           links[0].body.dump().find("75%") != std::string::npos;
+    return links.size() == 1 && links[0].body.dump().find("75%") != std::string::npos;
   })) << server.Log();
   auto links = (*fake)->RemoteLinks("10001");
   EXPECT_EQ(links[0].global_id, "okr-service:objectives/o1/keyResults/epics");
