@@ -1,4 +1,4 @@
-#include "connectors/json/json_util.h"
+#include "connectors/gitlab/json_util.h"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace okr::connectors::json_util {
+namespace okr::connectors::gitlab::internal {
 namespace {
 
 // The deepest nesting of arrays/objects in `body`, not counting brackets inside strings.
@@ -128,4 +128,4 @@ std::string DumpJson(const nlohmann::json& value) {
                     nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace okr::connectors::json_util
+}  // namespace okr::connectors::gitlab::internal

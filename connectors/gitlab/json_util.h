@@ -13,8 +13,8 @@
 //  - The Get* accessors read one member of an object, checking its type first; they return
 //    nullptr or nullopt when `object` is not an object, the member is missing, null or of
 //    another type. Pure functions, thread-safe.
-#ifndef OKR_CONNECTORS_JSON_JSON_UTIL_H_
-#define OKR_CONNECTORS_JSON_JSON_UTIL_H_
+#ifndef OKR_CONNECTORS_GITLAB_JSON_UTIL_H_
+#define OKR_CONNECTORS_GITLAB_JSON_UTIL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -25,9 +25,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace okr::connectors::json_util {
+namespace okr::connectors::gitlab::internal {
 
-// Jira and GitLab payloads nest about 6 levels; 64 leaves ample room and bounds the parser's work.
+// GitLab payloads nest about 5 levels; 64 leaves ample room and bounds the parser's work.
 inline constexpr int kMaxJsonDepth = 64;
 
 absl::StatusOr<nlohmann::json> ParseBoundedJson(absl::string_view body, size_t max_bytes,
@@ -52,6 +52,6 @@ std::optional<bool> GetBool(const nlohmann::json& object, absl::string_view name
 // `value` serialized without throwing: invalid UTF-8 in strings is replaced by U+FFFD.
 std::string DumpJson(const nlohmann::json& value);
 
-}  // namespace okr::connectors::json_util
+}  // namespace okr::connectors::gitlab::internal
 
-#endif  // OKR_CONNECTORS_JSON_JSON_UTIL_H_
+#endif  // OKR_CONNECTORS_GITLAB_JSON_UTIL_H_
