@@ -96,6 +96,33 @@ class TrackerWriter {
                                             const std::string& ref) = 0;
 };
 
+// An issue the service opens in a team's tracker when a rule fires (service/events).
+struct NewIssue {
+  // Jira project key ("OKRX") or GitLab project path ("acme/checkout").
+  std::string project;
+  std::string title;        // e.g. "Key result at risk: Checkout NPS >= 45"
+  std::string description;  // plain text; includes `url`
+  std::string url;          // link back to the key result (--public-url + KeyResultPath)
+  // A label unique to one rule firing, e.g. "okr-rule-3f9c2a". The opener attaches it to
+  // the issue and first looks for an existing issue carrying it, so a retry after a crash
+  // between "created" and "recorded" finds the first issue instead of opening a second.
+  std::string dedupe_label;
+};
+
+// Opens issues in one tracker. Called from one thread at a time.
+class TrackerIssueOpener {
+ public:
+  virtual ~TrackerIssueOpener() = default;
+  virtual Tracker tracker() const = 0;
+  // The issue carrying `issue.dedupe_label` in `issue.project` if one exists, else a new
+  // one. Returns the item as the service identifies it (Jira: key "OKRX-12" with the
+  // numeric id as external_id; GitLab: key "group/project#iid" with the global id as
+  // external_id), with title and web url. INVALID_ARGUMENT for a missing project/title/
+  // label; the tracker's errors mapped by connectors/http/status_mapping (NOT_FOUND for an
+  // unknown project, ...).
+  virtual absl::StatusOr<WorkItem> OpenIssue(const NewIssue& issue) = 0;
+};
+
 // An inbound tracker webhook as the HTTP layer hands it to a connector (the body is
 // already bounded in size), and the answer the connector gives.
 struct WebhookRequest {
