@@ -44,6 +44,10 @@ struct Team {
   std::string display_name;
   std::string parent_id;  // empty for a root team
   EntityMeta meta;
+  // Where rules open issues for this team (service/okr/events.h): a Jira project key
+  // ("OKRX") and/or a GitLab project path ("acme/checkout"). Empty: none.
+  std::string jira_project_key;
+  std::string gitlab_project;
 };
 
 struct Cycle {

@@ -1,5 +1,6 @@
 #include "service/okr/validation.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "absl/strings/ascii.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "service/okr/status_macros.h"
 
 namespace okr {
 namespace {
@@ -73,7 +75,30 @@ bool IsGitLabKey(absl::string_view key) {
 }  // namespace
 
 absl::Status ValidateTeam(const Team& team) {
-  return CheckText(team.display_name, "team.display_name", kMaxTitleBytes, true);
+  OKR_RETURN_IF_ERROR(CheckText(team.display_name, "team.display_name", kMaxTitleBytes, true));
+  // Jira project keys: an uppercase letter, then uppercase letters, digits or '_'.
+  const std::string& key = team.jira_project_key;
+  if (!key.empty()) {
+    bool ok = key.size() <= 64 && key[0] >= 'A' && key[0] <= 'Z';
+    for (char c : key) ok = ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+    if (!ok) {
+      return Invalid("team.jira_project_key",
+                     "must be a Jira project key like OKRX (uppercase letters, digits, _)");
+    }
+  }
+  const std::string& path = team.gitlab_project;
+  if (!path.empty()) {
+    bool ok = path.size() <= 255 && path.front() != '/' && path.back() != '/' &&
+              path.find("//") == std::string::npos && path.find('/') != std::string::npos;
+    for (char c : path) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
+                  c == '.');
+    }
+    if (!ok) {
+      return Invalid("team.gitlab_project", "must be a GitLab project path like group/project");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateCycle(const Cycle& cycle) {
