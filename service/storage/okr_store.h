@@ -30,6 +30,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "service/okr/events.h"
 #include "service/okr/model.h"
 
 namespace okr::storage {
@@ -204,6 +205,63 @@ class OkrTransaction {
   virtual absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                          const WriteBackState& state) {
     return absl::UnimplementedError("PutWriteBackState");
+  }
+
+  // ---- Events outbox (service/okr/events.h) ----
+
+  // Appends an event in this transaction and sets its sequence. Sequences grow in commit
+  // order: a reader that has seen sequence N never later sees a new event below N.
+  virtual absl::Status AppendEvent(Event& event) {
+    return absl::UnimplementedError("AppendEvent");
+  }
+  // Events after `after_sequence` in sequence order, at most `limit`, matching every set
+  // field of the query (objective_id, key_result_id, team_id exactly).
+  struct EventQuery {
+    int64_t after_sequence = 0;
+    int limit = 100;
+    std::string objective_id;
+    std::string key_result_id;
+    std::string team_id;
+  };
+  virtual absl::StatusOr<std::vector<Event>> ListEvents(const EventQuery& query) {
+    return absl::UnimplementedError("ListEvents");
+  }
+  // The highest sequence committed so far (0 if none).
+  virtual absl::StatusOr<int64_t> LastEventSequence() {
+    return absl::UnimplementedError("LastEventSequence");
+  }
+  // Deletes events older than `before`; returns how many.
+  virtual absl::StatusOr<int64_t> PruneEvents(absl::Time before) {
+    return absl::UnimplementedError("PruneEvents");
+  }
+
+  // ---- Documents: small records the events layer owns (subscriptions, rules, their
+  // delivery and firing state), stored as an opaque payload per (kind, id). Versioned
+  // like entities: Update/Delete compare the revision (ABORTED on mismatch; -1 skips the
+  // check). ----
+  struct Document {
+    std::string kind;
+    std::string id;
+    std::string payload;
+    EntityMeta meta;
+  };
+  virtual absl::Status InsertDocument(const Document& doc) {
+    return absl::UnimplementedError("InsertDocument");
+  }
+  virtual absl::StatusOr<std::optional<Document>> GetDocument(const std::string& kind,
+                                                              const std::string& id) {
+    return absl::UnimplementedError("GetDocument");
+  }
+  virtual absl::Status UpdateDocument(const Document& doc, int64_t expected_revision) {
+    return absl::UnimplementedError("UpdateDocument");
+  }
+  // NOT_FOUND if missing.
+  virtual absl::Status DeleteDocument(const std::string& kind, const std::string& id) {
+    return absl::UnimplementedError("DeleteDocument");
+  }
+  virtual absl::StatusOr<Page<Document>> ListDocuments(const std::string& kind,
+                                                       const PageQuery& page) {
+    return absl::UnimplementedError("ListDocuments");
   }
 
   // Idempotency records (AIP-155): request_id -> resource name of the first result.

@@ -203,6 +203,36 @@ CREATE TABLE writeback_state (
 );
 )sql";
 
+constexpr char kMigration4[] = R"sql(
+ALTER TABLE teams ADD COLUMN jira_project_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE teams ADD COLUMN gitlab_project TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE events (
+  seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  type          INTEGER NOT NULL,
+  time          BIGINT,
+  objective_id  TEXT    NOT NULL,
+  key_result_id TEXT    NOT NULL,
+  team_id       TEXT    NOT NULL,
+  cycle_id      TEXT    NOT NULL,
+  details       TEXT    NOT NULL
+);
+CREATE INDEX events_by_objective ON events (objective_id, seq);
+CREATE INDEX events_by_team ON events (team_id, seq);
+CREATE INDEX events_by_time ON events (time);
+
+CREATE TABLE documents (
+  seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kind        TEXT   NOT NULL,
+  id          TEXT   NOT NULL,
+  payload     TEXT   NOT NULL,
+  revision    BIGINT NOT NULL,
+  create_time BIGINT,
+  update_time BIGINT,
+  UNIQUE (kind, id)
+);
+)sql";
+
 constexpr PostgresMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -211,6 +241,7 @@ constexpr PostgresMigration kMigrations[] = {
     {2, "indexes for list filters, child listings and foreign keys", kMigration2},
     {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
      kMigration3},
+    {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
 };
 
 }  // namespace

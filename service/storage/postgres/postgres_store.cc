@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "service/okr/model.h"
 #include "service/okr/status_macros.h"
+#include "service/storage/event_codec.h"
 #include "service/storage/postgres/connection.h"
 #include "service/storage/postgres/migrations.h"
 
@@ -138,7 +139,9 @@ EntityMeta ReadMeta(RowReader& r, int revision_col) {
   return meta;
 }
 
-#define OKR_TEAM_COLUMNS "seq, id, display_name, parent_id, revision, create_time, update_time"
+#define OKR_TEAM_COLUMNS                                                                     \
+  "seq, id, display_name, parent_id, revision, create_time, update_time, jira_project_key, " \
+  "gitlab_project"
 
 absl::StatusOr<Team> ReadTeam(const Result& res, int row) {
   RowReader r(res, row);
@@ -147,6 +150,8 @@ absl::StatusOr<Team> ReadTeam(const Result& res, int row) {
   t.display_name = r.Text(2);
   t.parent_id = r.Text(3);
   t.meta = ReadMeta(r, 4);
+  t.jira_project_key = r.Text(7);
+  t.gitlab_project = r.Text(8);
   OKR_RETURN_IF_ERROR(r.status());
   return t;
 }
@@ -469,6 +474,18 @@ class PgTransaction final : public OkrTransaction {
                                                                   const std::string& key) override;
   absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                  const WriteBackState& state) override;
+  // Events and documents.
+  absl::Status AppendEvent(Event& event) override;
+  absl::StatusOr<std::vector<Event>> ListEvents(const EventQuery& query) override;
+  absl::StatusOr<int64_t> LastEventSequence() override;
+  absl::StatusOr<int64_t> PruneEvents(absl::Time before) override;
+  absl::Status InsertDocument(const Document& doc) override;
+  absl::StatusOr<std::optional<Document>> GetDocument(const std::string& kind,
+                                                      const std::string& id) override;
+  absl::Status UpdateDocument(const Document& doc, int64_t expected_revision) override;
+  absl::Status DeleteDocument(const std::string& kind, const std::string& id) override;
+  absl::StatusOr<Page<Document>> ListDocuments(const std::string& kind,
+                                               const PageQuery& page) override;
   // Request records.
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) override;
@@ -511,6 +528,7 @@ class PgTransaction final : public OkrTransaction {
   CycleCache& cycles_;
   absl::Status poisoned_;
   bool retryable_ = false;
+  bool events_locked_ = false;  // holds kEventOrderLockKey (AppendEvent)
 };
 
 // Teams -----------------------------------------------------------------------------------
@@ -520,16 +538,18 @@ absl::Status PgTransaction::InsertTeam(const Team& team) {
   OKR_ASSIGN_OR_RETURN(
       int64_t inserted,
       Modify("INSERT INTO teams (id, display_name, parent_id, revision, create_time, "
-             "update_time) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bigint, "
-             "$6::bigint WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM teams WHERE id = "
-             "$3::text) ON CONFLICT DO NOTHING",
+             "update_time, jira_project_key, gitlab_project) SELECT $1::text, $2::text, "
+             "$3::text, $4::bigint, $5::bigint, $6::bigint, $7::text, $8::text WHERE $3::text "
+             "IS NULL OR EXISTS (SELECT 1 FROM teams WHERE id = $3::text) ON CONFLICT DO NOTHING",
              Params()
                  .Text(team.id)
                  .Text(team.display_name)
                  .NullableText(team.parent_id)
                  .Int(team.meta.revision)
                  .Time(team.meta.create_time)
-                 .Time(team.meta.update_time)));
+                 .Time(team.meta.update_time)
+                 .Text(team.jira_project_key)
+                 .Text(team.gitlab_project)));
   if (inserted == 1) return absl::OkStatus();
   OKR_ASSIGN_OR_RETURN(bool exists,
                        Exists("SELECT 1 FROM teams WHERE id = $1", Params().Text(team.id)));
@@ -1377,6 +1397,179 @@ absl::Status NestedError() {
       "transactions do not nest: the callback of a transaction started another one on the "
       "same store");
 }
+
+// Events and documents ---------------------------------------------------------------------
+
+namespace {
+
+// Identity values are handed out at INSERT, not at COMMIT: two transactions appending
+// events at once could commit 11 before 10, and a watcher that read 11 would never see 10.
+// Every transaction that appends events therefore first takes this transaction-level
+// advisory lock, so event-writing transactions commit one after another in sequence order.
+constexpr int64_t kEventOrderLockKey = 0x6f6b722d65767473;  // "okr-evts"
+
+#define OKR_EVENT_COLUMNS "seq, type, time, objective_id, key_result_id, team_id, cycle_id, details"
+
+absl::StatusOr<Event> ReadEvent(const Result& res, int row) {
+  RowReader r(res, row);
+  Event e;
+  e.sequence = r.Int(0);
+  e.type = static_cast<EventType>(r.Int(1));
+  e.time = r.Time(2);
+  e.objective_id = r.Text(3);
+  e.key_result_id = r.Text(4);
+  e.team_id = r.Text(5);
+  e.cycle_id = r.Text(6);
+  OKR_RETURN_IF_ERROR(r.status());
+  OKR_RETURN_IF_ERROR(DecodeEventDetails(r.Text(7), e));
+  return e;
+}
+
+#define OKR_DOCUMENT_COLUMNS "seq, kind, id, payload, revision, create_time, update_time"
+
+absl::StatusOr<OkrTransaction::Document> ReadDocument(const Result& res, int row) {
+  RowReader r(res, row);
+  OkrTransaction::Document d;
+  d.kind = r.Text(1);
+  d.id = r.Text(2);
+  d.payload = r.Text(3);
+  d.meta = ReadMeta(r, 4);
+  OKR_RETURN_IF_ERROR(r.status());
+  return d;
+}
+
+}  // namespace
+
+absl::Status PgTransaction::AppendEvent(Event& event) {
+  OKR_RETURN_IF_ERROR(CheckWritable("AppendEvent"));
+  if (!events_locked_) {
+    OKR_RETURN_IF_ERROR(
+        Query("SELECT pg_advisory_xact_lock($1)", Params().Int(kEventOrderLockKey)).status());
+    events_locked_ = true;
+  }
+  OKR_ASSIGN_OR_RETURN(
+      Result r,
+      Query("INSERT INTO events (type, time, objective_id, key_result_id, team_id, cycle_id, "
+            "details) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+            Params()
+                .Int(static_cast<int>(event.type))
+                .Time(event.time)
+                .Text(event.objective_id)
+                .Text(event.key_result_id)
+                .Text(event.team_id)
+                .Text(event.cycle_id)
+                .Text(EncodeEventDetails(event))));
+  if (r.rows() != 1) return absl::InternalError("AppendEvent: no sequence returned");
+  RowReader rr(r, 0);
+  event.sequence = rr.Int(0);
+  return rr.status();
+}
+
+absl::StatusOr<std::vector<Event>> PgTransaction::ListEvents(const EventQuery& q) {
+  Params p;
+  p.Int(q.after_sequence).Int(q.limit);
+  std::string sql = "SELECT " OKR_EVENT_COLUMNS " FROM events WHERE seq > $1";
+  int n = 2;
+  if (!q.objective_id.empty()) {
+    absl::StrAppend(&sql, " AND objective_id = $", ++n);
+    p.Text(q.objective_id);
+  }
+  if (!q.key_result_id.empty()) {
+    absl::StrAppend(&sql, " AND key_result_id = $", ++n);
+    p.Text(q.key_result_id);
+  }
+  if (!q.team_id.empty()) {
+    absl::StrAppend(&sql, " AND team_id = $", ++n);
+    p.Text(q.team_id);
+  }
+  absl::StrAppend(&sql, " ORDER BY seq LIMIT $2");
+  OKR_ASSIGN_OR_RETURN(Result r, Query(sql, p));
+  return ReadAll<Event>(r, ReadEvent);
+}
+
+absl::StatusOr<int64_t> PgTransaction::LastEventSequence() {
+  OKR_ASSIGN_OR_RETURN(Result r, Query("SELECT COALESCE(MAX(seq), 0) FROM events", Params()));
+  RowReader rr(r, 0);
+  const int64_t last = rr.Int(0);
+  OKR_RETURN_IF_ERROR(rr.status());
+  return last;
+}
+
+absl::StatusOr<int64_t> PgTransaction::PruneEvents(absl::Time before) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PruneEvents"));
+  return Modify("DELETE FROM events WHERE time < $1", Params().Time(before));
+}
+
+absl::Status PgTransaction::InsertDocument(const Document& doc) {
+  OKR_RETURN_IF_ERROR(CheckWritable("InsertDocument"));
+  OKR_ASSIGN_OR_RETURN(int64_t inserted,
+                       Modify("INSERT INTO documents (kind, id, payload, revision, create_time, "
+                              "update_time) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                              Params()
+                                  .Text(doc.kind)
+                                  .Text(doc.id)
+                                  .Text(doc.payload)
+                                  .Int(doc.meta.revision)
+                                  .Time(doc.meta.create_time)
+                                  .Time(doc.meta.update_time)));
+  if (inserted == 1) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat(doc.kind, " ", Quote(doc.id), " already exists"));
+}
+
+absl::StatusOr<std::optional<OkrTransaction::Document>> PgTransaction::GetDocument(
+    const std::string& kind, const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_DOCUMENT_COLUMNS " FROM documents WHERE kind = $1 AND id = $2",
+                      Params().Text(kind).Text(id)));
+  if (r.rows() == 0) return std::optional<Document>();
+  OKR_ASSIGN_OR_RETURN(Document d, ReadDocument(r, 0));
+  return std::optional<Document>(std::move(d));
+}
+
+absl::Status PgTransaction::UpdateDocument(const Document& doc, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateDocument"));
+  OKR_ASSIGN_OR_RETURN(int64_t updated,
+                       Modify("UPDATE documents SET payload = $3, revision = $4, update_time = "
+                              "$5 WHERE kind = $1 AND id = $2 AND ($6 < 0 OR revision = $6)",
+                              Params()
+                                  .Text(doc.kind)
+                                  .Text(doc.id)
+                                  .Text(doc.payload)
+                                  .Int(doc.meta.revision)
+                                  .Time(doc.meta.update_time)
+                                  .Int(expected_revision)));
+  if (updated == 1) return absl::OkStatus();
+  OKR_ASSIGN_OR_RETURN(std::optional<Document> current, GetDocument(doc.kind, doc.id));
+  if (!current.has_value()) {
+    return absl::NotFoundError(absl::StrCat(doc.kind, " ", Quote(doc.id), " not found"));
+  }
+  return absl::AbortedError(absl::StrCat(doc.kind, " ", Quote(doc.id), " was modified (revision ",
+                                         current->meta.revision, ", expected ", expected_revision,
+                                         ")"));
+}
+
+absl::Status PgTransaction::DeleteDocument(const std::string& kind, const std::string& id) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteDocument"));
+  OKR_ASSIGN_OR_RETURN(int64_t deleted, Modify("DELETE FROM documents WHERE kind = $1 AND id = $2",
+                                               Params().Text(kind).Text(id)));
+  if (deleted == 0) return absl::NotFoundError(absl::StrCat(kind, " ", Quote(id), " not found"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<OkrTransaction::Document>> PgTransaction::ListDocuments(const std::string& kind,
+                                                                            const PageQuery& page) {
+  OKR_RETURN_IF_ERROR(CheckPage(page));
+  Params p = PageParams(page);
+  p.Text(kind);
+  OKR_ASSIGN_OR_RETURN(
+      Result r, Query("SELECT " OKR_DOCUMENT_COLUMNS " FROM documents WHERE seq > $1 AND kind = $3 "
+                      "ORDER BY seq LIMIT $2",
+                      p));
+  return ReadPage<Document>(r, page.limit, ReadDocument);
+}
+
+#undef OKR_EVENT_COLUMNS
+#undef OKR_DOCUMENT_COLUMNS
 
 // --- Migrations --------------------------------------------------------------------------
 

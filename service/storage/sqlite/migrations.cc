@@ -196,6 +196,36 @@ CREATE TABLE writeback_state (
 );
 )sql";
 
+constexpr char kMigration4[] = R"sql(
+ALTER TABLE teams ADD COLUMN jira_project_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE teams ADD COLUMN gitlab_project TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE events (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  type          INTEGER NOT NULL,
+  time          INTEGER,
+  objective_id  TEXT    NOT NULL,
+  key_result_id TEXT    NOT NULL,
+  team_id       TEXT    NOT NULL,
+  cycle_id      TEXT    NOT NULL,
+  details       TEXT    NOT NULL
+);
+CREATE INDEX events_by_objective ON events (objective_id, seq);
+CREATE INDEX events_by_team ON events (team_id, seq);
+CREATE INDEX events_by_time ON events (time);
+
+CREATE TABLE documents (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind        TEXT    NOT NULL,
+  id          TEXT    NOT NULL,
+  payload     TEXT    NOT NULL,
+  revision    INTEGER NOT NULL,
+  create_time INTEGER,
+  update_time INTEGER,
+  UNIQUE (kind, id)
+);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -204,6 +234,7 @@ constexpr SqliteMigration kMigrations[] = {
     {2, "indexes for list filters, child listings and foreign keys", kMigration2},
     {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
      kMigration3},
+    {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "service/okr/model.h"
 #include "service/okr/status_macros.h"
+#include "service/storage/event_codec.h"
 #include "service/storage/sqlite/connection.h"
 #include "service/storage/sqlite/migrations.h"
 
@@ -131,7 +132,9 @@ EntityMeta ReadMeta(const Statement& s, int revision_col) {
   return meta;
 }
 
-#define OKR_TEAM_COLUMNS "seq, id, display_name, parent_id, revision, create_time, update_time"
+#define OKR_TEAM_COLUMNS                                                                     \
+  "seq, id, display_name, parent_id, revision, create_time, update_time, jira_project_key, " \
+  "gitlab_project"
 
 absl::StatusOr<Team> ReadTeam(const Statement& s) {
   Team t;
@@ -139,6 +142,8 @@ absl::StatusOr<Team> ReadTeam(const Statement& s) {
   t.display_name = s.ColumnText(2);
   t.parent_id = s.ColumnText(3);
   t.meta = ReadMeta(s, 4);
+  t.jira_project_key = s.ColumnText(7);
+  t.gitlab_project = s.ColumnText(8);
   return t;
 }
 
@@ -446,6 +451,18 @@ class SqliteTransaction final : public OkrTransaction {
                                                                   const std::string& key) override;
   absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                  const WriteBackState& state) override;
+  // Events and documents.
+  absl::Status AppendEvent(Event& event) override;
+  absl::StatusOr<std::vector<Event>> ListEvents(const EventQuery& query) override;
+  absl::StatusOr<int64_t> LastEventSequence() override;
+  absl::StatusOr<int64_t> PruneEvents(absl::Time before) override;
+  absl::Status InsertDocument(const Document& doc) override;
+  absl::StatusOr<std::optional<Document>> GetDocument(const std::string& kind,
+                                                      const std::string& id) override;
+  absl::Status UpdateDocument(const Document& doc, int64_t expected_revision) override;
+  absl::Status DeleteDocument(const std::string& kind, const std::string& id) override;
+  absl::StatusOr<Page<Document>> ListDocuments(const std::string& kind,
+                                               const PageQuery& page) override;
   // Request records.
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) override;
@@ -504,13 +521,16 @@ absl::Status SqliteTransaction::InsertTeam(const Team& team) {
   OKR_RETURN_IF_ERROR(CheckWritable("InsertTeam"));
   OKR_ASSIGN_OR_RETURN(Statement s,
                        Prepare("INSERT INTO teams (id, display_name, parent_id, revision, "
-                               "create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+                               "create_time, update_time, jira_project_key, gitlab_project) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   s.BindText(1, team.id);
   s.BindText(2, team.display_name);
   s.BindNullableText(3, team.parent_id);
   s.BindInt(4, team.meta.revision);
   s.BindTime(5, team.meta.create_time);
   s.BindTime(6, team.meta.update_time);
+  s.BindText(7, team.jira_project_key);
+  s.BindText(8, team.gitlab_project);
   absl::Status status = s.Run();
   if (absl::IsAlreadyExists(status)) {
     return absl::AlreadyExistsError(absl::StrCat("team ", Quote(team.id), " already exists"));
@@ -1371,6 +1391,164 @@ absl::Status SqliteTransaction::PutWriteBackState(Tracker tracker, const std::st
   s.BindTime(5, state.written);
   return s.Run();
 }
+
+// Events and documents ---------------------------------------------------------------------
+
+namespace {
+
+#define OKR_EVENT_COLUMNS "seq, type, time, objective_id, key_result_id, team_id, cycle_id, details"
+
+absl::StatusOr<Event> ReadEvent(const Statement& s) {
+  Event e;
+  e.sequence = s.ColumnInt(0);
+  e.type = static_cast<EventType>(s.ColumnInt(1));
+  e.time = s.ColumnTime(2);
+  e.objective_id = s.ColumnText(3);
+  e.key_result_id = s.ColumnText(4);
+  e.team_id = s.ColumnText(5);
+  e.cycle_id = s.ColumnText(6);
+  OKR_RETURN_IF_ERROR(DecodeEventDetails(s.ColumnText(7), e));
+  return e;
+}
+
+#define OKR_DOCUMENT_COLUMNS "seq, kind, id, payload, revision, create_time, update_time"
+
+absl::StatusOr<OkrTransaction::Document> ReadDocument(const Statement& s) {
+  OkrTransaction::Document d;
+  d.kind = s.ColumnText(1);
+  d.id = s.ColumnText(2);
+  d.payload = s.ColumnText(3);
+  d.meta = ReadMeta(s, 4);
+  return d;
+}
+
+}  // namespace
+
+absl::Status SqliteTransaction::AppendEvent(Event& event) {
+  OKR_RETURN_IF_ERROR(CheckWritable("AppendEvent"));
+  OKR_ASSIGN_OR_RETURN(
+      Statement s,
+      Prepare("INSERT INTO events (type, time, objective_id, key_result_id, team_id, cycle_id, "
+              "details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq"));
+  s.BindInt(1, static_cast<int>(event.type));
+  s.BindTime(2, event.time);
+  s.BindText(3, event.objective_id);
+  s.BindText(4, event.key_result_id);
+  s.BindText(5, event.team_id);
+  s.BindText(6, event.cycle_id);
+  s.BindText(7, EncodeEventDetails(event));
+  OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::InternalError("AppendEvent: no sequence returned");
+  event.sequence = s.ColumnInt(0);
+  OKR_ASSIGN_OR_RETURN(bool more, s.Step());  // runs the statement to completion
+  if (more) return absl::InternalError("AppendEvent: more than one row returned");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> SqliteTransaction::ListEvents(const EventQuery& q) {
+  std::string sql = "SELECT " OKR_EVENT_COLUMNS " FROM events WHERE seq > ?1";
+  if (!q.objective_id.empty()) absl::StrAppend(&sql, " AND objective_id = ?3");
+  if (!q.key_result_id.empty()) absl::StrAppend(&sql, " AND key_result_id = ?4");
+  if (!q.team_id.empty()) absl::StrAppend(&sql, " AND team_id = ?5");
+  absl::StrAppend(&sql, " ORDER BY seq LIMIT ?2");
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare(sql));
+  s.BindInt(1, q.after_sequence);
+  s.BindInt(2, q.limit);
+  if (!q.objective_id.empty()) s.BindText(3, q.objective_id);
+  if (!q.key_result_id.empty()) s.BindText(4, q.key_result_id);
+  if (!q.team_id.empty()) s.BindText(5, q.team_id);
+  return ReadAll<Event>(s, ReadEvent);
+}
+
+absl::StatusOr<int64_t> SqliteTransaction::LastEventSequence() {
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("SELECT COALESCE(MAX(seq), 0) FROM events"));
+  OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.ColumnInt(0) : 0;
+}
+
+absl::StatusOr<int64_t> SqliteTransaction::PruneEvents(absl::Time before) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PruneEvents"));
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("DELETE FROM events WHERE time < ?1"));
+  s.BindTime(1, before);
+  OKR_RETURN_IF_ERROR(s.Run());
+  return Changes();
+}
+
+absl::Status SqliteTransaction::InsertDocument(const Document& doc) {
+  OKR_RETURN_IF_ERROR(CheckWritable("InsertDocument"));
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("INSERT INTO documents (kind, id, payload, revision, create_time, "
+                               "update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  s.BindText(1, doc.kind);
+  s.BindText(2, doc.id);
+  s.BindText(3, doc.payload);
+  s.BindInt(4, doc.meta.revision);
+  s.BindTime(5, doc.meta.create_time);
+  s.BindTime(6, doc.meta.update_time);
+  absl::Status status = s.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(absl::StrCat(doc.kind, " ", Quote(doc.id), " already exists"));
+  }
+  return status;
+}
+
+absl::StatusOr<std::optional<OkrTransaction::Document>> SqliteTransaction::GetDocument(
+    const std::string& kind, const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("SELECT " OKR_DOCUMENT_COLUMNS
+                                            " FROM documents WHERE kind = ?1 AND id = ?2"));
+  s.BindText(1, kind);
+  s.BindText(2, id);
+  OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Document>();
+  OKR_ASSIGN_OR_RETURN(Document d, ReadDocument(s));
+  return std::optional<Document>(std::move(d));
+}
+
+absl::Status SqliteTransaction::UpdateDocument(const Document& doc, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateDocument"));
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("UPDATE documents SET payload = ?3, revision = ?4, update_time = "
+                               "?5 WHERE kind = ?1 AND id = ?2 AND (?6 < 0 OR revision = ?6)"));
+  s.BindText(1, doc.kind);
+  s.BindText(2, doc.id);
+  s.BindText(3, doc.payload);
+  s.BindInt(4, doc.meta.revision);
+  s.BindTime(5, doc.meta.update_time);
+  s.BindInt(6, expected_revision);
+  OKR_RETURN_IF_ERROR(s.Run());
+  if (Changes() == 1) return absl::OkStatus();
+  OKR_ASSIGN_OR_RETURN(std::optional<Document> current, GetDocument(doc.kind, doc.id));
+  if (!current.has_value()) {
+    return absl::NotFoundError(absl::StrCat(doc.kind, " ", Quote(doc.id), " not found"));
+  }
+  return absl::AbortedError(absl::StrCat(doc.kind, " ", Quote(doc.id), " was modified (revision ",
+                                         current->meta.revision, ", expected ", expected_revision,
+                                         ")"));
+}
+
+absl::Status SqliteTransaction::DeleteDocument(const std::string& kind, const std::string& id) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteDocument"));
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("DELETE FROM documents WHERE kind = ?1 AND id = ?2"));
+  s.BindText(1, kind);
+  s.BindText(2, id);
+  OKR_RETURN_IF_ERROR(s.Run());
+  if (Changes() == 0) return absl::NotFoundError(absl::StrCat(kind, " ", Quote(id), " not found"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<OkrTransaction::Document>> SqliteTransaction::ListDocuments(
+    const std::string& kind, const PageQuery& page) {
+  OKR_RETURN_IF_ERROR(CheckPage(page));
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("SELECT " OKR_DOCUMENT_COLUMNS
+                                            " FROM documents WHERE seq > ?1 AND kind = ?3 "
+                                            "ORDER BY seq LIMIT ?2"));
+  BindPage(s, page);
+  s.BindText(3, kind);
+  return ReadPage<Document>(s, page.limit, ReadDocument);
+}
+
+#undef OKR_EVENT_COLUMNS
+#undef OKR_DOCUMENT_COLUMNS
 
 // --- Store -------------------------------------------------------------------------------
 
