@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/core/eventing_transaction.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/alignment.h"
 #include "service/okr/lifecycle.h"
@@ -23,51 +24,20 @@ namespace {
 
 using internal::CheckEtag;
 using internal::Derive;
+using internal::EventingTransaction;
 using internal::NewMeta;
 using internal::ReadKeyResult;
 using internal::ReadObjective;
 using internal::RecomputeObjective;
 using internal::ReferenceError;
 using internal::RefreshKeyResult;
+using internal::RunWithEvents;
 using internal::StoreKeyResult;
+using internal::ToListResult;
+using internal::ToPageQuery;
 using internal::Touch;
 using storage::OkrTransaction;
 using storage::PageQuery;
-
-constexpr int32_t kDefaultPageSize = 50;
-constexpr int32_t kMaxPageSize = 1000;
-constexpr absl::string_view kPageTokenPrefix = "okr1:";
-
-absl::StatusOr<PageQuery> ToPageQuery(const PageRequest& page) {
-  if (page.page_size < 0) {
-    return absl::InvalidArgumentError("page_size must not be negative");
-  }
-  PageQuery q;
-  q.limit = page.page_size == 0 ? kDefaultPageSize : std::min(page.page_size, kMaxPageSize);
-  if (!page.page_token.empty()) {
-    std::string decoded;
-    int64_t after = 0;
-    if (page.page_token.size() > 64 || !absl::WebSafeBase64Unescape(page.page_token, &decoded) ||
-        !absl::StartsWith(decoded, kPageTokenPrefix) ||
-        !absl::SimpleAtoi(absl::string_view(decoded).substr(kPageTokenPrefix.size()), &after) ||
-        after < 0) {
-      return absl::InvalidArgumentError("page_token is invalid");
-    }
-    q.after_seq = after;
-  }
-  return q;
-}
-
-template <typename T>
-ListResult<T> ToListResult(storage::Page<T> page) {
-  ListResult<T> result;
-  if (page.has_more && !page.items.empty()) {
-    result.next_page_token =
-        absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, page.items.back().meta.seq));
-  }
-  result.items = std::move(page.items);
-  return result;
-}
 
 // Key of an idempotency record: method + client request id.
 std::string RequestKey(absl::string_view method, const std::string& request_id) {
@@ -294,6 +264,19 @@ absl::Status EditKeyResultSet(OkrTransaction& tx, Objective& o, GuardedEdit what
 
 const char* TrackerName(Tracker t) { return t == Tracker::kJira ? "JIRA" : "GITLAB"; }
 
+// "JIRA OKRX-1": a work item as events name it.
+std::string ItemRef(Tracker tracker, const std::string& key) {
+  return absl::StrCat(TrackerName(tracker), " ", key);
+}
+
+// The cause of applying a tracker item's new state over `known`.
+EventCause ItemChangeCause(const WorkItem& known, bool done_now) {
+  CauseKind kind = CauseKind::kWorkItemChanged;
+  if (!known.done && done_now) kind = CauseKind::kWorkItemClosed;
+  if (known.done && !done_now) kind = CauseKind::kWorkItemReopened;
+  return EventCause{kind, ItemRef(known.tracker, known.key), ""};
+}
+
 }  // namespace
 
 std::string FormatEtag(int64_t revision) { return absl::StrCat("r", revision); }
@@ -434,36 +417,38 @@ absl::StatusOr<Objective> OkrCore::CreateObjective(Objective o, const std::strin
   ResetOutputOnly(o);
   NewMeta(o.meta, now);
   Objective result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record,
-                           tx.GetRequestRecord(RequestKey("CreateObjective", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::Objective(o.id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        if (!request_id.empty()) {
+          OKR_ASSIGN_OR_RETURN(auto record,
+                               tx.GetRequestRecord(RequestKey("CreateObjective", request_id)));
+          if (record.has_value()) {
+            OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(*record, "request_id"));
+            OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
+            return absl::OkStatus();
+          }
+        }
+        OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
+        // A new objective has no children and nobody refers to it yet: only its own
+        // references can be wrong or close a loop.
+        if (!o.parent_id.empty() || !o.contributes_to.empty() || !o.depends_on.empty()) {
+          Objective unaligned = o;
+          unaligned.parent_id.clear();
+          unaligned.contributes_to.clear();
+          unaligned.depends_on.clear();
+          OKR_RETURN_IF_ERROR(ValidateAlignment(tx, unaligned, o, now));
+        }
+        OKR_RETURN_IF_ERROR(tx.InsertObjective(o));
+        // A new child (progress 0) weighs in on a parent that rolls up its children.
+        if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+        if (!request_id.empty()) {
+          OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateObjective", request_id),
+                                                  names::Objective(o.id)));
+        }
+        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
         return absl::OkStatus();
-      }
-    }
-    OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
-    // A new objective has no children and nobody refers to it yet: only its own
-    // references can be wrong or close a loop.
-    if (!o.parent_id.empty() || !o.contributes_to.empty() || !o.depends_on.empty()) {
-      Objective unaligned = o;
-      unaligned.parent_id.clear();
-      unaligned.contributes_to.clear();
-      unaligned.depends_on.clear();
-      OKR_RETURN_IF_ERROR(ValidateAlignment(tx, unaligned, o, now));
-    }
-    OKR_RETURN_IF_ERROR(tx.InsertObjective(o));
-    // A new child (progress 0) weighs in on a parent that rolls up its children.
-    if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(
-          tx.PutRequestRecord(RequestKey("CreateObjective", request_id), names::Objective(o.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
-    return absl::OkStatus();
-  }));
+      }));
   return result;
 }
 
@@ -505,68 +490,72 @@ absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "objective"));
   const absl::Time now = clock_.Now();
   Objective result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(patch.id));
-    OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "objective.etag"));
-    const Objective before = o;
-    const int64_t revision = o.meta.revision;
-    if (HasPath(paths, "title")) o.title = patch.title;
-    if (HasPath(paths, "description")) o.description = patch.description;
-    if (HasPath(paths, "team")) o.team_id = patch.team_id;
-    if (HasPath(paths, "cycle")) o.cycle_id = patch.cycle_id;
-    if (HasPath(paths, "parent")) o.parent_id = patch.parent_id;
-    if (HasPath(paths, "kind")) o.kind = patch.kind;
-    if (HasPath(paths, "progress_source")) o.progress_source = patch.progress_source;
-    if (HasPath(paths, "weight")) o.weight = patch.weight;
-    if (HasPath(paths, "contributes_to")) o.contributes_to = patch.contributes_to;
-    if (HasPath(paths, "depends_on")) o.depends_on = patch.depends_on;
-    OKR_RETURN_IF_ERROR(ValidateObjective(o));
-    OKR_RETURN_IF_ERROR(
-        ApplyGuardedEdits(o, GuardedObjectiveChanges(before, o, paths), reopen).status());
-    OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
-    if (o.parent_id != before.parent_id || o.contributes_to != before.contributes_to ||
-        o.depends_on != before.depends_on || o.team_id != before.team_id ||
-        o.cycle_id != before.cycle_id) {
-      OKR_RETURN_IF_ERROR(ValidateAlignment(tx, before, o, now));
-    }
-    Touch(o.meta, now);
-    OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
-    // Roll-up: its own progress (and so its parent's) moves with its progress_source; a
-    // move changes what the old and the new parent roll up; a weight what the parent does.
-    if (o.progress_source != before.progress_source) {
-      OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
-    }
-    if (o.parent_id != before.parent_id) {
-      if (!before.parent_id.empty()) {
-        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, before.parent_id, now));
-      }
-      if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-    } else if (o.weight != before.weight && !o.parent_id.empty()) {
-      OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-    }
-    OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
-    return absl::OkStatus();
-  }));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::Objective(patch.id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(patch.id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "objective.etag"));
+        const Objective before = o;
+        const int64_t revision = o.meta.revision;
+        if (HasPath(paths, "title")) o.title = patch.title;
+        if (HasPath(paths, "description")) o.description = patch.description;
+        if (HasPath(paths, "team")) o.team_id = patch.team_id;
+        if (HasPath(paths, "cycle")) o.cycle_id = patch.cycle_id;
+        if (HasPath(paths, "parent")) o.parent_id = patch.parent_id;
+        if (HasPath(paths, "kind")) o.kind = patch.kind;
+        if (HasPath(paths, "progress_source")) o.progress_source = patch.progress_source;
+        if (HasPath(paths, "weight")) o.weight = patch.weight;
+        if (HasPath(paths, "contributes_to")) o.contributes_to = patch.contributes_to;
+        if (HasPath(paths, "depends_on")) o.depends_on = patch.depends_on;
+        OKR_RETURN_IF_ERROR(ValidateObjective(o));
+        OKR_RETURN_IF_ERROR(
+            ApplyGuardedEdits(o, GuardedObjectiveChanges(before, o, paths), reopen).status());
+        OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
+        if (o.parent_id != before.parent_id || o.contributes_to != before.contributes_to ||
+            o.depends_on != before.depends_on || o.team_id != before.team_id ||
+            o.cycle_id != before.cycle_id) {
+          OKR_RETURN_IF_ERROR(ValidateAlignment(tx, before, o, now));
+        }
+        Touch(o.meta, now);
+        OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
+        // Roll-up: its own progress (and so its parent's) moves with its progress_source; a
+        // move changes what the old and the new parent roll up; a weight what the parent does.
+        if (o.progress_source != before.progress_source) {
+          OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
+        }
+        if (o.parent_id != before.parent_id) {
+          if (!before.parent_id.empty()) {
+            OKR_RETURN_IF_ERROR(RecomputeObjective(tx, before.parent_id, now));
+          }
+          if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+        } else if (o.weight != before.weight && !o.parent_id.empty()) {
+          OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+        }
+        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
+        return absl::OkStatus();
+      }));
   return result;
 }
 
 absl::Status OkrCore::DeleteObjective(const std::string& id, const std::string& etag, bool force) {
   const absl::Time now = clock_.Now();
-  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
-    OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "etag"));
-    if (!force) {
-      OKR_ASSIGN_OR_RETURN(auto krs, tx.ListKeyResults(id, PageQuery{0, 1}));
-      if (!krs.items.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            names::Objective(id), " has key results; delete them first or set force = true"));
-      }
-    }
-    // Its children lose their parent (and keep their progress); its parent loses a child.
-    OKR_RETURN_IF_ERROR(tx.DeleteObjective(id));
-    if (o.parent_id.empty()) return absl::OkStatus();
-    return RecomputeObjective(tx, o.parent_id, now);
-  });
+  return RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::Objective(id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "etag"));
+        if (!force) {
+          OKR_ASSIGN_OR_RETURN(auto krs, tx.ListKeyResults(id, PageQuery{0, 1}));
+          if (!krs.items.empty()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                names::Objective(id), " has key results; delete them first or set force = true"));
+          }
+        }
+        // Its children lose their parent (and keep their progress); its parent loses a child.
+        OKR_RETURN_IF_ERROR(tx.DeleteObjective(id));
+        if (o.parent_id.empty()) return absl::OkStatus();
+        return RecomputeObjective(tx, o.parent_id, now);
+      });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -586,35 +575,38 @@ absl::StatusOr<KeyResult> OkrCore::CreateKeyResult(KeyResult kr, const std::stri
   kr.raw_progress = p.raw_progress;
   NewMeta(kr.meta, now);
   KeyResult result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record,
-                           tx.GetRequestRecord(RequestKey("CreateKeyResult", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, n.objective_id, n.key_result_id, now));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::KeyResult(kr.objective_id, kr.id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        if (!request_id.empty()) {
+          OKR_ASSIGN_OR_RETURN(auto record,
+                               tx.GetRequestRecord(RequestKey("CreateKeyResult", request_id)));
+          if (record.has_value()) {
+            OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
+                                 names::ParseKeyResult(*record, "request_id"));
+            OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, n.objective_id, n.key_result_id, now));
+            return absl::OkStatus();
+          }
+        }
+        absl::StatusOr<Objective> o = tx.GetObjective(kr.objective_id);
+        if (!o.ok()) {
+          if (absl::IsNotFound(o.status())) {
+            return absl::NotFoundError(
+                absl::StrCat("parent: ", names::Objective(kr.objective_id), " not found"));
+          }
+          return o.status();
+        }
+        OKR_RETURN_IF_ERROR(
+            EditKeyResultSet(tx, *o, GuardedEdit::kKeyResultAdded, kr.objective_id, kr.id, now));
+        OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
+        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, kr.objective_id, now));
+        if (!request_id.empty()) {
+          OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateKeyResult", request_id),
+                                                  names::KeyResult(kr.objective_id, kr.id)));
+        }
+        OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
         return absl::OkStatus();
-      }
-    }
-    absl::StatusOr<Objective> o = tx.GetObjective(kr.objective_id);
-    if (!o.ok()) {
-      if (absl::IsNotFound(o.status())) {
-        return absl::NotFoundError(
-            absl::StrCat("parent: ", names::Objective(kr.objective_id), " not found"));
-      }
-      return o.status();
-    }
-    OKR_RETURN_IF_ERROR(
-        EditKeyResultSet(tx, *o, GuardedEdit::kKeyResultAdded, kr.objective_id, kr.id, now));
-    OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
-    OKR_RETURN_IF_ERROR(RecomputeObjective(tx, kr.objective_id, now));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateKeyResult", request_id),
-                                              names::KeyResult(kr.objective_id, kr.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
-    return absl::OkStatus();
-  }));
+      }));
   return result;
 }
 
@@ -658,57 +650,62 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "key result"));
   const absl::Time now = clock_.Now();
   KeyResult result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(patch.objective_id, patch.id));
-    OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "key_result.etag"));
-    const KeyResult before = kr;
-    const int64_t revision = kr.meta.revision;
-    for (const std::string& p : paths) {
-      if (absl::StartsWith(p, "metric.") && kr.type != KeyResultType::kMetric) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("key_result.", p, ": not a metric key result (the kind cannot change)"));
-      }
-      if (absl::StartsWith(p, "milestone.") && kr.type != KeyResultType::kMilestone) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "key_result.", p, ": not a milestone key result (the kind cannot change)"));
-      }
-    }
-    if (HasPath(paths, "title")) kr.title = patch.title;
-    if (HasPath(paths, "weight")) kr.weight = patch.weight;
-    if (HasPath(paths, "metric.start_value")) kr.metric.start_value = patch.metric.start_value;
-    if (HasPath(paths, "metric.target_value")) kr.metric.target_value = patch.metric.target_value;
-    if (HasPath(paths, "metric.current_value")) {
-      kr.metric.current_value = patch.metric.current_value;
-    }
-    if (HasPath(paths, "metric.unit")) kr.metric.unit = patch.metric.unit;
-    if (HasPath(paths, "metric.metric_key")) kr.metric_key = patch.metric_key;
-    if (HasPath(paths, "milestone.done")) kr.milestone_done = patch.milestone_done;
-    OKR_RETURN_IF_ERROR(ValidateKeyResult(kr));
-    // Targets are part of what the objective's teams agreed to; current values are not.
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(kr.objective_id));
-    const Objective o_before = o;
-    OKR_RETURN_IF_ERROR(
-        ApplyGuardedEdits(o, GuardedKeyResultChanges(before, kr, paths), reopen).status());
-    OKR_RETURN_IF_ERROR(StoreLifecycleChange(tx, o_before, o, now));
-    OKR_RETURN_IF_ERROR(StoreKeyResult(tx, kr, revision, now));
-    OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
-    return absl::OkStatus();
-  }));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::KeyResult(patch.objective_id, patch.id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(patch.objective_id, patch.id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "key_result.etag"));
+        const KeyResult before = kr;
+        const int64_t revision = kr.meta.revision;
+        for (const std::string& p : paths) {
+          if (absl::StartsWith(p, "metric.") && kr.type != KeyResultType::kMetric) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "key_result.", p, ": not a metric key result (the kind cannot change)"));
+          }
+          if (absl::StartsWith(p, "milestone.") && kr.type != KeyResultType::kMilestone) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "key_result.", p, ": not a milestone key result (the kind cannot change)"));
+          }
+        }
+        if (HasPath(paths, "title")) kr.title = patch.title;
+        if (HasPath(paths, "weight")) kr.weight = patch.weight;
+        if (HasPath(paths, "metric.start_value")) kr.metric.start_value = patch.metric.start_value;
+        if (HasPath(paths, "metric.target_value"))
+          kr.metric.target_value = patch.metric.target_value;
+        if (HasPath(paths, "metric.current_value")) {
+          kr.metric.current_value = patch.metric.current_value;
+        }
+        if (HasPath(paths, "metric.unit")) kr.metric.unit = patch.metric.unit;
+        if (HasPath(paths, "metric.metric_key")) kr.metric_key = patch.metric_key;
+        if (HasPath(paths, "milestone.done")) kr.milestone_done = patch.milestone_done;
+        OKR_RETURN_IF_ERROR(ValidateKeyResult(kr));
+        // Targets are part of what the objective's teams agreed to; current values are not.
+        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(kr.objective_id));
+        const Objective o_before = o;
+        OKR_RETURN_IF_ERROR(
+            ApplyGuardedEdits(o, GuardedKeyResultChanges(before, kr, paths), reopen).status());
+        OKR_RETURN_IF_ERROR(StoreLifecycleChange(tx, o_before, o, now));
+        OKR_RETURN_IF_ERROR(StoreKeyResult(tx, kr, revision, now));
+        OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
+        return absl::OkStatus();
+      }));
   return result;
 }
 
 absl::Status OkrCore::DeleteKeyResult(const std::string& objective_id, const std::string& id,
                                       const std::string& etag) {
   const absl::Time now = clock_.Now();
-  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, id));
-    OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "etag"));
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
-    OKR_RETURN_IF_ERROR(
-        EditKeyResultSet(tx, o, GuardedEdit::kKeyResultRemoved, objective_id, id, now));
-    OKR_RETURN_IF_ERROR(tx.DeleteKeyResult(objective_id, id));
-    return RecomputeObjective(tx, objective_id, now);
-  });
+  return RunWithEvents(store_, now,
+                       EventCause{CauseKind::kEdit, names::KeyResult(objective_id, id), ""},
+                       [&](EventingTransaction& tx) -> absl::Status {
+                         OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, id));
+                         OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "etag"));
+                         OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
+                         OKR_RETURN_IF_ERROR(EditKeyResultSet(tx, o, GuardedEdit::kKeyResultRemoved,
+                                                              objective_id, id, now));
+                         OKR_RETURN_IF_ERROR(tx.DeleteKeyResult(objective_id, id));
+                         return RecomputeObjective(tx, objective_id, now);
+                       });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -720,41 +717,45 @@ absl::StatusOr<CheckIn> OkrCore::CreateCheckIn(CheckIn c, const std::string& req
   c.id = names::GenerateId();
   NewMeta(c.meta, now);
   CheckIn result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record,
-                           tx.GetRequestRecord(RequestKey("CreateCheckIn", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
-                             names::ParseCheckIn(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result, tx.GetCheckIn(n.objective_id, n.key_result_id, n.child_id));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now,
+      EventCause{CauseKind::kCheckIn, names::CheckIn(c.objective_id, c.key_result_id, c.id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        if (!request_id.empty()) {
+          OKR_ASSIGN_OR_RETURN(auto record,
+                               tx.GetRequestRecord(RequestKey("CreateCheckIn", request_id)));
+          if (record.has_value()) {
+            OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
+                                 names::ParseCheckIn(*record, "request_id"));
+            OKR_ASSIGN_OR_RETURN(result,
+                                 tx.GetCheckIn(n.objective_id, n.key_result_id, n.child_id));
+            return absl::OkStatus();
+          }
+        }
+        absl::StatusOr<KeyResult> kr = tx.GetKeyResult(c.objective_id, c.key_result_id);
+        if (!kr.ok()) {
+          if (absl::IsNotFound(kr.status())) {
+            return absl::NotFoundError(absl::StrCat(
+                "parent: ", names::KeyResult(c.objective_id, c.key_result_id), " not found"));
+          }
+          return kr.status();
+        }
+        OKR_RETURN_IF_ERROR(ValidateCheckIn(c, kr->type));
+        OKR_RETURN_IF_ERROR(tx.InsertCheckIn(c));
+        const int64_t revision = kr->meta.revision;
+        if (kr->type == KeyResultType::kMetric) kr->metric.current_value = *c.value;
+        if (kr->type == KeyResultType::kMilestone && c.value.has_value()) {
+          kr->milestone_done = *c.value == 1;
+        }
+        OKR_RETURN_IF_ERROR(StoreKeyResult(tx, *kr, revision, now));
+        if (!request_id.empty()) {
+          OKR_RETURN_IF_ERROR(
+              tx.PutRequestRecord(RequestKey("CreateCheckIn", request_id),
+                                  names::CheckIn(c.objective_id, c.key_result_id, c.id)));
+        }
+        OKR_ASSIGN_OR_RETURN(result, tx.GetCheckIn(c.objective_id, c.key_result_id, c.id));
         return absl::OkStatus();
-      }
-    }
-    absl::StatusOr<KeyResult> kr = tx.GetKeyResult(c.objective_id, c.key_result_id);
-    if (!kr.ok()) {
-      if (absl::IsNotFound(kr.status())) {
-        return absl::NotFoundError(absl::StrCat(
-            "parent: ", names::KeyResult(c.objective_id, c.key_result_id), " not found"));
-      }
-      return kr.status();
-    }
-    OKR_RETURN_IF_ERROR(ValidateCheckIn(c, kr->type));
-    OKR_RETURN_IF_ERROR(tx.InsertCheckIn(c));
-    const int64_t revision = kr->meta.revision;
-    if (kr->type == KeyResultType::kMetric) kr->metric.current_value = *c.value;
-    if (kr->type == KeyResultType::kMilestone && c.value.has_value()) {
-      kr->milestone_done = *c.value == 1;
-    }
-    OKR_RETURN_IF_ERROR(StoreKeyResult(tx, *kr, revision, now));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(
-          tx.PutRequestRecord(RequestKey("CreateCheckIn", request_id),
-                              names::CheckIn(c.objective_id, c.key_result_id, c.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, tx.GetCheckIn(c.objective_id, c.key_result_id, c.id));
-    return absl::OkStatus();
-  }));
+      }));
   return result;
 }
 
@@ -781,78 +782,86 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
   OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
   const absl::Time now = clock_.Now();
   WorkItemLink result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record,
-                           tx.GetRequestRecord(RequestKey("LinkWorkItem", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
-                             names::ParseWorkItemLink(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result,
-                             tx.GetWorkItemLink(n.objective_id, n.key_result_id, n.child_id));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kWorkItemAdded, ItemRef(item.tracker, item.key), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        if (!request_id.empty()) {
+          OKR_ASSIGN_OR_RETURN(auto record,
+                               tx.GetRequestRecord(RequestKey("LinkWorkItem", request_id)));
+          if (record.has_value()) {
+            OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
+                                 names::ParseWorkItemLink(*record, "request_id"));
+            OKR_ASSIGN_OR_RETURN(result,
+                                 tx.GetWorkItemLink(n.objective_id, n.key_result_id, n.child_id));
+            return absl::OkStatus();
+          }
+        }
+        if (auto kr = tx.GetKeyResult(objective_id, key_result_id); !kr.ok()) {
+          if (absl::IsNotFound(kr.status())) {
+            return absl::NotFoundError(absl::StrCat(
+                "parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
+          }
+          return kr.status();
+        }
+        OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(item.tracker, item.key));
+        if (known.has_value()) {
+          if (known->title.empty() && !item.title.empty()) known->title = item.title;
+          if (known->url.empty() && !item.url.empty()) known->url = item.url;
+          item = *known;
+        } else {
+          item.update_time = now;
+        }
+        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+        WorkItemLink link;
+        link.id = names::GenerateId();
+        link.objective_id = objective_id;
+        link.key_result_id = key_result_id;
+        link.item = item;
+        NewMeta(link.meta, now);
+        absl::Status inserted = tx.InsertWorkItemLink(link);
+        if (absl::IsAlreadyExists(inserted)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "work_item: ", TrackerName(item.tracker), " ", item.key, " is already linked to ",
+              names::KeyResult(objective_id, key_result_id)));
+        }
+        OKR_RETURN_IF_ERROR(inserted);
+        OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, objective_id, key_result_id, now));
+        if (!request_id.empty()) {
+          OKR_RETURN_IF_ERROR(
+              tx.PutRequestRecord(RequestKey("LinkWorkItem", request_id),
+                                  names::WorkItemLink(objective_id, key_result_id, link.id)));
+        }
+        OKR_ASSIGN_OR_RETURN(result, tx.GetWorkItemLink(objective_id, key_result_id, link.id));
         return absl::OkStatus();
-      }
-    }
-    if (auto kr = tx.GetKeyResult(objective_id, key_result_id); !kr.ok()) {
-      if (absl::IsNotFound(kr.status())) {
-        return absl::NotFoundError(
-            absl::StrCat("parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
-      }
-      return kr.status();
-    }
-    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(item.tracker, item.key));
-    if (known.has_value()) {
-      if (known->title.empty() && !item.title.empty()) known->title = item.title;
-      if (known->url.empty() && !item.url.empty()) known->url = item.url;
-      item = *known;
-    } else {
-      item.update_time = now;
-    }
-    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-    WorkItemLink link;
-    link.id = names::GenerateId();
-    link.objective_id = objective_id;
-    link.key_result_id = key_result_id;
-    link.item = item;
-    NewMeta(link.meta, now);
-    absl::Status inserted = tx.InsertWorkItemLink(link);
-    if (absl::IsAlreadyExists(inserted)) {
-      return absl::AlreadyExistsError(absl::StrCat("work_item: ", TrackerName(item.tracker), " ",
-                                                   item.key, " is already linked to ",
-                                                   names::KeyResult(objective_id, key_result_id)));
-    }
-    OKR_RETURN_IF_ERROR(inserted);
-    OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, objective_id, key_result_id, now));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(
-          tx.PutRequestRecord(RequestKey("LinkWorkItem", request_id),
-                              names::WorkItemLink(objective_id, key_result_id, link.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, tx.GetWorkItemLink(objective_id, key_result_id, link.id));
-    return absl::OkStatus();
-  }));
+      }));
   return result;
 }
 
 absl::Status OkrCore::UnlinkWorkItem(const std::string& objective_id,
                                      const std::string& key_result_id, const std::string& link_id) {
   const absl::Time now = clock_.Now();
-  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link_id));
-    return RefreshKeyResult(tx, objective_id, key_result_id, now);
-  });
+  return RunWithEvents(
+      store_, now,
+      EventCause{CauseKind::kWorkItemRemoved,
+                 names::WorkItemLink(objective_id, key_result_id, link_id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link_id));
+        return RefreshKeyResult(tx, objective_id, key_result_id, now);
+      });
 }
 
 absl::Status OkrCore::UnlinkWorkItemByKey(const std::string& objective_id,
                                           const std::string& key_result_id, Tracker tracker,
                                           const std::string& key) {
   const absl::Time now = clock_.Now();
-  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(WorkItemLink link,
-                         tx.FindWorkItemLink(objective_id, key_result_id, tracker, key));
-    OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link.id));
-    return RefreshKeyResult(tx, objective_id, key_result_id, now);
-  });
+  return RunWithEvents(
+      store_, now, EventCause{CauseKind::kWorkItemRemoved, ItemRef(tracker, key), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(WorkItemLink link,
+                             tx.FindWorkItemLink(objective_id, key_result_id, tracker, key));
+        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link.id));
+        return RefreshKeyResult(tx, objective_id, key_result_id, now);
+      });
 }
 
 absl::StatusOr<ListResult<WorkItemLink>> OkrCore::ListWorkItemLinks(
@@ -897,28 +906,32 @@ absl::StatusOr<WorkItem> OkrCore::UpdateWorkItem(const WorkItem& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "work item"));
   const absl::Time now = clock_.Now();
   WorkItem result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(patch.tracker, patch.key));
-    if (!known.has_value()) {
-      return absl::NotFoundError(absl::StrCat("work_item: ", TrackerName(patch.tracker), " ",
-                                              patch.key, " is not linked to any key result"));
-    }
-    WorkItem item = *known;
-    if (HasPath(paths, "title")) item.title = patch.title;
-    if (HasPath(paths, "url")) item.url = patch.url;
-    if (HasPath(paths, "done")) item.done = patch.done;
-    if (HasPath(paths, "weight")) item.weight = patch.weight;
-    OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
-    item.update_time = now;
-    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-    OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
-                         tx.LinksToWorkItem(item.tracker, item.key));
-    for (const WorkItemLink& link : links) {
-      OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
-    }
-    result = item;
-    return absl::OkStatus();
-  }));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kWorkItemChanged, ItemRef(patch.tracker, patch.key), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
+                             tx.GetWorkItem(patch.tracker, patch.key));
+        if (!known.has_value()) {
+          return absl::NotFoundError(absl::StrCat("work_item: ", TrackerName(patch.tracker), " ",
+                                                  patch.key, " is not linked to any key result"));
+        }
+        WorkItem item = *known;
+        if (HasPath(paths, "title")) item.title = patch.title;
+        if (HasPath(paths, "url")) item.url = patch.url;
+        if (HasPath(paths, "done")) item.done = patch.done;
+        if (HasPath(paths, "weight")) item.weight = patch.weight;
+        OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
+        tx.set_cause(ItemChangeCause(*known, item.done));
+        item.update_time = now;
+        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+        OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
+                             tx.LinksToWorkItem(item.tracker, item.key));
+        for (const WorkItemLink& link : links) {
+          OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
+        }
+        result = item;
+        return absl::OkStatus();
+      }));
   return result;
 }
 
@@ -966,47 +979,51 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
                                                         const std::string& delivery_id) {
   const absl::Time now = clock_.Now();
   SyncOutcome outcome = SyncOutcome::kUntracked;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
-                         FindTrackedItem(tx, state.tracker, state.external_id, state.key));
-    if (!known.has_value()) {
-      outcome = SyncOutcome::kUntracked;
-      return absl::OkStatus();
-    }
-    OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, state.tracker, delivery_id, now));
-    if (seen) {
-      outcome = SyncOutcome::kDuplicate;
-      return absl::OkStatus();
-    }
-    if (state.source_updated != absl::InfinitePast() &&
-        state.source_updated < known->source_updated) {
-      outcome = SyncOutcome::kStale;
-      return absl::OkStatus();
-    }
-    WorkItem item = *known;
-    if (!state.key.empty() && state.key != item.key) {
-      OKR_RETURN_IF_ERROR(tx.RenameWorkItem(item.tracker, item.key, state.key));
-      item.key = state.key;
-    }
-    const bool progress_changed = item.done != state.done || item.weight != state.weight;
-    const bool changed = progress_changed || item.title != state.title ||
-                         (!state.url.empty() && item.url != state.url) ||
-                         (!state.external_id.empty() && item.external_id != state.external_id);
-    if (!state.title.empty()) item.title = state.title;
-    if (!state.url.empty()) item.url = state.url;
-    if (!state.external_id.empty()) item.external_id = state.external_id;
-    item.done = state.done;
-    item.weight = state.weight;
-    if (state.source_updated != absl::InfinitePast()) item.source_updated = state.source_updated;
-    if (changed) item.update_time = now;
-    OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
-    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-    if (progress_changed) {
-      OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, item.tracker, item.key, now));
-    }
-    outcome = changed ? SyncOutcome::kApplied : SyncOutcome::kUnchanged;
-    return absl::OkStatus();
-  }));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now, EventCause{CauseKind::kWorkItemChanged, ItemRef(state.tracker, state.key), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
+                             FindTrackedItem(tx, state.tracker, state.external_id, state.key));
+        if (!known.has_value()) {
+          outcome = SyncOutcome::kUntracked;
+          return absl::OkStatus();
+        }
+        OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, state.tracker, delivery_id, now));
+        if (seen) {
+          outcome = SyncOutcome::kDuplicate;
+          return absl::OkStatus();
+        }
+        if (state.source_updated != absl::InfinitePast() &&
+            state.source_updated < known->source_updated) {
+          outcome = SyncOutcome::kStale;
+          return absl::OkStatus();
+        }
+        WorkItem item = *known;
+        tx.set_cause(ItemChangeCause(*known, state.done));
+        if (!state.key.empty() && state.key != item.key) {
+          OKR_RETURN_IF_ERROR(tx.RenameWorkItem(item.tracker, item.key, state.key));
+          item.key = state.key;
+        }
+        const bool progress_changed = item.done != state.done || item.weight != state.weight;
+        const bool changed = progress_changed || item.title != state.title ||
+                             (!state.url.empty() && item.url != state.url) ||
+                             (!state.external_id.empty() && item.external_id != state.external_id);
+        if (!state.title.empty()) item.title = state.title;
+        if (!state.url.empty()) item.url = state.url;
+        if (!state.external_id.empty()) item.external_id = state.external_id;
+        item.done = state.done;
+        item.weight = state.weight;
+        if (state.source_updated != absl::InfinitePast())
+          item.source_updated = state.source_updated;
+        if (changed) item.update_time = now;
+        OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
+        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+        if (progress_changed) {
+          OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, item.tracker, item.key, now));
+        }
+        outcome = changed ? SyncOutcome::kApplied : SyncOutcome::kUnchanged;
+        return absl::OkStatus();
+      }));
   return outcome;
 }
 
@@ -1016,25 +1033,30 @@ absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
                                                               const std::string& delivery_id) {
   const absl::Time now = clock_.Now();
   TrackerDeletion result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    result = TrackerDeletion{};
-    OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
-                         FindTrackedItem(tx, tracker, external_id, key));
-    if (!known.has_value()) return absl::OkStatus();
-    OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, tracker, delivery_id, now));
-    if (seen) {
-      result.outcome = SyncOutcome::kDuplicate;
-      return absl::OkStatus();
-    }
-    OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links, tx.LinksToWorkItem(tracker, known->key));
-    OKR_RETURN_IF_ERROR(tx.DeleteWorkItem(tracker, known->key));
-    for (const WorkItemLink& link : links) {
-      OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
-      result.key_results.push_back(names::KeyResult(link.objective_id, link.key_result_id));
-    }
-    result.outcome = SyncOutcome::kApplied;
-    return absl::OkStatus();
-  }));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now,
+      EventCause{CauseKind::kWorkItemRemoved, ItemRef(tracker, key.empty() ? external_id : key),
+                 ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        result = TrackerDeletion{};
+        OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
+                             FindTrackedItem(tx, tracker, external_id, key));
+        if (!known.has_value()) return absl::OkStatus();
+        OKR_ASSIGN_OR_RETURN(bool seen, SeenDelivery(tx, tracker, delivery_id, now));
+        if (seen) {
+          result.outcome = SyncOutcome::kDuplicate;
+          return absl::OkStatus();
+        }
+        OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
+                             tx.LinksToWorkItem(tracker, known->key));
+        OKR_RETURN_IF_ERROR(tx.DeleteWorkItem(tracker, known->key));
+        for (const WorkItemLink& link : links) {
+          OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
+          result.key_results.push_back(names::KeyResult(link.objective_id, link.key_result_id));
+        }
+        result.outcome = SyncOutcome::kApplied;
+        return absl::OkStatus();
+      }));
   return result;
 }
 
@@ -1043,56 +1065,59 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
                                                 const std::vector<WorkItem>& matches) {
   const absl::Time now = clock_.Now();
   ScopeChange change;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    change = ScopeChange{};
-    OKR_RETURN_IF_ERROR(tx.GetKeyResult(objective_id, key_result_id).status());
-    // Current links of this tracker.
-    absl::flat_hash_set<std::string> wanted;
-    for (const WorkItem& m : matches) wanted.insert(m.key);
-    std::vector<WorkItemLink> current;
-    storage::PageQuery q{0, 1000};
-    while (true) {
-      OKR_ASSIGN_OR_RETURN(auto page, tx.ListWorkItemLinks(objective_id, key_result_id, q));
-      for (WorkItemLink& l : page.items) {
-        if (l.item.tracker == tracker) current.push_back(std::move(l));
-      }
-      if (!page.has_more || page.items.empty()) break;
-      q.after_seq = page.items.back().meta.seq;
-    }
-    absl::flat_hash_set<std::string> have;
-    for (const WorkItemLink& l : current) {
-      have.insert(l.item.key);
-      if (!wanted.contains(l.item.key)) {
-        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, l.id));
-        change.unlinked.push_back(l.item.key);
-      }
-    }
-    for (const WorkItem& m : matches) {
-      OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(tracker, m.key));
-      WorkItem item = m;
-      item.tracker = tracker;
-      if (known.has_value() && known->source_updated > m.source_updated) item = *known;
-      if (!known.has_value() || item.done != known->done || item.weight != known->weight ||
-          item.title != known->title) {
-        item.update_time = now;
-        OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
-        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-        if (known.has_value()) {
-          OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, tracker, item.key, now));
+  OKR_RETURN_IF_ERROR(RunWithEvents(
+      store_, now,
+      EventCause{CauseKind::kScopeSync, names::KeyResult(objective_id, key_result_id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        change = ScopeChange{};
+        OKR_RETURN_IF_ERROR(tx.GetKeyResult(objective_id, key_result_id).status());
+        // Current links of this tracker.
+        absl::flat_hash_set<std::string> wanted;
+        for (const WorkItem& m : matches) wanted.insert(m.key);
+        std::vector<WorkItemLink> current;
+        storage::PageQuery q{0, 1000};
+        while (true) {
+          OKR_ASSIGN_OR_RETURN(auto page, tx.ListWorkItemLinks(objective_id, key_result_id, q));
+          for (WorkItemLink& l : page.items) {
+            if (l.item.tracker == tracker) current.push_back(std::move(l));
+          }
+          if (!page.has_more || page.items.empty()) break;
+          q.after_seq = page.items.back().meta.seq;
         }
-      }
-      if (have.contains(m.key)) continue;
-      WorkItemLink link;
-      link.id = names::GenerateId();
-      link.objective_id = objective_id;
-      link.key_result_id = key_result_id;
-      link.item = item;
-      NewMeta(link.meta, now);
-      OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
-      change.linked.push_back(m.key);
-    }
-    return RefreshKeyResult(tx, objective_id, key_result_id, now);
-  }));
+        absl::flat_hash_set<std::string> have;
+        for (const WorkItemLink& l : current) {
+          have.insert(l.item.key);
+          if (!wanted.contains(l.item.key)) {
+            OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, l.id));
+            change.unlinked.push_back(l.item.key);
+          }
+        }
+        for (const WorkItem& m : matches) {
+          OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(tracker, m.key));
+          WorkItem item = m;
+          item.tracker = tracker;
+          if (known.has_value() && known->source_updated > m.source_updated) item = *known;
+          if (!known.has_value() || item.done != known->done || item.weight != known->weight ||
+              item.title != known->title) {
+            item.update_time = now;
+            OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
+            OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+            if (known.has_value()) {
+              OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, tracker, item.key, now));
+            }
+          }
+          if (have.contains(m.key)) continue;
+          WorkItemLink link;
+          link.id = names::GenerateId();
+          link.objective_id = objective_id;
+          link.key_result_id = key_result_id;
+          link.item = item;
+          NewMeta(link.meta, now);
+          OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
+          change.linked.push_back(m.key);
+        }
+        return RefreshKeyResult(tx, objective_id, key_result_id, now);
+      }));
   return change;
 }
 

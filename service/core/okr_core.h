@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "service/core/paging.h"
 #include "service/okr/alignment.h"
 #include "service/okr/clock.h"
 #include "service/okr/model.h"
@@ -34,17 +35,6 @@
 
 namespace okr::core {
 
-// Paging request of a List call (AIP-158).
-struct PageRequest {
-  int32_t page_size = 0;  // 0: default (50); at most 1000; negative is invalid
-  std::string page_token;
-};
-
-template <typename T>
-struct ListResult {
-  std::vector<T> items;
-  std::string next_page_token;  // empty on the last page
-};
 
 // One key result a tracker item serves, with its objective.
 struct WorkItemLinkTarget {

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "service/core/eventing_transaction.h"
 #include "service/core/okr_core.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/alignment.h"
@@ -42,17 +43,19 @@ using ObjectiveChange = absl::FunctionRef<absl::StatusOr<bool>(OkrTransaction&, 
 absl::StatusOr<Objective> ChangeObjective(storage::OkrStore& store, const std::string& id,
                                           absl::Time now, ObjectiveChange change) {
   Objective result;
-  OKR_RETURN_IF_ERROR(store.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
-    const int64_t revision = o.meta.revision;
-    OKR_ASSIGN_OR_RETURN(bool changed, change(tx, o));
-    if (changed) {
-      Touch(o.meta, now);
-      OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
-    }
-    OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
-    return absl::OkStatus();
-  }));
+  const EventCause cause{CauseKind::kLifecycle, names::Objective(id), ""};
+  OKR_RETURN_IF_ERROR(
+      internal::RunWithEvents(store, now, cause, [&](OkrTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
+        const int64_t revision = o.meta.revision;
+        OKR_ASSIGN_OR_RETURN(bool changed, change(tx, o));
+        if (changed) {
+          Touch(o.meta, now);
+          OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
+        }
+        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
+        return absl::OkStatus();
+      }));
   return result;
 }
 
@@ -203,68 +206,70 @@ absl::StatusOr<Objective> OkrCore::CarryOverObjective(const std::string& id,
   if (!new_id.empty()) OKR_RETURN_IF_ERROR(names::ValidateId(new_id, "objective_id"));
   const absl::Time now = clock_.Now();
   Objective result;
-  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(Objective source, tx.GetObjective(id));
-    if (next_cycle_id == source.cycle_id) {
-      return absl::InvalidArgumentError(absl::StrCat("cycle must differ from the cycle of ",
-                                                     names::Objective(id), " (",
-                                                     names::Cycle(source.cycle_id), ")"));
-    }
-    if (auto c = tx.GetCycle(next_cycle_id); !c.ok()) {
-      return ReferenceError(c.status(), "cycle", names::Cycle(next_cycle_id));
-    }
-    OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(id));
-    std::vector<WorkItemLink> links;
-    for (const KeyResult& kr : krs) {
-      OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> kr_links, AllWorkItemLinks(tx, id, kr.id));
-      for (WorkItemLink& l : kr_links) links.push_back(std::move(l));
-    }
-    OKR_ASSIGN_OR_RETURN(CarryOverResult copy,
-                         CarryOver(source, krs, links, next_cycle_id, names::GenerateId));
+  OKR_RETURN_IF_ERROR(internal::RunWithEvents(
+      store_, now, EventCause{CauseKind::kLifecycle, names::Objective(id), ""},
+      [&](OkrTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Objective source, tx.GetObjective(id));
+        if (next_cycle_id == source.cycle_id) {
+          return absl::InvalidArgumentError(absl::StrCat("cycle must differ from the cycle of ",
+                                                         names::Objective(id), " (",
+                                                         names::Cycle(source.cycle_id), ")"));
+        }
+        if (auto c = tx.GetCycle(next_cycle_id); !c.ok()) {
+          return ReferenceError(c.status(), "cycle", names::Cycle(next_cycle_id));
+        }
+        OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(id));
+        std::vector<WorkItemLink> links;
+        for (const KeyResult& kr : krs) {
+          OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> kr_links, AllWorkItemLinks(tx, id, kr.id));
+          for (WorkItemLink& l : kr_links) links.push_back(std::move(l));
+        }
+        OKR_ASSIGN_OR_RETURN(CarryOverResult copy,
+                             CarryOver(source, krs, links, next_cycle_id, names::GenerateId));
 
-    // Ids: the requested one for the objective; its key results keep theirs (CarryOver
-    // copies them in order), so people find "objectives/next/keyResults/nps" again.
-    Objective& o = copy.objective;
-    if (!new_id.empty()) o.id = new_id;
-    absl::flat_hash_map<std::string, std::string> kr_ids;  // copy's id -> new id
-    const bool same_order = copy.key_results.size() == krs.size();
-    for (size_t i = 0; i < copy.key_results.size(); ++i) {
-      KeyResult& kr = copy.key_results[i];
-      const bool keep = same_order && krs[i].title == kr.title && krs[i].type == kr.type;
-      kr_ids[kr.id] = keep ? krs[i].id : kr.id;
-      kr.id = kr_ids[kr.id];
-      kr.objective_id = o.id;
-    }
-    NewMeta(o.meta, now);
-    if (absl::Status s = tx.InsertObjective(o); !s.ok()) {
-      if (absl::IsAlreadyExists(s)) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("objective_id: ", names::Objective(o.id), " already exists"));
-      }
-      return s;
-    }
-    for (KeyResult& kr : copy.key_results) {
-      NewMeta(kr.meta, now);
-      OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
-    }
-    absl::flat_hash_set<std::string> linked;
-    for (WorkItemLink& link : copy.links) {
-      link.objective_id = o.id;
-      link.key_result_id = kr_ids[link.key_result_id];
-      NewMeta(link.meta, now);
-      OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
-      linked.insert(link.key_result_id);
-    }
-    // Totals from the links, the tracker write-back of the new key results, and the
-    // roll-up into the copy and (a new child) its parent.
-    for (const KeyResult& kr : copy.key_results) {
-      if (linked.contains(kr.id)) OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, o.id, kr.id, now));
-    }
-    OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
-    if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-    OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
-    return absl::OkStatus();
-  }));
+        // Ids: the requested one for the objective; its key results keep theirs (CarryOver
+        // copies them in order), so people find "objectives/next/keyResults/nps" again.
+        Objective& o = copy.objective;
+        if (!new_id.empty()) o.id = new_id;
+        absl::flat_hash_map<std::string, std::string> kr_ids;  // copy's id -> new id
+        const bool same_order = copy.key_results.size() == krs.size();
+        for (size_t i = 0; i < copy.key_results.size(); ++i) {
+          KeyResult& kr = copy.key_results[i];
+          const bool keep = same_order && krs[i].title == kr.title && krs[i].type == kr.type;
+          kr_ids[kr.id] = keep ? krs[i].id : kr.id;
+          kr.id = kr_ids[kr.id];
+          kr.objective_id = o.id;
+        }
+        NewMeta(o.meta, now);
+        if (absl::Status s = tx.InsertObjective(o); !s.ok()) {
+          if (absl::IsAlreadyExists(s)) {
+            return absl::AlreadyExistsError(
+                absl::StrCat("objective_id: ", names::Objective(o.id), " already exists"));
+          }
+          return s;
+        }
+        for (KeyResult& kr : copy.key_results) {
+          NewMeta(kr.meta, now);
+          OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
+        }
+        absl::flat_hash_set<std::string> linked;
+        for (WorkItemLink& link : copy.links) {
+          link.objective_id = o.id;
+          link.key_result_id = kr_ids[link.key_result_id];
+          NewMeta(link.meta, now);
+          OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
+          linked.insert(link.key_result_id);
+        }
+        // Totals from the links, the tracker write-back of the new key results, and the
+        // roll-up into the copy and (a new child) its parent.
+        for (const KeyResult& kr : copy.key_results) {
+          if (linked.contains(kr.id)) OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, o.id, kr.id, now));
+        }
+        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
+        if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
+        return absl::OkStatus();
+      }));
   return result;
 }
 

@@ -1,0 +1,595 @@
+#include "service/core/events_core.h"
+
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/core/store_helpers.h"
+#include "service/okr/names.h"
+#include "service/okr/status_macros.h"
+
+namespace okr::core {
+namespace {
+
+using internal::NewMeta;
+using internal::Touch;
+using storage::OkrTransaction;
+using Document = storage::OkrTransaction::Document;
+using json = nlohmann::json;
+
+constexpr char kSubscription[] = "subscription";
+constexpr char kDelivery[] = "delivery";
+constexpr char kRule[] = "rule";
+constexpr char kFiring[] = "firing";
+constexpr char kIssueAction[] = "issue_action";
+
+// ---- Payload codec: the documents' JSON, in one place ----
+
+json TimeToJson(absl::Time t) {
+  if (t == absl::InfinitePast()) return nullptr;
+  return absl::ToUnixMicros(t);
+}
+absl::Time TimeFromJson(const json& j) {
+  if (!j.is_number_integer()) return absl::InfinitePast();
+  return absl::FromUnixMicros(j.get<int64_t>());
+}
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+int64_t Int(const json& j, const char* key, int64_t def = 0) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<int64_t>() : def;
+}
+double Num(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0;
+}
+absl::Time Time(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() ? absl::InfinitePast() : TimeFromJson(*it);
+}
+
+absl::StatusOr<json> Parse(const Document& doc) {
+  json j = json::parse(doc.payload, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return absl::InternalError(absl::StrCat(doc.kind, " ", doc.id, ": stored payload is corrupt"));
+  }
+  return j;
+}
+
+json FilterToJson(const EventFilter& f) {
+  json types = json::array();
+  for (EventType t : f.types) types.push_back(static_cast<int>(t));
+  return {
+      {"objective", f.objective_id}, {"team", f.team_id}, {"cycle", f.cycle_id}, {"types", types}};
+}
+EventFilter FilterFromJson(const json& j) {
+  EventFilter f;
+  if (!j.is_object()) return f;
+  f.objective_id = Str(j, "objective");
+  f.team_id = Str(j, "team");
+  f.cycle_id = Str(j, "cycle");
+  if (auto it = j.find("types"); it != j.end() && it->is_array()) {
+    for (const json& t : *it) {
+      if (t.is_number_integer()) f.types.push_back(static_cast<EventType>(t.get<int>()));
+    }
+  }
+  return f;
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Document SubscriptionDoc(const Subscription& s) {
+  Document d{kSubscription, s.id, "", s.meta};
+  d.payload = Dump(
+      {{"target_url", s.target_url}, {"secret", s.secret}, {"filter", FilterToJson(s.filter)}});
+  return d;
+}
+absl::StatusOr<Subscription> SubscriptionFromDoc(const Document& d) {
+  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
+  Subscription s;
+  s.id = d.id;
+  s.meta = d.meta;
+  s.target_url = Str(j, "target_url");
+  s.secret = Str(j, "secret");
+  if (auto it = j.find("filter"); it != j.end()) s.filter = FilterFromJson(*it);
+  return s;
+}
+
+std::string DeliveryPayload(const DeliveryState& s) {
+  return Dump({{"delivered", s.delivered_sequence},
+               {"state", static_cast<int>(s.state)},
+               {"error", s.last_error},
+               {"failing_since", TimeToJson(s.failing_since)},
+               {"attempts", s.attempts},
+               {"next", TimeToJson(s.next_attempt)}});
+}
+absl::StatusOr<DeliveryState> DeliveryFromDoc(const Document& d) {
+  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
+  DeliveryState s;
+  s.delivered_sequence = Int(j, "delivered");
+  s.state = static_cast<SubscriptionState>(Int(j, "state", 1));
+  s.last_error = Str(j, "error");
+  s.failing_since = Time(j, "failing_since");
+  s.attempts = static_cast<int32_t>(Int(j, "attempts"));
+  s.next_attempt = Time(j, "next");
+  return s;
+}
+
+Document RuleDoc(const Rule& r) {
+  Document d{kRule, r.id, "", r.meta};
+  d.payload = Dump({{"objective", r.objective_id},
+                    {"team", r.team_id},
+                    {"condition", static_cast<int>(r.condition)},
+                    {"threshold", r.threshold},
+                    {"days", r.days},
+                    {"action", static_cast<int>(r.action)},
+                    {"subscription", r.subscription_id},
+                    {"tracker", static_cast<int>(r.tracker)}});
+  return d;
+}
+absl::StatusOr<Rule> RuleFromDoc(const Document& d) {
+  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
+  Rule r;
+  r.id = d.id;
+  r.meta = d.meta;
+  r.objective_id = Str(j, "objective");
+  r.team_id = Str(j, "team");
+  r.condition = static_cast<RuleConditionType>(Int(j, "condition", 1));
+  r.threshold = Num(j, "threshold");
+  r.days = static_cast<int32_t>(Int(j, "days"));
+  r.action = static_cast<RuleActionType>(Int(j, "action", 1));
+  r.subscription_id = Str(j, "subscription");
+  r.tracker = static_cast<Tracker>(Int(j, "tracker", 1));
+  return r;
+}
+
+std::string IssueActionPayload(const IssueAction& a) {
+  return Dump({{"rule", a.rule_id},
+               {"objective", a.objective_id},
+               {"key_result", a.key_result_id},
+               {"tracker", static_cast<int>(a.tracker)},
+               {"project", a.project},
+               {"title", a.title},
+               {"description", a.description},
+               {"url", a.url},
+               {"attempts", a.attempts},
+               {"next", TimeToJson(a.next_attempt)},
+               {"error", a.last_error}});
+}
+absl::StatusOr<IssueAction> IssueActionFromDoc(const Document& d) {
+  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
+  IssueAction a;
+  a.id = d.id;
+  a.rule_id = Str(j, "rule");
+  a.objective_id = Str(j, "objective");
+  a.key_result_id = Str(j, "key_result");
+  a.tracker = static_cast<Tracker>(Int(j, "tracker", 1));
+  a.project = Str(j, "project");
+  a.title = Str(j, "title");
+  a.description = Str(j, "description");
+  a.url = Str(j, "url");
+  a.attempts = static_cast<int32_t>(Int(j, "attempts"));
+  a.next_attempt = Time(j, "next");
+  a.last_error = Str(j, "error");
+  return a;
+}
+
+// Every document of one kind, in creation order.
+absl::StatusOr<std::vector<Document>> AllDocuments(OkrTransaction& tx, const std::string& kind) {
+  std::vector<Document> all;
+  storage::PageQuery q{0, 500};
+  while (true) {
+    OKR_ASSIGN_OR_RETURN(storage::Page<Document> page, tx.ListDocuments(kind, q));
+    for (Document& d : page.items) all.push_back(std::move(d));
+    if (!page.has_more || all.empty()) break;
+    q.after_seq = all.back().meta.seq;
+  }
+  return all;
+}
+
+absl::StatusOr<Document> RequireDocument(OkrTransaction& tx, const std::string& kind,
+                                         const std::string& id, absl::string_view what) {
+  OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kind, id));
+  if (!doc.has_value()) return absl::NotFoundError(absl::StrCat(what, " not found"));
+  return *std::move(doc);
+}
+
+std::string FiringId(const Rule& rule, const KeyResult& kr) {
+  return absl::StrCat(rule.id, ":", kr.objective_id, "/", kr.id);
+}
+
+template <typename T, typename Decode>
+absl::StatusOr<ListResult<T>> ListDocs(storage::OkrStore& store, const char* kind,
+                                       const PageRequest& page, Decode decode) {
+  OKR_ASSIGN_OR_RETURN(storage::PageQuery q, internal::ToPageQuery(page));
+  ListResult<T> result;
+  OKR_RETURN_IF_ERROR(store.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(storage::Page<Document> docs, tx.ListDocuments(kind, q));
+    result = ListResult<T>{};
+    for (const Document& d : docs.items) {
+      OKR_ASSIGN_OR_RETURN(T item, decode(d));
+      result.items.push_back(std::move(item));
+    }
+    if (docs.has_more && !docs.items.empty()) {
+      result.next_page_token = internal::NextPageToken(docs.items.back().meta.seq);
+    }
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+}  // namespace
+
+// ---- Event history ----
+
+absl::StatusOr<ListResult<Event>> EventsCore::ListEvents(const EventParent& parent,
+                                                         const PageRequest& page) {
+  OKR_ASSIGN_OR_RETURN(storage::PageQuery q, internal::ToPageQuery(page));
+  ListResult<Event> result;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OkrTransaction::EventQuery query;
+    query.after_sequence = q.after_seq;
+    query.limit = q.limit + 1;
+    query.objective_id = parent.objective_id;
+    query.key_result_id = parent.key_result_id;
+    query.team_id = parent.team_id;
+    OKR_ASSIGN_OR_RETURN(std::vector<Event> events, tx.ListEvents(query));
+    if (events.empty() && q.after_seq == 0) {
+      // No history: tell a mistyped parent from a quiet one.
+      if (!parent.team_id.empty()) {
+        OKR_RETURN_IF_ERROR(tx.GetTeam(parent.team_id).status());
+      } else if (!parent.key_result_id.empty()) {
+        OKR_RETURN_IF_ERROR(tx.GetKeyResult(parent.objective_id, parent.key_result_id).status());
+      } else {
+        OKR_RETURN_IF_ERROR(tx.GetObjective(parent.objective_id).status());
+      }
+    }
+    result = ListResult<Event>{};
+    if (static_cast<int>(events.size()) > q.limit) {
+      events.resize(q.limit);
+      result.next_page_token = internal::NextPageToken(events.back().sequence);
+    }
+    result.items = std::move(events);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<std::vector<Event>> EventsCore::EventsAfter(int64_t after_sequence, int limit) {
+  std::vector<Event> events;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OkrTransaction::EventQuery query;
+    query.after_sequence = after_sequence;
+    query.limit = limit;
+    OKR_ASSIGN_OR_RETURN(events, tx.ListEvents(query));
+    return absl::OkStatus();
+  }));
+  return events;
+}
+
+absl::StatusOr<int64_t> EventsCore::LastEventSequence() {
+  int64_t last = 0;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(last, tx.LastEventSequence());
+    return absl::OkStatus();
+  }));
+  return last;
+}
+
+// ---- Subscriptions ----
+
+absl::StatusOr<Subscription> EventsCore::CreateSubscription(Subscription s) {
+  if (s.id.empty()) s.id = names::GenerateId();
+  OKR_RETURN_IF_ERROR(names::ValidateId(s.id, "subscription_id"));
+  OKR_RETURN_IF_ERROR(ValidateSubscription(s));
+  const absl::Time now = clock_.Now();
+  NewMeta(s.meta, now);
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    if (!s.filter.objective_id.empty()) {
+      OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetObjective(s.filter.objective_id).status(),
+                                                   "subscription.filter.objective",
+                                                   names::Objective(s.filter.objective_id)));
+    }
+    if (!s.filter.team_id.empty()) {
+      OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetTeam(s.filter.team_id).status(),
+                                                   "subscription.filter.team",
+                                                   names::Team(s.filter.team_id)));
+    }
+    OKR_RETURN_IF_ERROR(tx.InsertDocument(SubscriptionDoc(s)));
+    DeliveryState state;
+    OKR_ASSIGN_OR_RETURN(state.delivered_sequence, tx.LastEventSequence());
+    s.delivered_sequence = state.delivered_sequence;
+    Document d{kDelivery, s.id, DeliveryPayload(state), {}};
+    NewMeta(d.meta, now);
+    return tx.InsertDocument(d);
+  }));
+  return s;
+}
+
+absl::StatusOr<Subscription> EventsCore::GetSubscription(const std::string& id) {
+  Subscription s;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(
+        Document d, RequireDocument(tx, kSubscription, id, absl::StrCat("subscriptions/", id)));
+    OKR_ASSIGN_OR_RETURN(s, SubscriptionFromDoc(d));
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> delivery, tx.GetDocument(kDelivery, id));
+    if (delivery.has_value()) {
+      OKR_ASSIGN_OR_RETURN(DeliveryState state, DeliveryFromDoc(*delivery));
+      s.state = state.state;
+      s.delivered_sequence = state.delivered_sequence;
+      s.last_error = state.last_error;
+      s.failing_since = state.failing_since;
+    }
+    return absl::OkStatus();
+  }));
+  return s;
+}
+
+absl::StatusOr<ListResult<Subscription>> EventsCore::ListSubscriptions(const PageRequest& page) {
+  OKR_ASSIGN_OR_RETURN(ListResult<Subscription> list,
+                       ListDocs<Subscription>(store_, kSubscription, page, SubscriptionFromDoc));
+  for (Subscription& s : list.items) {
+    absl::StatusOr<DeliveryState> state = GetDeliveryState(s.id);
+    if (!state.ok()) continue;  // deleted in between
+    s.state = state->state;
+    s.delivered_sequence = state->delivered_sequence;
+    s.last_error = state->last_error;
+    s.failing_since = state->failing_since;
+  }
+  return list;
+}
+
+absl::StatusOr<std::vector<Subscription>> EventsCore::AllSubscriptions() {
+  std::vector<Subscription> all;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    all.clear();
+    OKR_ASSIGN_OR_RETURN(std::vector<Document> docs, AllDocuments(tx, kSubscription));
+    for (const Document& d : docs) {
+      OKR_ASSIGN_OR_RETURN(Subscription s, SubscriptionFromDoc(d));
+      all.push_back(std::move(s));
+    }
+    return absl::OkStatus();
+  }));
+  return all;
+}
+
+absl::Status EventsCore::DeleteSubscription(const std::string& id) {
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    absl::Status deleted = tx.DeleteDocument(kSubscription, id);
+    if (absl::IsNotFound(deleted)) {
+      return absl::NotFoundError(absl::StrCat("subscriptions/", id, " not found"));
+    }
+    OKR_RETURN_IF_ERROR(deleted);
+    absl::Status state = tx.DeleteDocument(kDelivery, id);
+    return absl::IsNotFound(state) ? absl::OkStatus() : state;
+  });
+}
+
+absl::Status EventsCore::SaveDeliveryState(const std::string& subscription_id,
+                                           const DeliveryState& state) {
+  const absl::Time now = clock_.Now();
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Document d,
+                         RequireDocument(tx, kDelivery, subscription_id,
+                                         absl::StrCat("subscriptions/", subscription_id)));
+    const int64_t revision = d.meta.revision;
+    d.payload = DeliveryPayload(state);
+    Touch(d.meta, now);
+    return tx.UpdateDocument(d, revision);
+  });
+}
+
+absl::StatusOr<DeliveryState> EventsCore::GetDeliveryState(const std::string& subscription_id) {
+  DeliveryState state;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Document d,
+                         RequireDocument(tx, kDelivery, subscription_id,
+                                         absl::StrCat("subscriptions/", subscription_id)));
+    OKR_ASSIGN_OR_RETURN(state, DeliveryFromDoc(d));
+    return absl::OkStatus();
+  }));
+  return state;
+}
+
+// ---- Rules ----
+
+absl::StatusOr<Rule> EventsCore::CreateRule(Rule rule) {
+  if (rule.id.empty()) rule.id = names::GenerateId();
+  OKR_RETURN_IF_ERROR(names::ValidateId(rule.id, "rule_id"));
+  OKR_RETURN_IF_ERROR(ValidateRule(rule));
+  const absl::Time now = clock_.Now();
+  NewMeta(rule.meta, now);
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    std::string team_id = rule.team_id;
+    if (!rule.objective_id.empty()) {
+      absl::StatusOr<Objective> o = tx.GetObjective(rule.objective_id);
+      OKR_RETURN_IF_ERROR(
+          internal::ReferenceError(o.status(), "rule.parent", names::Objective(rule.objective_id)));
+      team_id = o->team_id;
+    }
+    absl::StatusOr<Team> team = tx.GetTeam(team_id);
+    OKR_RETURN_IF_ERROR(
+        internal::ReferenceError(team.status(), "rule.parent", names::Team(team_id)));
+    if (rule.action == RuleActionType::kCallSubscription) {
+      OKR_ASSIGN_OR_RETURN(std::optional<Document> sub,
+                           tx.GetDocument(kSubscription, rule.subscription_id));
+      if (!sub.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat("rule.action.subscription: subscriptions/",
+                                                       rule.subscription_id, " does not exist"));
+      }
+    }
+    if (rule.action == RuleActionType::kOpenIssue) {
+      const bool jira = rule.tracker == Tracker::kJira;
+      if ((jira ? team->jira_project_key : team->gitlab_project).empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rule.action.tracker: team ", names::Team(team_id), " has no ",
+                         jira ? "jira_project_key" : "gitlab_project", " to open issues in"));
+      }
+    }
+    return tx.InsertDocument(RuleDoc(rule));
+  }));
+  return rule;
+}
+
+absl::StatusOr<Rule> EventsCore::GetRule(const std::string& id) {
+  Rule rule;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Document d, RequireDocument(tx, kRule, id, absl::StrCat("rules/", id)));
+    OKR_ASSIGN_OR_RETURN(rule, RuleFromDoc(d));
+    return absl::OkStatus();
+  }));
+  return rule;
+}
+
+absl::StatusOr<ListResult<Rule>> EventsCore::ListRules(const PageRequest& page) {
+  return ListDocs<Rule>(store_, kRule, page, RuleFromDoc);
+}
+
+absl::StatusOr<std::vector<Rule>> EventsCore::AllRules() {
+  std::vector<Rule> all;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    all.clear();
+    OKR_ASSIGN_OR_RETURN(std::vector<Document> docs, AllDocuments(tx, kRule));
+    for (const Document& d : docs) {
+      OKR_ASSIGN_OR_RETURN(Rule r, RuleFromDoc(d));
+      all.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  }));
+  return all;
+}
+
+absl::Status EventsCore::DeleteRule(const std::string& id) {
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    absl::Status deleted = tx.DeleteDocument(kRule, id);
+    if (absl::IsNotFound(deleted))
+      return absl::NotFoundError(absl::StrCat("rules/", id, " not found"));
+    return deleted;
+  });
+}
+
+absl::StatusOr<bool> EventsCore::RecordVerdict(const Rule& rule, const KeyResult& kr,
+                                               const Objective& objective,
+                                               const RuleVerdict& verdict, const IssueText& issue) {
+  const absl::Time now = clock_.Now();
+  bool fired = false;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    fired = false;
+    const std::string firing_key = FiringId(rule, kr);
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> firing, tx.GetDocument(kFiring, firing_key));
+    bool was_firing = false;
+    if (firing.has_value()) {
+      OKR_ASSIGN_OR_RETURN(json j, Parse(*firing));
+      auto it = j.find("firing");
+      was_firing = it != j.end() && it->is_boolean() && it->get<bool>();
+    }
+    if (verdict.holds == was_firing) return absl::OkStatus();
+    // The rule must still exist (deleted between listing and now: do nothing).
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> still, tx.GetDocument(kRule, rule.id));
+    if (!still.has_value()) return absl::OkStatus();
+    const std::string firing_id = verdict.holds ? names::GenerateId() : std::string();
+    json payload = {{"firing", verdict.holds}, {"since", TimeToJson(now)}, {"id", firing_id}};
+    if (firing.has_value()) {
+      const int64_t revision = firing->meta.revision;
+      firing->payload = Dump(payload);
+      Touch(firing->meta, now);
+      OKR_RETURN_IF_ERROR(tx.UpdateDocument(*firing, revision));
+    } else {
+      Document d{kFiring, firing_key, Dump(payload), {}};
+      NewMeta(d.meta, now);
+      OKR_RETURN_IF_ERROR(tx.InsertDocument(d));
+    }
+    if (!verdict.holds) return absl::OkStatus();  // re-armed
+    Event e;
+    e.type = EventType::kRuleFired;
+    e.time = now;
+    e.objective_id = kr.objective_id;
+    e.key_result_id = kr.id;
+    e.team_id = objective.team_id;
+    e.cycle_id = objective.cycle_id;
+    e.cause = EventCause{CauseKind::kRule, absl::StrCat("rules/", rule.id), ""};
+    e.rule_id = rule.id;
+    e.new_progress = e.old_progress = kr.progress;
+    if (rule.action == RuleActionType::kCallSubscription) e.subscription_id = rule.subscription_id;
+    e.message = absl::StrCat(names::KeyResult(kr.objective_id, kr.id), ": rule rules/", rule.id,
+                             " fired: ", verdict.reason);
+    OKR_RETURN_IF_ERROR(tx.AppendEvent(e));
+    if (rule.action == RuleActionType::kOpenIssue) {
+      OKR_ASSIGN_OR_RETURN(Team team, tx.GetTeam(objective.team_id));
+      IssueAction a;
+      a.id = firing_id;
+      a.rule_id = rule.id;
+      a.objective_id = kr.objective_id;
+      a.key_result_id = kr.id;
+      a.tracker = rule.tracker;
+      a.project = rule.tracker == Tracker::kJira ? team.jira_project_key : team.gitlab_project;
+      a.title = issue.title;
+      a.description = issue.description;
+      a.url = issue.url;
+      a.next_attempt = now;
+      Document d{kIssueAction, a.id, IssueActionPayload(a), {}};
+      NewMeta(d.meta, now);
+      OKR_RETURN_IF_ERROR(tx.InsertDocument(d));
+    }
+    fired = true;
+    return absl::OkStatus();
+  }));
+  return fired;
+}
+
+absl::StatusOr<std::vector<IssueAction>> EventsCore::DueIssueActions(absl::Time now, int limit) {
+  std::vector<IssueAction> due;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    due.clear();
+    OKR_ASSIGN_OR_RETURN(std::vector<Document> docs, AllDocuments(tx, kIssueAction));
+    for (const Document& d : docs) {
+      OKR_ASSIGN_OR_RETURN(IssueAction a, IssueActionFromDoc(d));
+      if (a.next_attempt > now) continue;
+      due.push_back(std::move(a));
+      if (static_cast<int>(due.size()) >= limit) break;
+    }
+    return absl::OkStatus();
+  }));
+  return due;
+}
+
+absl::Status EventsCore::CompleteIssueAction(const IssueAction& action,
+                                             const std::string& issue_key) {
+  const absl::Time now = clock_.Now();
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    absl::Status deleted = tx.DeleteDocument(kIssueAction, action.id);
+    if (absl::IsNotFound(deleted)) return absl::OkStatus();  // completed before
+    OKR_RETURN_IF_ERROR(deleted);
+    const std::string firing_key =
+        absl::StrCat(action.rule_id, ":", action.objective_id, "/", action.key_result_id);
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> firing, tx.GetDocument(kFiring, firing_key));
+    if (!firing.has_value()) return absl::OkStatus();
+    OKR_ASSIGN_OR_RETURN(json j, Parse(*firing));
+    j["issue"] = issue_key;
+    const int64_t revision = firing->meta.revision;
+    firing->payload = Dump(j);
+    Touch(firing->meta, now);
+    return tx.UpdateDocument(*firing, revision);
+  });
+}
+
+absl::Status EventsCore::DeferIssueAction(const IssueAction& action, const std::string& error,
+                                          absl::Time next_attempt) {
+  const absl::Time now = clock_.Now();
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> d, tx.GetDocument(kIssueAction, action.id));
+    if (!d.has_value()) return absl::OkStatus();
+    IssueAction a = action;
+    a.attempts = action.attempts + 1;
+    a.last_error = error;
+    a.next_attempt = next_attempt;
+    const int64_t revision = d->meta.revision;
+    d->payload = IssueActionPayload(a);
+    Touch(d->meta, now);
+    return tx.UpdateDocument(*d, revision);
+  });
+}
+
+}  // namespace okr::core

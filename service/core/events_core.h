@@ -1,0 +1,128 @@
+// EventsCore: the use cases around the event outbox (service/okr/events.h): reading the
+// event history, webhook subscriptions and their delivery bookkeeping, rules and their
+// firing state, and the tracker issues rules ask for. Subscriptions, rules, delivery and
+// firing state are stored as documents (OkrTransaction::Document) in the same database
+// as the OKRs, so a rule firing, its RULE_FIRED event and its queued issue commit
+// together, and a restart resumes deliveries and issue creation where they stopped.
+//
+// Callers: the gRPC API (List/Create/Get/Delete), service/events (EventHub reads events,
+// SubscriptionDeliverer records deliveries, RuleEngine records verdicts and works off issue
+// actions). Errors as OkrCore's: INVALID_ARGUMENT naming the field, NOT_FOUND for the
+// addressed resource. Thread-safe: no mutable state of its own.
+#ifndef OKR_SERVICE_CORE_EVENTS_CORE_H_
+#define OKR_SERVICE_CORE_EVENTS_CORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/core/paging.h"
+#include "service/okr/clock.h"
+#include "service/okr/events.h"
+#include "service/okr/model.h"
+#include "service/storage/okr_store.h"
+
+namespace okr::core {
+
+// Whose events ListEvents returns: a key result's (objective_id + key_result_id), an
+// objective's with its key results' (objective_id), or a team's (team_id).
+struct EventParent {
+  std::string objective_id;
+  std::string key_result_id;
+  std::string team_id;
+};
+
+// Where deliveries to one subscription stand.
+struct DeliveryState {
+  int64_t delivered_sequence = 0;
+  SubscriptionState state = SubscriptionState::kActive;
+  std::string last_error;
+  absl::Time failing_since = absl::InfinitePast();  // first failure of the current streak
+  int32_t attempts = 0;                             // failed attempts of the head event
+  absl::Time next_attempt = absl::InfinitePast();
+};
+
+// An issue a rule firing asked for, queued until the tracker has it.
+struct IssueAction {
+  std::string id;  // the firing's id; also the issue's dedupe label suffix
+  std::string rule_id;
+  std::string objective_id;
+  std::string key_result_id;
+  Tracker tracker = Tracker::kJira;
+  std::string project;
+  std::string title;
+  std::string description;
+  std::string url;
+  int32_t attempts = 0;
+  absl::Time next_attempt = absl::InfinitePast();
+  std::string last_error;
+};
+
+// Text of an issue a firing rule opens (the rule engine composes it).
+struct IssueText {
+  std::string title;
+  std::string description;
+  std::string url;
+};
+
+class EventsCore {
+ public:
+  EventsCore(storage::OkrStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // ---- Event history ----
+  // Events of `parent`, oldest first. NOT_FOUND if the parent does not exist (deleted
+  // objectives keep their history: an objective parent is looked up in the events first).
+  absl::StatusOr<ListResult<Event>> ListEvents(const EventParent& parent, const PageRequest& page);
+  // Every event after `after_sequence`, at most `limit` (the stream's source).
+  absl::StatusOr<std::vector<Event>> EventsAfter(int64_t after_sequence, int limit);
+  absl::StatusOr<int64_t> LastEventSequence();
+
+  // ---- Subscriptions ----
+  // Stores the subscription (id generated if empty); it receives events committed after
+  // its creation.
+  absl::StatusOr<Subscription> CreateSubscription(Subscription subscription);
+  absl::StatusOr<Subscription> GetSubscription(const std::string& id);
+  absl::StatusOr<ListResult<Subscription>> ListSubscriptions(const PageRequest& page);
+  absl::StatusOr<std::vector<Subscription>> AllSubscriptions();
+  absl::Status DeleteSubscription(const std::string& id);
+  // Delivery bookkeeping; NOT_FOUND once the subscription is deleted.
+  absl::Status SaveDeliveryState(const std::string& subscription_id, const DeliveryState& state);
+  absl::StatusOr<DeliveryState> GetDeliveryState(const std::string& subscription_id);
+
+  // ---- Rules ----
+  // Stores the rule (id generated if empty) after checking that its objective or team
+  // exists (INVALID_ARGUMENT naming `rule.parent`), its subscription exists, and for
+  // OPEN_ISSUE that the owning team has a project for the tracker.
+  absl::StatusOr<Rule> CreateRule(Rule rule);
+  absl::StatusOr<Rule> GetRule(const std::string& id);
+  absl::StatusOr<ListResult<Rule>> ListRules(const PageRequest& page);
+  absl::StatusOr<std::vector<Rule>> AllRules();
+  absl::Status DeleteRule(const std::string& id);
+
+  // Records the verdict of `rule` on one key result. When the condition newly holds (it did
+  // not at the last evaluation), in one transaction: marks the firing, appends a RULE_FIRED
+  // event (with the rule's subscription for CALL_SUBSCRIPTION) and, for OPEN_ISSUE, queues
+  // an IssueAction with `issue`. A condition that stops holding re-arms the rule. Returns
+  // whether it fired. Re-evaluations and restarts never fire twice for one streak.
+  absl::StatusOr<bool> RecordVerdict(const Rule& rule, const KeyResult& kr,
+                                     const Objective& objective, const RuleVerdict& verdict,
+                                     const IssueText& issue);
+  // Queued issue actions whose next attempt is due at `now`, oldest first.
+  absl::StatusOr<std::vector<IssueAction>> DueIssueActions(absl::Time now, int limit);
+  // The tracker has the issue: the action is done (the firing remembers the issue key).
+  absl::Status CompleteIssueAction(const IssueAction& action, const std::string& issue_key);
+  // The attempt failed: try again at `next_attempt`.
+  absl::Status DeferIssueAction(const IssueAction& action, const std::string& error,
+                                absl::Time next_attempt);
+
+ private:
+  storage::OkrStore& store_;
+  const Clock& clock_;
+};
+
+}  // namespace okr::core
+
+#endif  // OKR_SERVICE_CORE_EVENTS_CORE_H_
