@@ -1,0 +1,190 @@
+#include "service/events/rule_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "service/log/log.h"
+#include "service/okr/names.h"
+
+namespace okr::events {
+namespace {
+
+// Every page of a List use case.
+template <typename T, typename List>
+absl::StatusOr<std::vector<T>> All(List list) {
+  std::vector<T> all;
+  core::PageRequest page;
+  page.page_size = 1000;
+  while (true) {
+    absl::StatusOr<core::ListResult<T>> result = list(page);
+    if (!result.ok()) return result.status();
+    for (T& item : result->items) all.push_back(std::move(item));
+    if (result->next_page_token.empty()) return all;
+    page.page_token = result->next_page_token;
+  }
+}
+
+std::string ConditionTitle(RuleConditionType type) {
+  switch (type) {
+    case RuleConditionType::kHealthAtRisk:
+      return "Key result at risk";
+    case RuleConditionType::kBehindPace:
+      return "Key result behind pace";
+    case RuleConditionType::kLowConfidence:
+      return "Low confidence in key result";
+    case RuleConditionType::kNoCheckIn:
+      return "No check-in on key result";
+  }
+  return "Key result needs attention";
+}
+
+}  // namespace
+
+RuleEngine::RuleEngine(core::EventsCore& events, core::OkrCore& core, const Clock& clock,
+                       std::map<Tracker, sync::TrackerIssueOpener*> openers,
+                       RuleEngineOptions options, std::function<bool()> may_run)
+    : events_(events),
+      core_(core),
+      clock_(clock),
+      openers_(std::move(openers)),
+      options_(std::move(options)),
+      may_run_(std::move(may_run)) {}
+
+RuleEngine::~RuleEngine() { Stop(); }
+
+void RuleEngine::Start() {
+  runner_ = std::make_unique<sync::PeriodicRunner>(
+      "rules", options_.interval, [this] { RunOnce(); }, may_run_);
+  runner_->Start();
+}
+
+void RuleEngine::Stop() {
+  if (runner_ != nullptr) runner_->Stop();
+}
+
+void RuleEngine::Trigger() {
+  if (runner_ != nullptr) runner_->Trigger();
+}
+
+RuleRoundStats RuleEngine::RunOnce() {
+  RuleRoundStats stats;
+  absl::StatusOr<std::vector<Rule>> rules = events_.AllRules();
+  if (!rules.ok()) {
+    log::Warn("listing rules failed", {{"error", rules.status().ToString()}});
+    return stats;
+  }
+  for (const Rule& rule : *rules) Evaluate(rule, stats);
+  OpenIssues(stats);
+  return stats;
+}
+
+void RuleEngine::Evaluate(const Rule& rule, RuleRoundStats& stats) {
+  std::vector<Objective> objectives;
+  if (!rule.objective_id.empty()) {
+    absl::StatusOr<Objective> o = core_.GetObjective(rule.objective_id);
+    if (!o.ok()) return;  // deleted: the rule has nothing to watch
+    objectives.push_back(*std::move(o));
+  } else {
+    storage::ObjectiveFilter filter;
+    filter.team_id = rule.team_id;
+    absl::StatusOr<std::vector<Objective>> all =
+        All<Objective>([&](const core::PageRequest& p) { return core_.ListObjectives(filter, p); });
+    if (!all.ok()) return;
+    objectives = *std::move(all);
+  }
+  for (const Objective& o : objectives) {
+    if (o.state == ObjectiveState::kClosed) continue;
+    absl::StatusOr<Cycle> cycle = core_.GetCycle(o.cycle_id);
+    if (!cycle.ok()) continue;
+    absl::StatusOr<std::vector<KeyResult>> krs =
+        All<KeyResult>([&](const core::PageRequest& p) { return core_.ListKeyResults(o.id, p); });
+    if (!krs.ok()) continue;
+    for (const KeyResult& kr : *krs) {
+      RuleInput in;
+      in.progress = kr.progress;
+      in.expected_progress = kr.expected_progress;
+      in.health = kr.health;
+      in.cycle_start = cycle->start_time;
+      in.cycle_end = cycle->end_time;
+      in.now = clock_.Now();
+      if (rule.condition == RuleConditionType::kLowConfidence ||
+          rule.condition == RuleConditionType::kNoCheckIn) {
+        absl::StatusOr<std::vector<CheckIn>> check_ins = All<CheckIn>(
+            [&](const core::PageRequest& p) { return core_.ListCheckIns(o.id, kr.id, p); });
+        if (check_ins.ok() && !check_ins->empty()) {
+          in.last_confidence = check_ins->back().confidence;
+          in.last_check_in = check_ins->back().meta.create_time;
+        }
+      }
+      const RuleVerdict verdict = EvaluateRule(rule, in);
+      core::IssueText issue;
+      issue.url = absl::StrCat(options_.public_url, sync::KeyResultPath(o.id, kr.id));
+      issue.title = absl::StrCat(ConditionTitle(rule.condition), ": ", kr.title);
+      issue.description =
+          absl::StrCat("The key result \"", kr.title, "\" of the objective \"", o.title,
+                       "\" needs attention: ", verdict.reason, ".\n\nKey result: ", issue.url,
+                       "\nOpened by rule rules/", rule.id, " of okr-service.");
+      absl::StatusOr<bool> fired = events_.RecordVerdict(rule, kr, o, verdict, issue);
+      ++stats.evaluated;
+      if (!fired.ok()) {
+        log::Warn("recording a rule verdict failed", {{"rule", absl::StrCat("rules/", rule.id)},
+                                                      {"error", fired.status().ToString()}});
+        continue;
+      }
+      if (*fired) {
+        ++stats.fired;
+        log::Info("rule fired", {{"rule", absl::StrCat("rules/", rule.id)},
+                                 {"key_result", names::KeyResult(o.id, kr.id)},
+                                 {"reason", verdict.reason}});
+      }
+    }
+  }
+}
+
+void RuleEngine::OpenIssues(RuleRoundStats& stats) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<std::vector<core::IssueAction>> due = events_.DueIssueActions(now, 50);
+  if (!due.ok()) return;
+  for (const core::IssueAction& a : *due) {
+    auto it = openers_.find(a.tracker);
+    absl::Status status;
+    std::string key;
+    if (it == openers_.end() || it->second == nullptr) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("no ", a.tracker == Tracker::kJira ? "Jira" : "GitLab",
+                       " connector is configured to open the issue in"));
+    } else {
+      sync::NewIssue issue;
+      issue.project = a.project;
+      issue.title = a.title;
+      issue.description = a.description;
+      issue.url = a.url;
+      issue.dedupe_label = absl::StrCat("okr-rule-", a.id);
+      absl::StatusOr<WorkItem> opened = it->second->OpenIssue(issue);
+      status = opened.status();
+      if (opened.ok()) key = opened->key;
+    }
+    if (status.ok()) {
+      ++stats.issues_opened;
+      log::Info("rule opened an issue",
+                {{"rule", absl::StrCat("rules/", a.rule_id)},
+                 {"issue", key},
+                 {"key_result", names::KeyResult(a.objective_id, a.key_result_id)}});
+      absl::Status done = events_.CompleteIssueAction(a, key);
+      if (!done.ok()) log::Warn("recording an opened issue failed", {{"error", done.ToString()}});
+      continue;
+    }
+    ++stats.issues_failed;
+    const double factor = std::pow(2.0, std::min(a.attempts, 20));
+    const absl::Duration wait = std::min(options_.issue_retry * factor, options_.max_issue_retry);
+    log::Warn("opening an issue failed",
+              {{"rule", absl::StrCat("rules/", a.rule_id)}, {"error", status.ToString()}});
+    absl::Status deferred = events_.DeferIssueAction(a, status.ToString(), now + wait);
+    if (!deferred.ok()) log::Warn("deferring an issue failed", {{"error", deferred.ToString()}});
+  }
+}
+
+}  // namespace okr::events

@@ -1,0 +1,166 @@
+#include "service/events/subscription_deliverer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/http/retrying_http_client.h"
+#include "connectors/http/signature.h"
+#include "service/events/subtree.h"
+#include "service/log/log.h"
+
+namespace okr::events {
+
+namespace http = connectors::http;
+
+SubscriptionDeliverer::SubscriptionDeliverer(core::EventsCore& events, core::OkrCore& core,
+                                             http::HttpClient& http, const Clock& clock,
+                                             Serializer serializer, DelivererOptions options,
+                                             std::function<bool()> may_run,
+                                             DeliveryObserver* observer)
+    : events_(events),
+      core_(core),
+      http_(http),
+      clock_(clock),
+      serializer_(std::move(serializer)),
+      options_(options),
+      may_run_(std::move(may_run)),
+      observer_(observer) {}
+
+SubscriptionDeliverer::~SubscriptionDeliverer() { Stop(); }
+
+void SubscriptionDeliverer::Start() {
+  runner_ = std::make_unique<sync::PeriodicRunner>(
+      "deliveries", options_.poll_interval, [this] { RunOnce(); }, may_run_);
+  runner_->Start();
+}
+
+void SubscriptionDeliverer::Stop() {
+  if (runner_ != nullptr) runner_->Stop();
+}
+
+void SubscriptionDeliverer::Trigger() {
+  if (runner_ != nullptr) runner_->Trigger();
+}
+
+int64_t SubscriptionDeliverer::failing() const {
+  absl::MutexLock lock(&mu_);
+  return failing_;
+}
+
+int64_t SubscriptionDeliverer::backlog() const {
+  absl::MutexLock lock(&mu_);
+  return backlog_;
+}
+
+absl::Duration SubscriptionDeliverer::Backoff(int attempts) {
+  const double factor = std::pow(2.0, std::min(attempts - 1, 30));
+  absl::Duration wait = std::min(options_.initial_backoff * factor, options_.max_backoff);
+  return wait * absl::Uniform(rng_, 0.8, 1.2);
+}
+
+void SubscriptionDeliverer::RunOnce() {
+  absl::StatusOr<std::vector<Subscription>> subscriptions = events_.AllSubscriptions();
+  if (!subscriptions.ok()) {
+    log::Warn("listing subscriptions failed", {{"error", subscriptions.status().ToString()}});
+    return;
+  }
+  int64_t failing = 0;
+  int64_t backlog = 0;
+  for (const Subscription& s : *subscriptions) {
+    backlog += DeliverOne(s, clock_.Now());
+    absl::StatusOr<core::DeliveryState> state = events_.GetDeliveryState(s.id);
+    if (state.ok() && state->state == SubscriptionState::kFailing) ++failing;
+  }
+  absl::MutexLock lock(&mu_);
+  failing_ = failing;
+  backlog_ = backlog;
+}
+
+int64_t SubscriptionDeliverer::DeliverOne(const Subscription& sub, absl::Time now) {
+  absl::StatusOr<core::DeliveryState> loaded = events_.GetDeliveryState(sub.id);
+  if (!loaded.ok()) return 0;  // deleted meanwhile
+  core::DeliveryState state = *loaded;
+  if (state.next_attempt > now) return 0;
+  absl::StatusOr<std::vector<Event>> events =
+      events_.EventsAfter(state.delivered_sequence, options_.batch);
+  if (!events.ok()) {
+    log::Warn("reading events for delivery failed", {{"error", events.status().ToString()}});
+    return 0;
+  }
+  SubtreeIndex subtree(core_, clock_);
+  bool changed = false;
+  int64_t pending = 0;
+  for (const Event& e : *events) {
+    if (!subtree.Matches(sub.filter, e) && e.subscription_id != sub.id) {
+      state.delivered_sequence = e.sequence;
+      changed = true;
+      continue;
+    }
+    const std::string body = serializer_(e);
+    http::HttpRequest request;
+    request.method = "POST";
+    request.url = sub.target_url;
+    request.timeout = options_.request_timeout;
+    request.body = body;
+    request.headers = {{"Content-Type", "application/json"},
+                       {"User-Agent", "okr-service"},
+                       {"X-OKR-Signature", http::SignatureHeaderValue(sub.secret, body)},
+                       {"X-OKR-Event-Id", absl::StrCat(e.sequence)},
+                       {"X-OKR-Event-Type", std::string(EventTypeName(e.type))}};
+    absl::StatusOr<http::HttpResponse> response = http_.Send(request);
+    const absl::Time at = clock_.Now();
+    if (response.ok() && response->status >= 200 && response->status < 300) {
+      state.delivered_sequence = e.sequence;
+      state.state = SubscriptionState::kActive;
+      state.attempts = 0;
+      state.last_error.clear();
+      state.failing_since = absl::InfinitePast();
+      state.next_attempt = absl::InfinitePast();
+      changed = true;
+      if (observer_ != nullptr) observer_->OnDelivery("delivered");
+      continue;
+    }
+    // Failed: schedule the retry of this event; later events wait (order is kept).
+    std::string error =
+        response.ok() ? absl::StrCat("HTTP ", response->status) : response.status().ToString();
+    if (state.failing_since == absl::InfinitePast()) state.failing_since = at;
+    state.attempts += 1;
+    absl::Duration wait = Backoff(state.attempts);
+    if (response.ok() && (response->status == 429 || response->status == 503)) {
+      if (std::optional<absl::Duration> hint = http::RetryHint(*response, at); hint.has_value()) {
+        wait = std::min(std::max(*hint, absl::Milliseconds(1)), options_.max_retry_after);
+      }
+    }
+    const bool give_up = at - state.failing_since >= options_.give_up_after;
+    if (give_up) {
+      if (state.state != SubscriptionState::kFailing) {
+        log::Warn("subscription failing",
+                  {{"subscription", absl::StrCat("subscriptions/", sub.id)}, {"error", error}});
+      }
+      state.state = SubscriptionState::kFailing;
+      wait = std::max(wait, options_.max_backoff);
+    }
+    state.next_attempt = at + wait;
+    state.last_error = std::move(error);
+    changed = true;
+    if (observer_ != nullptr) observer_->OnDelivery(give_up ? "failing" : "retry");
+    pending = 1;
+    break;
+  }
+  if (changed) {
+    absl::Status saved = events_.SaveDeliveryState(sub.id, state);
+    if (!saved.ok() && !absl::IsNotFound(saved)) {
+      log::Warn("saving delivery state failed", {{"error", saved.ToString()}});
+    }
+  }
+  if (static_cast<int>(events->size()) == options_.batch) {
+    Trigger();  // more to read
+    return pending + options_.batch;
+  }
+  return pending;
+}
+
+}  // namespace okr::events
