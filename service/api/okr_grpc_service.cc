@@ -4,9 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/api/grpc_status.h"
 #include "service/api/proto_convert.h"
+#include "service/api/watch_events.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
 
@@ -558,6 +561,177 @@ grpc::ServerUnaryReactor* OkrGrpcService::SyncKeyResult(grpc::CallbackServerCont
     OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
     ToProto(kr, resp);
     return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Events, subscriptions, rules
+
+namespace {
+
+absl::Status EventsUnavailable() {
+  return absl::UnimplementedError("events are not enabled in this server");
+}
+
+// `subscriptions/{id}` / `rules/{id}` -> id.
+absl::StatusOr<std::string> ParseSimpleName(const std::string& name, absl::string_view collection,
+                                            absl::string_view field) {
+  const std::string prefix = absl::StrCat(collection, "/");
+  if (!absl::StartsWith(name, prefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be ", collection, "/{id}, got \"", name.substr(0, 80), "\""));
+  }
+  std::string id = name.substr(prefix.size());
+  OKR_RETURN_IF_ERROR(names::ValidateId(id, field));
+  return id;
+}
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::Event>* OkrGrpcService::WatchEvents(
+    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
+  const absl::Time start = absl::Now();
+  absl::Status status = absl::OkStatus();
+  EventFilter filter;
+  if (events_ == nullptr || hub_ == nullptr || clock_ == nullptr) {
+    status = EventsUnavailable();
+  } else if (req->after_sequence() < 0) {
+    status = absl::InvalidArgumentError("after_sequence must not be negative");
+  } else {
+    absl::StatusOr<EventFilter> parsed = FromProto(req->filter(), "filter");
+    status = parsed.status();
+    if (parsed.ok()) filter = *std::move(parsed);
+  }
+  if (observer_ != nullptr) observer_->OnRpc("WatchEvents", status.code(), absl::Now() - start);
+  if (!status.ok()) {
+    // A reactor that finishes at once.
+    class Failed final : public grpc::ServerWriteReactor<v1::Event> {
+     public:
+      explicit Failed(const grpc::Status& s) { Finish(s); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(status));
+  }
+  auto* reactor = new WatchEventsReactor(*events_, core_, *hub_, *clock_, std::move(filter),
+                                         req->after_sequence());
+  reactor->Begin();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListEvents(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListEventsRequest* req,
+                                                     v1::ListEventsResponse* resp) {
+  return Respond(ctx, "ListEvents", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    core::EventParent parent;
+    if (absl::StartsWith(req->parent(), "teams/")) {
+      OKR_ASSIGN_OR_RETURN(parent.team_id, names::ParseTeam(req->parent(), "parent"));
+    } else if (absl::StrContains(req->parent(), "/keyResults/")) {
+      OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
+      parent.objective_id = n.objective_id;
+      parent.key_result_id = n.key_result_id;
+    } else {
+      OKR_ASSIGN_OR_RETURN(parent.objective_id, names::ParseObjective(req->parent(), "parent"));
+    }
+    OKR_ASSIGN_OR_RETURN(
+        auto page, events_->ListEvents(parent, ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_events());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateSubscription(
+    grpc::CallbackServerContext* ctx, const v1::CreateSubscriptionRequest* req,
+    v1::Subscription* resp) {
+  return Respond(ctx, "CreateSubscription", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(Subscription s, FromProto(req->subscription(), req->subscription_id()));
+    OKR_ASSIGN_OR_RETURN(Subscription created, events_->CreateSubscription(std::move(s)));
+    ToProto(created, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetSubscription(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetSubscriptionRequest* req,
+                                                          v1::Subscription* resp) {
+  return Respond(ctx, "GetSubscription", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(std::string id, ParseSimpleName(req->name(), "subscriptions", "name"));
+    OKR_ASSIGN_OR_RETURN(Subscription s, events_->GetSubscription(id));
+    ToProto(s, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListSubscriptions(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListSubscriptionsRequest* req,
+                                                            v1::ListSubscriptionsResponse* resp) {
+  return Respond(ctx, "ListSubscriptions", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(
+        auto page, events_->ListSubscriptions(ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_subscriptions());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::DeleteSubscription(
+    grpc::CallbackServerContext* ctx, const v1::DeleteSubscriptionRequest* req,
+    google::protobuf::Empty* resp) {
+  return Respond(ctx, "DeleteSubscription", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(std::string id, ParseSimpleName(req->name(), "subscriptions", "name"));
+    return events_->DeleteSubscription(id);
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::CreateRule(grpc::CallbackServerContext* ctx,
+                                                     const v1::CreateRuleRequest* req,
+                                                     v1::Rule* resp) {
+  return Respond(ctx, "CreateRule", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(Rule rule, FromProto(req->rule(), req->rule_id()));
+    OKR_ASSIGN_OR_RETURN(Rule created, events_->CreateRule(std::move(rule)));
+    ToProto(created, resp);
+    if (on_rule_change_) on_rule_change_();
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::GetRule(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetRuleRequest* req, v1::Rule* resp) {
+  return Respond(ctx, "GetRule", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(std::string id, ParseSimpleName(req->name(), "rules", "name"));
+    OKR_ASSIGN_OR_RETURN(Rule rule, events_->GetRule(id));
+    ToProto(rule, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::ListRules(grpc::CallbackServerContext* ctx,
+                                                    const v1::ListRulesRequest* req,
+                                                    v1::ListRulesResponse* resp) {
+  return Respond(ctx, "ListRules", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(auto page,
+                         events_->ListRules(ToPageRequest(req->page_size(), req->page_token())));
+    AppendAll(page.items, resp->mutable_rules());
+    resp->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OkrGrpcService::DeleteRule(grpc::CallbackServerContext* ctx,
+                                                     const v1::DeleteRuleRequest* req,
+                                                     google::protobuf::Empty* resp) {
+  return Respond(ctx, "DeleteRule", [&]() -> absl::Status {
+    if (events_ == nullptr) return EventsUnavailable();
+    OKR_ASSIGN_OR_RETURN(std::string id, ParseSimpleName(req->name(), "rules", "name"));
+    return events_->DeleteRule(id);
   });
 }
 

@@ -15,7 +15,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "okr/v1/okr_service.grpc.pb.h"
+#include "service/core/events_core.h"
 #include "service/core/okr_core.h"
+#include "service/events/event_hub.h"
+#include "service/okr/clock.h"
 
 namespace okr::api {
 
@@ -137,6 +140,45 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
                                            const v1::CheckAlignmentRequest* req,
                                            v1::CheckAlignmentResponse* resp) override;
 
+  // Events, subscriptions, rules (service/api/watch_events.h streams).
+  grpc::ServerWriteReactor<v1::Event>* WatchEvents(grpc::CallbackServerContext* ctx,
+                                                   const v1::WatchEventsRequest* req) override;
+  grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* ctx,
+                                       const v1::ListEventsRequest* req,
+                                       v1::ListEventsResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateSubscription(grpc::CallbackServerContext* ctx,
+                                               const v1::CreateSubscriptionRequest* req,
+                                               v1::Subscription* resp) override;
+  grpc::ServerUnaryReactor* GetSubscription(grpc::CallbackServerContext* ctx,
+                                            const v1::GetSubscriptionRequest* req,
+                                            v1::Subscription* resp) override;
+  grpc::ServerUnaryReactor* ListSubscriptions(grpc::CallbackServerContext* ctx,
+                                              const v1::ListSubscriptionsRequest* req,
+                                              v1::ListSubscriptionsResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteSubscription(grpc::CallbackServerContext* ctx,
+                                               const v1::DeleteSubscriptionRequest* req,
+                                               google::protobuf::Empty* resp) override;
+  grpc::ServerUnaryReactor* CreateRule(grpc::CallbackServerContext* ctx,
+                                       const v1::CreateRuleRequest* req, v1::Rule* resp) override;
+  grpc::ServerUnaryReactor* GetRule(grpc::CallbackServerContext* ctx,
+                                    const v1::GetRuleRequest* req, v1::Rule* resp) override;
+  grpc::ServerUnaryReactor* ListRules(grpc::CallbackServerContext* ctx,
+                                      const v1::ListRulesRequest* req,
+                                      v1::ListRulesResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteRule(grpc::CallbackServerContext* ctx,
+                                       const v1::DeleteRuleRequest* req,
+                                       google::protobuf::Empty* resp) override;
+
+  // Serves the event RPCs; without it they answer UNIMPLEMENTED. All must outlive the
+  // service. `on_rule_change` (may be empty) is called after a rule is created.
+  void SetEvents(core::EventsCore* events, events::EventHub* hub, const Clock* clock,
+                 std::function<void()> on_rule_change = {}) {
+    events_ = events;
+    hub_ = hub;
+    clock_ = clock;
+    on_rule_change_ = std::move(on_rule_change);
+  }
+
  private:
   template <typename Fn>
   grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
@@ -145,6 +187,10 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   core::OkrCore& core_;
   RpcObserver* observer_;
   KeyResultSync key_result_sync_;
+  core::EventsCore* events_ = nullptr;
+  events::EventHub* hub_ = nullptr;
+  const Clock* clock_ = nullptr;
+  std::function<void()> on_rule_change_;
 };
 
 }  // namespace okr::api

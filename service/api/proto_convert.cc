@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
 
@@ -129,6 +131,8 @@ void ToProto(const Team& team, v1::Team* out) {
   out->set_etag(core::FormatEtag(team.meta.revision));
   ToProtoTime(team.meta.create_time, out->mutable_create_time());
   ToProtoTime(team.meta.update_time, out->mutable_update_time());
+  out->set_jira_project_key(team.jira_project_key);
+  out->set_gitlab_project(team.gitlab_project);
 }
 
 void ToProto(const Cycle& cycle, v1::Cycle* out) {
@@ -258,6 +262,8 @@ absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
   team.id = team_id;
   team.display_name = in.display_name();
   OKR_ASSIGN_OR_RETURN(team.parent_id, OptionalName(in.parent(), "team.parent", names::ParseTeam));
+  team.jira_project_key = in.jira_project_key();
+  team.gitlab_project = in.gitlab_project();
   return team;
 }
 
@@ -399,6 +405,168 @@ std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,
 
 core::PageRequest ToPageRequest(int32_t page_size, const std::string& page_token) {
   return core::PageRequest{page_size, page_token};
+}
+
+// ---- Events, subscriptions, rules ----
+
+namespace {
+
+v1::FindingCode FindingCodeFromName(const std::string& name) {
+  v1::FindingCode code = v1::FINDING_CODE_UNSPECIFIED;
+  if (!name.empty()) v1::FindingCode_Parse(name, &code);
+  return code;
+}
+
+}  // namespace
+
+void ToProto(const Event& e, v1::Event* out) {
+  out->set_name(absl::StrCat("events/", e.sequence));
+  out->set_sequence(e.sequence);
+  out->set_type(static_cast<v1::EventType>(static_cast<int>(e.type)));
+  ToProtoTime(e.time, out->mutable_event_time());
+  out->set_subject(EventSubject(e));
+  if (!e.objective_id.empty()) out->set_objective(names::Objective(e.objective_id));
+  if (!e.key_result_id.empty()) {
+    out->set_key_result(names::KeyResult(e.objective_id, e.key_result_id));
+  }
+  if (!e.team_id.empty()) out->set_team(names::Team(e.team_id));
+  if (!e.cycle_id.empty()) out->set_cycle(names::Cycle(e.cycle_id));
+  v1::EventCause* cause = out->mutable_cause();
+  cause->set_kind(static_cast<v1::CauseKind>(static_cast<int>(e.cause.kind)));
+  cause->set_ref(e.cause.ref);
+  cause->set_via(e.cause.via);
+  out->set_old_progress(e.old_progress);
+  out->set_new_progress(e.new_progress);
+  out->set_threshold(e.threshold);
+  if (e.type == EventType::kHealthChanged) {
+    out->set_old_health(ToProto(e.old_health));
+    out->set_new_health(ToProto(e.new_health));
+  }
+  if (e.type == EventType::kStateChanged) {
+    out->set_old_state(ToProto(e.old_state));
+    out->set_new_state(ToProto(e.new_state));
+  }
+  out->set_old_total_weight(e.old_total_weight);
+  out->set_new_total_weight(e.new_total_weight);
+  out->set_finding_code(FindingCodeFromName(e.finding_code));
+  out->set_finding_subject(e.finding_subject);
+  out->set_resolved(e.resolved);
+  if (!e.rule_id.empty()) out->set_rule(absl::StrCat("rules/", e.rule_id));
+  if (!e.subscription_id.empty()) {
+    out->set_subscription(absl::StrCat("subscriptions/", e.subscription_id));
+  }
+  out->set_message(e.message);
+}
+
+std::string EventToJson(const Event& event) {
+  v1::Event message;
+  ToProto(event, &message);
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = false;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) return "{}";
+  return json;
+}
+
+void ToProto(const EventFilter& f, v1::EventFilter* out) {
+  if (!f.objective_id.empty()) out->set_objective(names::Objective(f.objective_id));
+  if (!f.team_id.empty()) out->set_team(names::Team(f.team_id));
+  if (!f.cycle_id.empty()) out->set_cycle(names::Cycle(f.cycle_id));
+  for (EventType t : f.types) out->add_event_types(static_cast<v1::EventType>(static_cast<int>(t)));
+}
+
+absl::StatusOr<EventFilter> FromProto(const v1::EventFilter& in, absl::string_view field) {
+  EventFilter f;
+  OKR_ASSIGN_OR_RETURN(
+      f.objective_id,
+      OptionalName(in.objective(), absl::StrCat(field, ".objective"), names::ParseObjective));
+  OKR_ASSIGN_OR_RETURN(f.team_id,
+                       OptionalName(in.team(), absl::StrCat(field, ".team"), names::ParseTeam));
+  OKR_ASSIGN_OR_RETURN(f.cycle_id,
+                       OptionalName(in.cycle(), absl::StrCat(field, ".cycle"), names::ParseCycle));
+  for (int t : in.event_types()) {
+    if (t <= 0 || t > kMaxEventType) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".event_types: unknown event type ", t));
+    }
+    f.types.push_back(static_cast<EventType>(t));
+  }
+  return f;
+}
+
+void ToProto(const Subscription& s, v1::Subscription* out) {
+  out->set_name(absl::StrCat("subscriptions/", s.id));
+  out->set_target_url(s.target_url);
+  ToProto(s.filter, out->mutable_filter());
+  out->set_state(s.state == SubscriptionState::kFailing ? v1::SUBSCRIPTION_FAILING
+                                                        : v1::SUBSCRIPTION_ACTIVE);
+  out->set_delivered_sequence(s.delivered_sequence);
+  out->set_last_error(s.last_error);
+  if (s.failing_since != absl::InfinitePast()) {
+    ToProtoTime(s.failing_since, out->mutable_failing_since());
+  }
+  ToProtoTime(s.meta.create_time, out->mutable_create_time());
+}
+
+absl::StatusOr<Subscription> FromProto(const v1::Subscription& in, const std::string& id) {
+  Subscription s;
+  s.id = id;
+  s.target_url = in.target_url();
+  s.secret = in.secret();
+  OKR_ASSIGN_OR_RETURN(s.filter, FromProto(in.filter(), "subscription.filter"));
+  return s;
+}
+
+void ToProto(const Rule& r, v1::Rule* out) {
+  out->set_name(absl::StrCat("rules/", r.id));
+  out->set_parent(r.objective_id.empty() ? names::Team(r.team_id)
+                                         : names::Objective(r.objective_id));
+  v1::RuleCondition* c = out->mutable_condition();
+  c->set_type(static_cast<v1::RuleConditionType>(static_cast<int>(r.condition)));
+  c->set_threshold(r.threshold);
+  c->set_days(r.days);
+  v1::RuleAction* a = out->mutable_action();
+  a->set_type(static_cast<v1::RuleActionType>(static_cast<int>(r.action)));
+  if (!r.subscription_id.empty())
+    a->set_subscription(absl::StrCat("subscriptions/", r.subscription_id));
+  if (r.action == RuleActionType::kOpenIssue) a->set_tracker(ToProto(r.tracker));
+  ToProtoTime(r.meta.create_time, out->mutable_create_time());
+}
+
+absl::StatusOr<Rule> FromProto(const v1::Rule& in, const std::string& id) {
+  Rule r;
+  r.id = id;
+  if (absl::StartsWith(in.parent(), "teams/")) {
+    OKR_ASSIGN_OR_RETURN(r.team_id, names::ParseTeam(in.parent(), "rule.parent"));
+  } else if (absl::StartsWith(in.parent(), "objectives/")) {
+    OKR_ASSIGN_OR_RETURN(r.objective_id, names::ParseObjective(in.parent(), "rule.parent"));
+  } else {
+    return absl::InvalidArgumentError(
+        "rule.parent: must be objectives/{objective} or teams/{team}");
+  }
+  const int type = in.condition().type();
+  if (type < 1 || type > 4) {
+    return absl::InvalidArgumentError("rule.condition.type: is required");
+  }
+  r.condition = static_cast<RuleConditionType>(type);
+  r.threshold = in.condition().threshold();
+  r.days = in.condition().days();
+  const int action = in.action().type();
+  if (action < 1 || action > 3) return absl::InvalidArgumentError("rule.action.type: is required");
+  r.action = static_cast<RuleActionType>(action);
+  if (!in.action().subscription().empty()) {
+    constexpr absl::string_view kPrefix = "subscriptions/";
+    if (!absl::StartsWith(in.action().subscription(), kPrefix)) {
+      return absl::InvalidArgumentError(
+          "rule.action.subscription: must be subscriptions/{subscription}");
+    }
+    r.subscription_id = in.action().subscription().substr(kPrefix.size());
+    OKR_RETURN_IF_ERROR(names::ValidateId(r.subscription_id, "rule.action.subscription"));
+  }
+  if (r.action == RuleActionType::kOpenIssue) {
+    OKR_ASSIGN_OR_RETURN(r.tracker, FromProto(in.action().tracker(), "rule.action.tracker"));
+  }
+  return r;
 }
 
 }  // namespace okr::api

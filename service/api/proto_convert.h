@@ -15,6 +15,7 @@
 #include "okr/v1/okr_service.pb.h"
 #include "service/core/okr_core.h"
 #include "service/okr/alignment.h"
+#include "service/okr/events.h"
 #include "service/okr/model.h"
 #include "service/okr/scoring.h"
 
@@ -51,6 +52,19 @@ absl::StatusOr<Tracker> FromProto(v1::Tracker tracker, absl::string_view field);
 absl::StatusOr<ExplicitScores> FromProto(
     const google::protobuf::RepeatedPtrField<v1::KeyResultScore>& scores,
     const std::string& objective_id);
+
+// Events, subscriptions, rules. `field` prefixes error messages ("filter").
+void ToProto(const Event& event, v1::Event* out);
+// The Event message in proto3 JSON (lowerCamelCase names, enums by name): the body of a
+// webhook subscription delivery.
+std::string EventToJson(const Event& event);
+void ToProto(const EventFilter& filter, v1::EventFilter* out);
+void ToProto(const Subscription& subscription, v1::Subscription* out);
+void ToProto(const Rule& rule, v1::Rule* out);
+absl::StatusOr<EventFilter> FromProto(const v1::EventFilter& filter, absl::string_view field);
+absl::StatusOr<Subscription> FromProto(const v1::Subscription& subscription,
+                                       const std::string& subscription_id);
+absl::StatusOr<Rule> FromProto(const v1::Rule& rule, const std::string& rule_id);
 
 // Update masks: the paths of `mask`, or when it is empty, the given default paths.
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,

@@ -1,0 +1,116 @@
+#include "service/api/watch_events.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/api/grpc_status.h"
+#include "service/api/proto_convert.h"
+
+namespace okr::api {
+namespace {
+
+constexpr size_t kReadBatch = 256;
+
+}  // namespace
+
+WatchEventsReactor::WatchEventsReactor(core::EventsCore& events, core::OkrCore& core,
+                                       events::EventHub& hub, const Clock& clock,
+                                       EventFilter filter, int64_t after_sequence)
+    : events_(events),
+      hub_(hub),
+      filter_(std::move(filter)),
+      subtree_(core, clock),
+      cursor_(after_sequence) {}
+
+void WatchEventsReactor::Begin() {
+  hub_.AddListener(this);
+  Pump();
+}
+
+void WatchEventsReactor::OnNewEvents() { Pump(); }
+
+void WatchEventsReactor::OnWriteDone(bool ok) {
+  if (!ok) {
+    // The client went away.
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!finished_) finish = finished_ = true;
+    }
+    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+  }
+  Pump();
+}
+
+void WatchEventsReactor::OnCancel() {
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!finished_ && !writing_) finish = finished_ = true;
+  }
+  if (finish) Finish(grpc::Status::CANCELLED);
+}
+
+void WatchEventsReactor::OnDone() {
+  hub_.RemoveListener(this);
+  delete this;
+}
+
+void WatchEventsReactor::Pump() {
+  // Decided under the lock, done outside it (gRPC may run reactions on this thread).
+  std::optional<grpc::Status> finish;
+  bool write = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || writing_) return;
+    while (pending_.empty() && !finish.has_value()) {
+      std::vector<Event> batch;
+      if (!hub_.ReadSince(cursor_, kReadBatch, &batch)) {
+        if (live_) {
+          finish = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("the stream fell too far behind the event log; "
+                                             "resume with after_sequence=",
+                                             cursor_));
+          break;
+        }
+        // History before the hub's ring: replay from the outbox.
+        absl::StatusOr<std::vector<Event>> stored = events_.EventsAfter(cursor_, kReadBatch);
+        if (!stored.ok()) {
+          finish = ToGrpcStatus(stored.status());
+          break;
+        }
+        if (stored->empty()) return;  // the hub will catch up and wake us
+        batch = *std::move(stored);
+      } else if (batch.empty()) {
+        live_ = true;
+        return;  // caught up: OnNewEvents wakes us
+      }
+      for (Event& e : batch) {
+        cursor_ = e.sequence;
+        if (subtree_.Matches(filter_, e)) pending_.push_back(std::move(e));
+      }
+    }
+    if (finish.has_value()) {
+      finished_ = true;
+    } else {
+      message_.Clear();
+      ToProto(pending_.front(), &message_);
+      pending_.pop_front();
+      writing_ = write = true;
+    }
+  }
+  if (write) {
+    StartWrite(&message_);
+  } else if (finish.has_value()) {
+    Finish(*finish);
+  }
+}
+
+}  // namespace okr::api

@@ -1,0 +1,61 @@
+// WatchEventsReactor: one WatchEvents stream (okr.v1.OkrService). It replays the history
+// after the client's `after_sequence` from the outbox, then follows the EventHub's live
+// tail, writing the events its filter matches one at a time, in sequence order. Every
+// event is read by position, so a reconnect with the last sequence seen continues exactly
+// there. Slow clients never block writers or other watchers: each stream only reads; a
+// live stream whose position has left the hub's bounded ring is ended with
+// RESOURCE_EXHAUSTED (naming the sequence to resume after). Deletes itself when done.
+#ifndef OKR_SERVICE_API_WATCH_EVENTS_H_
+#define OKR_SERVICE_API_WATCH_EVENTS_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "okr/v1/okr_service.pb.h"
+#include "service/core/events_core.h"
+#include "service/core/okr_core.h"
+#include "service/events/event_hub.h"
+#include "service/events/subtree.h"
+#include "service/okr/clock.h"
+#include "service/okr/events.h"
+
+namespace okr::api {
+
+class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::Event>,
+                                 public events::EventListener {
+ public:
+  WatchEventsReactor(core::EventsCore& events, core::OkrCore& core, events::EventHub& hub,
+                     const Clock& clock, EventFilter filter, int64_t after_sequence);
+
+  // Registers with the hub and starts sending. Call once, right after construction.
+  void Begin();
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+  void OnNewEvents() override;
+
+ private:
+  // Sends the next matching event if no write is in flight, reading more when needed.
+  void Pump();
+
+  core::EventsCore& events_;
+  events::EventHub& hub_;
+  const EventFilter filter_;
+  absl::Mutex mu_;
+  events::SubtreeIndex subtree_ ABSL_GUARDED_BY(mu_);
+  int64_t cursor_ ABSL_GUARDED_BY(mu_);     // every event up to here was read
+  bool live_ ABSL_GUARDED_BY(mu_) = false;  // caught up with the hub at least once
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Event> pending_ ABSL_GUARDED_BY(mu_);  // read, matching, not yet written
+  v1::Event message_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace okr::api
+
+#endif  // OKR_SERVICE_API_WATCH_EVENTS_H_
