@@ -3,6 +3,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -72,6 +73,27 @@ const std::vector<Setting>& Settings() {
        "OKR_WRITEBACK_INTERVAL",
        "how often pending tracker write-backs (links, notes) are flushed",
        &ServerConfig::writeback_interval,
+       {}},
+      {"rule-interval",
+       "OKR_RULE_INTERVAL",
+       "how often rules are evaluated besides after changes (pace conditions move with time)",
+       &ServerConfig::rule_interval,
+       {}},
+      {"delivery-initial-backoff",
+       "OKR_DELIVERY_INITIAL_BACKOFF",
+       "first retry delay of a failed webhook subscription delivery (doubles, with jitter)",
+       &ServerConfig::delivery_initial_backoff,
+       {}},
+      {"delivery-max-backoff",
+       "OKR_DELIVERY_MAX_BACKOFF",
+       "longest retry delay of a failed webhook subscription delivery",
+       &ServerConfig::delivery_max_backoff,
+       {}},
+      {"delivery-give-up-after",
+       "OKR_DELIVERY_GIVE_UP_AFTER",
+       "a subscription whose event is undelivered this long after its first failure turns "
+       "FAILING (retries continue at the longest backoff)",
+       &ServerConfig::delivery_give_up_after,
        {}},
       {"jira-url",
        "OKR_JIRA_URL",
@@ -258,6 +280,18 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     return d.status();
   } else {
     config.writeback_every = *d;
+  }
+  for (auto [text, flag, out] :
+       {std::tuple(&config.rule_interval, "rule-interval", &config.rule_every),
+        std::tuple(&config.delivery_initial_backoff, "delivery-initial-backoff",
+                   &config.delivery_initial_backoff_d),
+        std::tuple(&config.delivery_max_backoff, "delivery-max-backoff",
+                   &config.delivery_max_backoff_d),
+        std::tuple(&config.delivery_give_up_after, "delivery-give-up-after",
+                   &config.delivery_give_up_after_d)}) {
+    absl::StatusOr<absl::Duration> d = ParseDurationSetting(*text, flag);
+    if (!d.ok()) return d.status();
+    *out = *d;
   }
   int pool = 0;
   if (!absl::SimpleAtoi(config.database_pool_size, &pool) || pool < 1 || pool > 1000) {

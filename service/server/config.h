@@ -29,6 +29,10 @@ struct ServerConfig {
   std::string public_url = "http://localhost:8080";
   std::string reconcile_interval = "5m";
   std::string writeback_interval = "1s";
+  std::string rule_interval = "1m";
+  std::string delivery_initial_backoff = "1s";
+  std::string delivery_max_backoff = "5m";
+  std::string delivery_give_up_after = "24h";
 
   // Jira connector (enabled when jira_url is set).
   std::string jira_url;
@@ -50,6 +54,10 @@ struct ServerConfig {
   // Parsed durations (valid after ParseConfig).
   absl::Duration reconcile_every = absl::Minutes(5);
   absl::Duration writeback_every = absl::Seconds(1);
+  absl::Duration rule_every = absl::Minutes(1);
+  absl::Duration delivery_initial_backoff_d = absl::Seconds(1);
+  absl::Duration delivery_max_backoff_d = absl::Minutes(5);
+  absl::Duration delivery_give_up_after_d = absl::Hours(24);
 
   // One "setting=value" line per setting, secrets redacted.
   std::vector<std::string> DescribeForLog() const;

@@ -14,6 +14,7 @@
 #include "service/log/log.h"
 #include "service/metrics/metrics.h"
 #include "service/okr/status_macros.h"
+#include "service/server/event_services.h"
 #include "service/server/tracker_connectors.h"
 #include "service/storage/postgres/postgres_store.h"
 #include "service/storage/sqlite/sqlite_store.h"
@@ -117,6 +118,14 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   OKR_ASSIGN_OR_RETURN(s->connectors_, TrackerConnectors::Create(config, *s->core_, *s->store_,
                                                                  clock, *s->metrics_));
   s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_, s->rpc_metrics_.get());
+  OKR_ASSIGN_OR_RETURN(s->events_,
+                       EventServices::Create(config, *s->core_, *s->store_, clock, *s->metrics_,
+                                             s->connectors_->IssueOpeners()));
+  {
+    EventServices* events = s->events_.get();
+    s->grpc_service_->SetEvents(&events->events_core(), &events->hub(), &clock,
+                                [events] { events->TriggerRules(); });
+  }
   if (s->connectors_->enabled()) {
     TrackerConnectors* connectors = s->connectors_.get();
     s->grpc_service_->SetKeyResultSync(
@@ -171,6 +180,7 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   s->connectors_->RegisterRoutes(*s->http_server_);
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
   s->connectors_->Start();
+  OKR_RETURN_IF_ERROR(s->events_->Start());
   return s;
 }
 
@@ -185,11 +195,13 @@ void OkrServer::Shutdown(absl::Duration grace) {
   }
   if (connectors_) connectors_->Stop();
   if (grpc_server_) {
+    // Open WatchEvents streams end with the server; the hub must outlive them.
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
   if (http_server_) http_server_->Stop();
+  if (events_) events_->Stop();
 }
 
 OkrServer::~OkrServer() { Shutdown(absl::Seconds(5)); }

@@ -41,6 +41,7 @@ class Registry;
 namespace okr::server {
 
 class TrackerConnectors;
+class EventServices;
 
 // Opens the store for a --database URL (sqlite:PATH; postgresql://... when built in).
 absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config);
@@ -70,6 +71,7 @@ class OkrServer {
   std::unique_ptr<storage::OkrStore> store_;
   std::unique_ptr<core::OkrCore> core_;
   std::unique_ptr<TrackerConnectors> connectors_;
+  std::unique_ptr<EventServices> events_;
   std::unique_ptr<api::OkrGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;

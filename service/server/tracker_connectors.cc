@@ -216,6 +216,8 @@ TrackerConnectors::~TrackerConnectors() { Stop(); }
 
 bool TrackerConnectors::enabled() const { return !impl_->sources.empty(); }
 
+std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() { return {}; }
+
 void TrackerConnectors::RegisterRoutes(http::HttpServer& server) {
   if (impl_->jira_webhooks) {
     server.Handle("POST", "/webhooks/jira",

@@ -12,6 +12,7 @@
 #ifndef OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
 #define OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
 
+#include <map>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -23,6 +24,7 @@
 #include "service/server/config.h"
 #include "service/storage/okr_store.h"
 #include "service/sync/reconciler.h"
+#include "service/sync/tracker_sync.h"
 
 namespace okr::server {
 
@@ -43,6 +45,8 @@ class TrackerConnectors {
   // The SyncKeyResult use case: reconcile one key result now.
   absl::Status SyncKeyResult(const std::string& objective_id, const std::string& key_result_id);
   bool enabled() const;
+  // Where rules open issues: the enabled trackers' issue openers.
+  std::map<Tracker, sync::TrackerIssueOpener*> IssueOpeners();
 
  private:
   struct Impl;
