@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "connectors/gitlab/json_util.h"
 #include "connectors/http/status_mapping.h"
 #include "service/okr/status_macros.h"
@@ -387,6 +388,40 @@ absl::Status GitLabClient::UpdateNote(absl::string_view project_path, int64_t ii
                                                    "/notes/", note_id),
                                       request_body))
       .status();
+}
+
+absl::StatusOr<GitLabIssue> GitLabClient::CreateIssue(absl::string_view project_path,
+                                                      absl::string_view title,
+                                                      absl::string_view description,
+                                                      absl::Span<const std::string> labels) {
+  constexpr absl::string_view kOperation = "GitLab create issue";
+  OKR_RETURN_IF_ERROR(CheckProject(kOperation, project_path));
+  const size_t title_chars =
+      static_cast<size_t>(std::count_if(title.begin(), title.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      }));
+  if (absl::StripAsciiWhitespace(title).empty() || title_chars > kMaxIssueTitleChars ||
+      HasControlChars(title)) {
+    return Invalid(kOperation, absl::StrCat("title must have 1 to ", kMaxIssueTitleChars,
+                                            " characters on one line"));
+  }
+  if (description.size() > kMaxIssueDescriptionBytes) {
+    return Invalid(kOperation,
+                   absl::StrCat("description exceeds ", kMaxIssueDescriptionBytes, " bytes"));
+  }
+  if (!labels.empty()) OKR_RETURN_IF_ERROR(CheckLabels(kOperation, labels));
+  nlohmann::json body = nlohmann::json::object();
+  body["title"] = std::string(title);
+  if (!description.empty()) body["description"] = std::string(description);
+  if (!labels.empty()) body["labels"] = absl::StrJoin(labels, ",");
+  http::HttpRequest request =
+      JsonRequest("POST", absl::StrCat(ProjectUrl(project_path), "/issues"), body);
+  // A replay after a lost response would open a second issue.
+  request.idempotent = false;
+  OKR_ASSIGN_OR_RETURN(nlohmann::json json, Call(kOperation, std::move(request)));
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path);
+  if (!issue.ok()) return Internal(kOperation, issue.status().message());
+  return issue;
 }
 
 }  // namespace okr::connectors::gitlab

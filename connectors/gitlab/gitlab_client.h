@@ -1,8 +1,8 @@
 // GitLabClient: the typed GitLab REST v4 client of the connector. It lists tracked issues
-// (reconciliation by iid, label-scope discovery), reads one issue (deletion check) and writes
-// the key-result marker back into an issue (a label plus one note that is edited in place),
-// over an injected HttpClient; the client adds `PRIVATE-TOKEN` itself through
-// AuthenticatingHttpClient:
+// (reconciliation by iid, label-scope discovery), reads one issue (deletion check), writes
+// the key-result marker back into an issue (a label plus one note that is edited in place)
+// and creates issues (for rules that open issues), over an injected HttpClient; the client adds
+// `PRIVATE-TOKEN` itself through AuthenticatingHttpClient:
 //
 //   CurlHttpClient -> RetryingHttpClient -> [AuthenticatingHttpClient(PRIVATE-TOKEN)
 //                                            -> GitLabClient]
@@ -31,7 +31,8 @@
 //    snapshot: an issue that changes while a listing runs can be missed, so callers that
 //    use `updated_after` keep an overlap and run full reconciliations now and then.
 //  - GETs and PUTs are idempotent (a RetryingHttpClient below may replay them after a 5xx or
-//    transport error); CreateNote is a POST and is replayed only on 429.
+//    transport error); CreateNote and CreateIssue are POSTs and are replayed only on 429
+//    (GitLab did not process the request).
 //  - Errors: every non-2xx answer is mapped by connectors/http/status_mapping (404 ->
 //    NOT_FOUND, 401 -> UNAUTHENTICATED, 403 -> PERMISSION_DENIED, 429 ->
 //    RESOURCE_EXHAUSTED, ...), prefixed with the operation; transport errors pass through
@@ -66,6 +67,10 @@ namespace okr::connectors::gitlab {
 inline constexpr int kMaxPerPage = 100;
 // GitLab's limit on a note body (characters; checked here in bytes).
 inline constexpr size_t kMaxNoteBodyBytes = 1000000;
+// GitLab's limits on an issue title (characters) and description (characters; checked
+// here in bytes).
+inline constexpr size_t kMaxIssueTitleChars = 255;
+inline constexpr size_t kMaxIssueDescriptionBytes = 1048576;
 
 struct GitLabClientOptions {
   // Instance URL without the API path: "https://gitlab.example.com", or with a relative URL
@@ -132,6 +137,17 @@ class GitLabClient final {
   // NOT_FOUND if the note (or the issue) was deleted, so the caller can create it again.
   absl::Status UpdateNote(absl::string_view project_path, int64_t iid, int64_t note_id,
                           absl::string_view body);
+
+  // POST /projects/:id/issues {"title", "description", "labels": "a,b"}: opens an issue
+  // (missing project labels are created) and returns it as GitLab reports it (201). Not
+  // idempotent (see the contract above). INVALID_ARGUMENT, before any request, for an
+  // invalid path, a title that is empty, over kMaxIssueTitleChars or has control
+  // characters, a description over kMaxIssueDescriptionBytes, or a label that is empty,
+  // contains ',' or control characters (`labels` may be empty). NOT_FOUND for an unknown
+  // project.
+  absl::StatusOr<GitLabIssue> CreateIssue(absl::string_view project_path, absl::string_view title,
+                                          absl::string_view description,
+                                          absl::Span<const std::string> labels);
 
   const GitLabClientOptions& options() const { return options_; }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "connectors/http/auth.h"
 #include "connectors/http/status_mapping.h"
@@ -34,6 +35,10 @@ constexpr size_t kMaxGlobalIdBytes = 255;
 constexpr size_t kMaxIssueIdDigits = 19;
 constexpr size_t kMaxIssueKeyBytes = 300;
 constexpr int kMaxPageSize = 1000;
+// Jira's limits on a summary (characters) and a label (characters; checked in bytes).
+constexpr size_t kMaxSummaryChars = 255;
+constexpr size_t kMaxLabelBytes = 255;
+constexpr size_t kMaxProjectKeyBytes = 255;
 
 // JSON text of `value`; invalid UTF-8 in caller-supplied strings is replaced, not thrown.
 std::string Dump(const nlohmann::json& value) {
@@ -56,6 +61,78 @@ bool IsIssueKey(absl::string_view key) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
   }
   return IsNumericId(key.substr(dash + 1));
+}
+
+// A project key: a letter, then letters, digits or underscores.
+bool IsProjectKey(absl::string_view key) {
+  if (key.empty() || key.size() > kMaxProjectKeyBytes) return false;
+  if (!absl::ascii_isalpha(static_cast<unsigned char>(key[0]))) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool HasControlChars(absl::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return absl::ascii_iscntrl(static_cast<unsigned char>(c)); });
+}
+
+// Code points of UTF-8 `text` (continuation bytes are not counted).
+size_t Utf8Length(absl::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+absl::Status CheckProjectKey(absl::string_view key) {
+  if (IsProjectKey(key)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a Jira project key: \"", absl::CEscape(key.substr(0, 64)), "\""));
+}
+
+absl::Status CheckNewIssue(const NewJiraIssue& issue) {
+  OKR_RETURN_IF_ERROR(CheckProjectKey(issue.project_key));
+  if (issue.summary.empty() || Utf8Length(issue.summary) > kMaxSummaryChars ||
+      HasControlChars(issue.summary)) {
+    return absl::InvalidArgumentError(absl::StrCat("Jira issue summary must have 1 to ",
+                                                   kMaxSummaryChars, " characters on one line"));
+  }
+  if (issue.issue_type.empty() || HasControlChars(issue.issue_type)) {
+    return absl::InvalidArgumentError("Jira issue type name is required");
+  }
+  for (const std::string& label : issue.labels) {
+    if (label.empty() || label.size() > kMaxLabelBytes ||
+        std::any_of(label.begin(), label.end(), [](char c) {
+          return absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+                 absl::ascii_iscntrl(static_cast<unsigned char>(c));
+        })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Jira labels must have 1 to ", kMaxLabelBytes, " bytes and no whitespace"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Appends `line` to an ADF paragraph's content, occurrences of `link_url` as links.
+void AppendAdfText(absl::string_view line, absl::string_view link_url, nlohmann::json& content,
+                   bool& linked) {
+  auto text = [&](absl::string_view part) {
+    if (!part.empty()) content.push_back({{"type", "text"}, {"text", std::string(part)}});
+  };
+  while (!line.empty()) {
+    const size_t at = link_url.empty() ? absl::string_view::npos : line.find(link_url);
+    if (at == absl::string_view::npos) {
+      text(line);
+      return;
+    }
+    text(line.substr(0, at));
+    content.push_back(
+        {{"type", "text"},
+         {"text", std::string(link_url)},
+         {"marks", {{{"type", "link"}, {"attrs", {{"href", std::string(link_url)}}}}}}});
+    linked = true;
+    line.remove_prefix(at + link_url.size());
+  }
 }
 
 absl::Status CheckIdOrKey(absl::string_view id_or_key) {
@@ -155,6 +232,65 @@ nlohmann::json RemoteLinkToJson(const RemoteLink& link) {
   object["status"] = std::move(status);
   body["object"] = std::move(object);
   return body;
+}
+
+absl::Status CheckNewJiraIssue(const NewJiraIssue& issue) { return CheckNewIssue(issue); }
+
+nlohmann::json DescriptionToAdf(absl::string_view text, absl::string_view link_url) {
+  nlohmann::json paragraphs = nlohmann::json::array();
+  nlohmann::json content = nlohmann::json::array();
+  bool linked = false;
+  auto flush = [&] {
+    if (!content.empty()) {
+      paragraphs.push_back({{"type", "paragraph"}, {"content", std::move(content)}});
+    }
+    content = nlohmann::json::array();
+  };
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    absl::ConsumeSuffix(&line, "\r");
+    if (absl::StripAsciiWhitespace(line).empty()) {
+      flush();
+      continue;
+    }
+    if (!content.empty()) content.push_back({{"type", "hardBreak"}});
+    AppendAdfText(line, link_url, content, linked);
+  }
+  flush();
+  if (!linked && !link_url.empty()) {
+    AppendAdfText(link_url, link_url, content, linked);
+    flush();
+  }
+  return {{"type", "doc"}, {"version", 1}, {"content", std::move(paragraphs)}};
+}
+
+nlohmann::json NewIssueToJson(const NewJiraIssue& issue, JiraDeployment deployment) {
+  nlohmann::json fields = nlohmann::json::object();
+  fields["project"] = {{"key", issue.project_key}};
+  fields["summary"] = issue.summary;
+  fields["issuetype"] = {{"name", issue.issue_type}};
+  if (!issue.labels.empty()) fields["labels"] = issue.labels;
+  if (!issue.description.empty() || !issue.link_url.empty()) {
+    if (deployment == JiraDeployment::kCloud) {
+      fields["description"] = DescriptionToAdf(issue.description, issue.link_url);
+    } else {
+      std::string description = issue.description;
+      if (!issue.link_url.empty() && !absl::StrContains(description, issue.link_url)) {
+        absl::StrAppend(&description, description.empty() ? "" : "\n\n", issue.link_url);
+      }
+      fields["description"] = std::move(description);
+    }
+  }
+  return {{"fields", std::move(fields)}};
+}
+
+std::string JqlQuote(absl::string_view value) {
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    quoted.push_back(c);
+  }
+  quoted.push_back('"');
+  return quoted;
 }
 
 absl::StatusOr<std::unique_ptr<JiraClient>> JiraClient::Create(http::HttpClient& http,
@@ -394,6 +530,40 @@ absl::StatusOr<RemoteLink> JiraClient::GetRemoteLink(absl::string_view issue_id_
     }
   }
   return link;
+}
+
+absl::StatusOr<JiraProject> JiraClient::GetProject(absl::string_view key) {
+  OKR_RETURN_IF_ERROR(CheckProjectKey(key));
+  http::HttpRequest request;
+  request.method = "GET";
+  request.url = ApiUrl(absl::StrCat("/project/", key));
+  OKR_ASSIGN_OR_RETURN(nlohmann::json response, Call("get project", std::move(request)));
+  JiraProject project;
+  project.id = GetString(response, "id").value_or("");
+  project.key = GetString(response, "key").value_or("");
+  project.name = GetString(response, "name").value_or("");
+  if (!IsNumericId(project.id) || project.key.empty()) {
+    return Malformed("get project", "no id or key");
+  }
+  return project;
+}
+
+absl::StatusOr<CreatedJiraIssue> JiraClient::CreateIssue(const NewJiraIssue& issue) {
+  OKR_RETURN_IF_ERROR(CheckNewJiraIssue(issue));
+  http::HttpRequest request;
+  request.method = "POST";
+  request.url = ApiUrl("/issue");
+  request.body = Dump(NewIssueToJson(issue, options_.deployment));
+  // A replay after a lost response would open a second issue.
+  request.idempotent = false;
+  OKR_ASSIGN_OR_RETURN(nlohmann::json response, Call("create issue", std::move(request)));
+  CreatedJiraIssue created;
+  created.id = GetString(response, "id").value_or("");
+  created.key = GetString(response, "key").value_or("");
+  if (!IsNumericId(created.id) || !IsIssueKey(created.key)) {
+    return Malformed("create issue", "no numeric id or issue key");
+  }
+  return created;
 }
 
 }  // namespace okr::connectors::jira

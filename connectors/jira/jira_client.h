@@ -1,6 +1,7 @@
 // JiraClient: the typed Jira REST client of the connector. It searches issues (polling and
-// reconciliation), reads one issue and writes the key-result link back into an issue, over
-// an injected HttpClient that already carries auth and retry:
+// reconciliation), reads one issue, writes the key-result link back into an issue, and
+// looks up projects and creates issues (for rules that open issues), over an injected
+// HttpClient that already carries auth and retry:
 //
 //   CurlHttpClient -> RetryingHttpClient -> AuthenticatingHttpClient(BasicAuth) -> JiraClient
 //
@@ -20,7 +21,9 @@
 //    POST /rest/api/2/search (startAt/maxResults/total paging) and /rest/api/2 elsewhere.
 //  - Searches and remote-link upserts are marked idempotent, so a RetryingHttpClient below
 //    may replay them after a 5xx or transport error (a search only reads; an upsert with the
-//    same globalId converges to the same link).
+//    same globalId converges to the same link). CreateIssue is not: a replay after a lost
+//    response would open a second issue, so it is retried only on 429 (Jira did not process
+//    it); callers make retries safe by searching first (JiraIssueOpener).
 //  - Errors: every non-2xx answer is mapped by connectors/http/status_mapping (404 ->
 //    NOT_FOUND, 401 -> UNAUTHENTICATED, 429 -> RESOURCE_EXHAUSTED, ...); transport errors
 //    pass through with their code; INVALID_ARGUMENT for bad arguments (checked before any
@@ -97,6 +100,30 @@ struct RemoteLinkResult {
   bool created = false;  // 201 (created) vs 200 (updated an existing globalId).
 };
 
+// A project as GetProject reports it.
+struct JiraProject {
+  std::string id;  // Numeric, e.g. "10000".
+  std::string key;
+  std::string name;
+};
+
+// An issue to create. Cloud (v3) sends `description` as Atlassian Document Format
+// (DescriptionToAdf), Data Center (v2) as a plain string.
+struct NewJiraIssue {
+  std::string project_key;          // Required, e.g. "OKRX".
+  std::string summary;              // Required, 1..255 characters, one line.
+  std::string issue_type = "Task";  // Issue type name; must exist in the project.
+  std::string description;          // Plain text; paragraphs separated by blank lines.
+  std::string link_url;             // Optional; occurrences in `description` become links.
+  std::vector<std::string> labels;  // Each 1..255 bytes without whitespace.
+};
+
+// What Jira answers to a create: the new issue's identity.
+struct CreatedJiraIssue {
+  std::string id;   // Numeric id.
+  std::string key;  // e.g. "OKRX-12".
+};
+
 class JiraClient final {
  public:
   // Called once per result page, in order; a non-OK return stops the search and is returned.
@@ -135,6 +162,18 @@ class JiraClient final {
   absl::StatusOr<RemoteLink> GetRemoteLink(absl::string_view issue_id_or_key,
                                            absl::string_view global_id);
 
+  // GET /project/{key}. NOT_FOUND if the project does not exist or is not visible.
+  // INVALID_ARGUMENT unless `key` looks like a project key (a letter, then letters, digits
+  // or underscores).
+  absl::StatusOr<JiraProject> GetProject(absl::string_view key);
+
+  // POST /issue with fields project.key, summary, issuetype.name, labels and description.
+  // Not idempotent (see the contract above). INVALID_ARGUMENT, before any request, for a
+  // missing or malformed project key, summary (empty, over 255 characters, or with control
+  // characters), issue type or label; Jira's own 400 (unknown project or issue type, ...) is
+  // INVALID_ARGUMENT too.
+  absl::StatusOr<CreatedJiraIssue> CreateIssue(const NewJiraIssue& issue);
+
   const JiraClientOptions& options() const { return options_; }
 
  private:
@@ -161,6 +200,20 @@ absl::StatusOr<std::string> IdsJql(absl::Span<const std::string> ids);
 
 // The JSON body UpsertRemoteLink sends (RemoteIssueLinkRequest).
 nlohmann::json RemoteLinkToJson(const RemoteLink& link);
+
+// `text` as an Atlassian Document Format doc: one paragraph per blank-line-separated block,
+// single newlines as hardBreak nodes, and every occurrence of `link_url` (if not empty) as
+// text with a link mark. Never an empty text node (ADF forbids them).
+nlohmann::json DescriptionToAdf(absl::string_view text, absl::string_view link_url);
+
+// OK if CreateIssue would send `issue`; INVALID_ARGUMENT naming the problem otherwise.
+absl::Status CheckNewJiraIssue(const NewJiraIssue& issue);
+
+// The JSON body CreateIssue sends (IssueUpdateDetails with `fields` only).
+nlohmann::json NewIssueToJson(const NewJiraIssue& issue, JiraDeployment deployment);
+
+// A JQL string literal: `value` in double quotes, with `"` and `\` escaped by a backslash.
+std::string JqlQuote(absl::string_view value);
 
 }  // namespace okr::connectors::jira
 

@@ -396,6 +396,62 @@ TEST_F(GitLabClientTest, InvalidArguments_RejectedBeforeAnyRequest) {
 
 // --- Against a scripted HttpClient: answers the fake would never give. ----------------------
 
+TEST_F(GitLabClientTest, CreateIssue_Returns201IssueWithLabelsFindableByLabel) {
+  AddIssue(4);
+  absl::StatusOr<GitLabIssue> created = client_->CreateIssue(
+      kProject, "Key result at risk: NPS", "See https://okr.example/kr/7", {"okr-rule-1", "OKR"});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->iid, 5);
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->title, "Key result at risk: NPS");
+  EXPECT_EQ(created->state, "opened");
+  EXPECT_THAT(created->labels, ElementsAre("OKR", "okr-rule-1"));
+  EXPECT_EQ(created->url, absl::StrCat(fake_->base_url(), "/", kProject, "/-/issues/5"));
+  absl::StatusOr<FakeGitLabIssue> stored = fake_->GetIssue(kProject, 5);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->description, "See https://okr.example/kr/7");
+  EXPECT_EQ(fake_->IssueCreates(), 1);
+
+  absl::StatusOr<std::vector<GitLabIssue>> found =
+      client_->ListIssuesByLabels(kProject, {"okr-rule-1"});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_THAT(*found, SizeIs(1));
+  EXPECT_EQ((*found)[0].iid, 5);
+}
+
+TEST_F(GitLabClientTest, CreateIssue_ServerErrorIsNotReplayed) {
+  fake_->FailNextCreates(1, 500, /*after_create=*/true);
+  absl::StatusOr<GitLabIssue> created = client_->CreateIssue(kProject, "t", "", {"okr-rule-1"});
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kCreateIssue), 1);
+  EXPECT_EQ(fake_->IssueCreates(), 1);  // Created; only the answer was lost.
+}
+
+TEST_F(GitLabClientTest, CreateIssue_UnknownProject_IsNotFound) {
+  absl::StatusOr<GitLabIssue> created = client_->CreateIssue("acme/nope", "t", "", {});
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(created.status().message(), HasSubstr("404 Project Not Found"));
+  EXPECT_EQ(fake_->IssueCreates(), 0);
+}
+
+TEST_F(GitLabClientTest, CreateIssue_InvalidArguments_RejectedBeforeAnyRequest) {
+  EXPECT_EQ(client_->CreateIssue("nope", "t", "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->CreateIssue(kProject, "", "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->CreateIssue(kProject, "a\nb", "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->CreateIssue(kProject, std::string(256, 't'), "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->CreateIssue(kProject, "t", std::string(kMaxIssueDescriptionBytes + 1, 'd'), {})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->CreateIssue(kProject, "t", "", {"a,b"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kCreateIssue), 0);
+}
+
 class ScriptedHttpClient final : public http::HttpClient {
  public:
   explicit ScriptedHttpClient(std::vector<http::HttpResponse> script)
@@ -567,6 +623,29 @@ TEST(NextLinkUrlTest, ParsesGitLabLinkHeaders) {
   EXPECT_EQ(NextLinkUrl(""), std::nullopt);
   EXPECT_EQ(NextLinkUrl("<https://g/x?page=2; rel=\"next\""), std::nullopt);
   EXPECT_EQ(NextLinkUrl("garbage, <>; rel=next"), "");
+}
+
+TEST(GitLabClientScriptedTest, CreateIssue_PostsJsonToEncodedProject_NotIdempotent) {
+  ScriptedHttpClient http({Response(201, kIssueJson)});
+  std::unique_ptr<GitLabClient> client = ScriptedClient(http);
+  absl::StatusOr<GitLabIssue> created =
+      client->CreateIssue("a/b", "Key result at risk", "text", {"okr-rule-1", "OKR::x"});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->iid, 1);
+  ASSERT_THAT(http.requests(), SizeIs(1));
+  const http::HttpRequest request = http.requests()[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "https://gitlab.example.com/gitlab/api/v4/projects/a%2Fb/issues");
+  EXPECT_FALSE(request.IsIdempotent());
+  EXPECT_EQ(nlohmann::json::parse(request.body),
+            nlohmann::json::parse(R"({"title":"Key result at risk","description":"text",
+                                      "labels":"okr-rule-1,OKR::x"})"));
+}
+
+TEST(GitLabClientScriptedTest, CreateIssue_ResponseWithoutIssue_IsInternal) {
+  ScriptedHttpClient http({Response(201, R"({"message":"created"})")});
+  std::unique_ptr<GitLabClient> client = ScriptedClient(http);
+  EXPECT_EQ(client->CreateIssue("a/b", "t", "", {}).status().code(), absl::StatusCode::kInternal);
 }
 
 }  // namespace

@@ -141,5 +141,61 @@ TEST_F(FakeJiraServerTest, InjectedFailures_CarryRetryAfter_ThenServe) {
   EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kGetIssue), 2);
 }
 
+TEST_F(FakeJiraServerTest, CreateIssue_201WithIdKeySelf_SearchableByLabel) {
+  const nlohmann::json body = nlohmann::json::parse(R"({"fields": {
+    "project": {"key": "OKRX"}, "summary": "Key result at risk", "issuetype": {"name": "Task"},
+    "labels": ["okr-rule-1"],
+    "description": {"type": "doc", "version": 1, "content": []}}})");
+  httplib::Result created =
+      client_->Post("/rest/api/3/issue", auth_, body.dump(), "application/json");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  const nlohmann::json json = nlohmann::json::parse(created->body);
+  EXPECT_EQ(json, nlohmann::json({{"id", "10301"},
+                                  {"key", "OKRX-301"},
+                                  {"self", fake_->base_url() + "/rest/api/3/issue/10301"}}));
+  auto [status, page] = Search({{"jql", R"(project = OKRX AND labels = "okr-rule-1")"}});
+  EXPECT_EQ(status, 200);
+  ASSERT_THAT(page["issues"], SizeIs(1));
+  EXPECT_EQ(page["issues"][0]["id"], "10301");
+  EXPECT_EQ(fake_->IssuesCreated(), 1);
+}
+
+TEST_F(FakeJiraServerTest, CreateIssue_InvalidFields_OneErrorCollectionNamingEach) {
+  const nlohmann::json body = nlohmann::json::parse(R"({"fields": {
+    "project": {"key": "NOPE"}, "summary": "two\nlines", "issuetype": {"name": "Incident"},
+    "labels": ["has space"], "description": "plain text is not ADF on v3", "priority": {}}})");
+  httplib::Result result =
+      client_->Post("/rest/api/3/issue", auth_, body.dump(), "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400);
+  const nlohmann::json json = nlohmann::json::parse(result->body);
+  EXPECT_EQ(json["errorMessages"], nlohmann::json::array());
+  for (const char* field :
+       {"project", "summary", "issuetype", "labels", "description", "priority"}) {
+    EXPECT_TRUE(json["errors"].contains(field)) << field << ": " << json.dump();
+  }
+  EXPECT_EQ(json["errors"]["project"], "Specify a valid project ID or key");
+  // v2 takes the description as a string.
+  httplib::Result v2 = client_->Post(
+      "/rest/api/2/issue", auth_,
+      R"({"fields":{"project":{"key":"OKRX"},"summary":"s","issuetype":{"name":"Bug"},"description":"text"}})",
+      "application/json");
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->status, 201);
+  EXPECT_EQ(fake_->IssuesCreated(), 1);
+}
+
+TEST_F(FakeJiraServerTest, GetProject_KnownFromIssues_UnknownIs404) {
+  httplib::Result known = client_->Get("/rest/api/3/project/okrx", auth_);
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(known->body)["key"], "OKRX");
+  httplib::Result unknown = client_->Get("/rest/api/3/project/NOPE", auth_);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_THAT(unknown->body, HasSubstr("No project could be found with key 'NOPE'."));
+}
+
 }  // namespace
 }  // namespace okr::testing

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -523,6 +524,176 @@ TEST(JiraClientWireTest, IdsJql_ChunkFormat) {
   EXPECT_EQ(*IdsJql({"1", "22", "333"}), "id in (1,22,333)");
   EXPECT_EQ(IdsJql({"1", "x"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(IdsJql({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+NewJiraIssue CheckoutIssue() {
+  NewJiraIssue issue;
+  issue.project_key = "OKRX";
+  issue.summary = "Key result at risk: Checkout NPS >= 45";
+  issue.description = "Checkout NPS is at 20% (expected 50%).\nSee https://okr.example/kr/7";
+  issue.link_url = "https://okr.example/kr/7";
+  issue.labels = {"okr-rule-3f9c2a"};
+  return issue;
+}
+
+TEST_F(JiraClientTest, CreateIssue_StoresFieldsAndReturnsIdAndKey) {
+  fake_->PutIssues(MakeFakeIssues(2));
+  absl::StatusOr<CreatedJiraIssue> created = client_->CreateIssue(CheckoutIssue());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->id, "10003");
+  EXPECT_EQ(created->key, "OKRX-3");
+  std::optional<FakeJiraIssue> stored = fake_->GetIssue("OKRX-3");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->summary, "Key result at risk: Checkout NPS >= 45");
+  EXPECT_EQ(stored->issue_type, "Task");
+  EXPECT_THAT(stored->labels, ElementsAre("okr-rule-3f9c2a"));
+  EXPECT_EQ(stored->description["type"], "doc");
+  EXPECT_EQ(fake_->IssuesCreated(), 1);
+  // The new issue is searchable by its label.
+  std::vector<std::string> keys;
+  ASSERT_TRUE(client_
+                  ->SearchByJql("project = OKRX AND labels = \"okr-rule-3f9c2a\"",
+                                [&](std::vector<JiraIssue> page) {
+                                  for (const JiraIssue& issue : page) keys.push_back(issue.key);
+                                  return absl::OkStatus();
+                                })
+                  .ok());
+  EXPECT_THAT(keys, ElementsAre("OKRX-3"));
+}
+
+TEST_F(JiraClientTest, CreateIssue_ServerError_IsNotReplayed) {
+  fake_->PutIssues(MakeFakeIssues(1));
+  fake_->FailNextCreates(1, FakeJiraFailure{500, std::nullopt, std::nullopt},
+                         /*after_create=*/true);
+  absl::StatusOr<CreatedJiraIssue> created = client_->CreateIssue(CheckoutIssue());
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kCreateIssue), 1);
+  EXPECT_EQ(fake_->IssuesCreated(), 1);  // Created; only the answer was lost.
+}
+
+TEST_F(JiraClientTest, CreateIssue_RateLimited_IsRetriedOnce) {
+  fake_->PutIssues(MakeFakeIssues(1));
+  fake_->FailNextCreates(1, FakeJiraFailure{429, "2", std::nullopt});
+  absl::StatusOr<CreatedJiraIssue> created = client_->CreateIssue(CheckoutIssue());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kCreateIssue), 2);
+  EXPECT_EQ(fake_->IssuesCreated(), 1);
+  EXPECT_THAT(sleeper_.waits(), ElementsAre(Ge(absl::Seconds(2))));
+}
+
+TEST_F(JiraClientTest, CreateIssue_JiraValidationErrors_AreInvalidArgumentNamingTheField) {
+  fake_->PutIssues(MakeFakeIssues(1));
+  NewJiraIssue unknown_project = CheckoutIssue();
+  unknown_project.project_key = "NOPE";
+  absl::StatusOr<CreatedJiraIssue> created = client_->CreateIssue(unknown_project);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.status().message(), HasSubstr("Specify a valid project ID or key"));
+
+  NewJiraIssue unknown_type = CheckoutIssue();
+  unknown_type.issue_type = "Incident";
+  created = client_->CreateIssue(unknown_type);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.status().message(), HasSubstr("issuetype"));
+  EXPECT_EQ(fake_->IssuesCreated(), 0);
+}
+
+TEST_F(JiraClientTest, CreateIssue_InvalidInput_FailsBeforeAnyRequest) {
+  std::vector<NewJiraIssue> bad(6, CheckoutIssue());
+  bad[0].project_key = "";
+  bad[1].project_key = "OKRX\" OR x";
+  bad[2].summary = "";
+  bad[3].summary = "two\nlines";
+  bad[4].summary = std::string(256, 's');
+  bad[5].labels = {"has space"};
+  for (const NewJiraIssue& issue : bad) {
+    EXPECT_EQ(client_->CreateIssue(issue).status().code(), absl::StatusCode::kInvalidArgument)
+        << issue.project_key << " / " << issue.summary;
+  }
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kCreateIssue), 0);
+}
+
+TEST_F(JiraClientTest, GetProject_KnownAndUnknown) {
+  fake_->PutIssues(MakeFakeIssues(1));
+  absl::StatusOr<JiraProject> project = client_->GetProject("OKRX");
+  ASSERT_TRUE(project.ok()) << project.status();
+  EXPECT_EQ(project->key, "OKRX");
+  EXPECT_FALSE(project->id.empty());
+  EXPECT_EQ(client_->GetProject("NOPE").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->GetProject("../x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kGetProject), 2);
+}
+
+TEST_F(JiraClientTest, DataCenter_CreateIssue_SendsPlainTextDescription) {
+  fake_->PutIssues(MakeFakeIssues(1));
+  std::unique_ptr<JiraClient> dc = MakeClient(JiraDeployment::kDataCenter);
+  NewJiraIssue issue = CheckoutIssue();
+  issue.description = "Checkout NPS is at 20%.";
+  absl::StatusOr<CreatedJiraIssue> created = dc->CreateIssue(issue);
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::optional<FakeJiraIssue> stored = fake_->GetIssue(created->key);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->description, "Checkout NPS is at 20%.\n\nhttps://okr.example/kr/7");
+}
+
+TEST(JiraClientWireTest, CreateIssueRequest_IsIssueUpdateDetails_NotIdempotent) {
+  ScriptedHttpClient http(
+      {Response(201, {}, R"({"id":"10042","key":"OKRX-42","self":"https://x/10042"})")});
+  std::unique_ptr<JiraClient> client = ScriptedClient(http);
+  NewJiraIssue issue = CheckoutIssue();
+  issue.issue_type = "Bug";
+  absl::StatusOr<CreatedJiraIssue> created = client->CreateIssue(issue);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->id, "10042");
+  EXPECT_EQ(created->key, "OKRX-42");
+  ASSERT_THAT(http.requests(), SizeIs(1));
+  const http::HttpRequest request = http.requests()[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "https://acme.atlassian.net/rest/api/3/issue");
+  EXPECT_FALSE(request.IsIdempotent());
+  EXPECT_EQ(nlohmann::json::parse(request.body), nlohmann::json::parse(R"({"fields": {
+    "project": {"key": "OKRX"},
+    "summary": "Key result at risk: Checkout NPS >= 45",
+    "issuetype": {"name": "Bug"},
+    "labels": ["okr-rule-3f9c2a"],
+    "description": {"type": "doc", "version": 1, "content": [
+      {"type": "paragraph", "content": [
+        {"type": "text", "text": "Checkout NPS is at 20% (expected 50%)."},
+        {"type": "hardBreak"},
+        {"type": "text", "text": "See "},
+        {"type": "text", "text": "https://okr.example/kr/7",
+         "marks": [{"type": "link", "attrs": {"href": "https://okr.example/kr/7"}}]}]}]}}})"));
+}
+
+TEST(JiraClientWireTest, CreateIssue_MalformedResponse_IsInternal) {
+  for (const char* body : {"{}", R"({"id":"x","key":"OKRX-1"})", R"({"id":"1","key":"bad"})"}) {
+    ScriptedHttpClient http({Response(201, {}, body)});
+    std::unique_ptr<JiraClient> client = ScriptedClient(http);
+    EXPECT_EQ(client->CreateIssue(CheckoutIssue()).status().code(), absl::StatusCode::kInternal)
+        << body;
+  }
+}
+
+TEST(JiraClientWireTest, DescriptionToAdf_ParagraphsBreaksAndLinks) {
+  const nlohmann::json two_paragraphs = DescriptionToAdf("a\n\n\nb\r\nc", "");
+  EXPECT_EQ(two_paragraphs, nlohmann::json::parse(R"({"type":"doc","version":1,"content":[
+    {"type":"paragraph","content":[{"type":"text","text":"a"}]},
+    {"type":"paragraph","content":[{"type":"text","text":"b"},{"type":"hardBreak"},
+                                   {"type":"text","text":"c"}]}]})"));
+  // A url the text does not mention gets a paragraph of its own.
+  const nlohmann::json appended = DescriptionToAdf("", "https://u/1");
+  EXPECT_EQ(appended, nlohmann::json::parse(R"({"type":"doc","version":1,"content":[
+    {"type":"paragraph","content":[{"type":"text","text":"https://u/1",
+      "marks":[{"type":"link","attrs":{"href":"https://u/1"}}]}]}]})"));
+  // Two mentions, both linked, nothing else around them.
+  const nlohmann::json twice = DescriptionToAdf("https://u/1https://u/1", "https://u/1");
+  ASSERT_EQ(twice["content"].size(), 1u);
+  EXPECT_EQ(twice["content"][0]["content"].size(), 2u);
+  EXPECT_EQ(DescriptionToAdf("", "")["content"], nlohmann::json::array());
+}
+
+TEST(JiraClientWireTest, JqlQuote_EscapesQuotesAndBackslashes) {
+  EXPECT_EQ(JqlQuote("okr-rule-1"), "\"okr-rule-1\"");
+  EXPECT_EQ(JqlQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
 }
 
 }  // namespace

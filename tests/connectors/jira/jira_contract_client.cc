@@ -4,7 +4,8 @@
 //
 //   jira_contract_client --base_url=http://127.0.0.1:4010 [--email=E] [--api_token=T]
 //
-// Expects the fake's seed (fake_jira_main --seed=3: OKRX-1..3, ids 10001..10003). Prints one
+// Expects the fake's seed (fake_jira_main --seed=3: OKRX-1..3, ids 10001..10003); creates
+// OKRX-4 through the issue opener (project check, dedupe search, create). Prints one
 // line per step and exits 1 on the first failure (a Prism violation shows up as a 422 for the
 // request or a 500 for the response, i.e. as a failed step).
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "connectors/http/auth.h"
 #include "connectors/http/curl_http_client.h"
 #include "connectors/jira/jira_client.h"
+#include "connectors/jira/jira_issue_opener.h"
 
 namespace {
 
@@ -130,6 +132,38 @@ int main(int argc, char** argv) {
   absl::StatusOr<RemoteLink> missing = jira.GetRemoteLink("10001", "okr-service:kr=none");
   Check("GET missing remote link is NOT_FOUND",
         missing.status().code() == absl::StatusCode::kNotFound, missing.status().ToString());
+
+  absl::StatusOr<okr::connectors::jira::JiraProject> project = jira.GetProject("OKRX");
+  Check("GET project", project.ok() && project->key == "OKRX",
+        project.ok() ? project->id : project.status().ToString());
+  project = jira.GetProject("NOPE");
+  Check("GET missing project is NOT_FOUND", project.status().code() == absl::StatusCode::kNotFound,
+        project.status().ToString());
+
+  okr::connectors::jira::JiraIssueOpener opener(jira, base_url);
+  okr::sync::NewIssue new_issue;
+  new_issue.project = "OKRX";
+  new_issue.title = "Key result at risk: Checkout NPS >= 45";
+  new_issue.description =
+      "Checkout NPS is at 20% (expected 50%).\nhttps://okr.example/objectives/o1/keyResults/nps";
+  new_issue.url = "https://okr.example/objectives/o1/keyResults/nps";
+  new_issue.dedupe_label = "okr-rule-3f9c2a";
+  absl::StatusOr<okr::WorkItem> opened = opener.OpenIssue(new_issue);
+  Check("create issue (201) with an ADF description", opened.ok() && opened->key == "OKRX-4",
+        opened.ok() ? opened->key : opened.status().ToString());
+  absl::StatusOr<okr::WorkItem> again = opener.OpenIssue(new_issue);
+  Check("open again finds the issue by its label",
+        again.ok() && opened.ok() && again->external_id == opened->external_id,
+        again.ok() ? again->key : again.status().ToString());
+
+  okr::connectors::jira::NewJiraIssue bad_type;
+  bad_type.project_key = "OKRX";
+  bad_type.summary = "s";
+  bad_type.issue_type = "Incident";
+  absl::StatusOr<okr::connectors::jira::CreatedJiraIssue> rejected = jira.CreateIssue(bad_type);
+  Check("create with an unknown issue type is INVALID_ARGUMENT (400)",
+        rejected.status().code() == absl::StatusCode::kInvalidArgument,
+        rejected.status().ToString());
 
   std::cout << (failures == 0 ? "contract OK" : absl::StrCat(failures, " step(s) failed"))
             << std::endl;

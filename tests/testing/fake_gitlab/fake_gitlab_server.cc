@@ -202,6 +202,7 @@ RouteMatch Classify(absl::string_view method, absl::string_view raw_path) {
   route.project = PercentDecode(parts[4]);
   if (parts.size() == 6) {
     if (method == "GET") route.endpoint = FakeGitLabEndpoint::kListIssues;
+    if (method == "POST") route.endpoint = FakeGitLabEndpoint::kCreateIssue;
     return route;
   }
   route.iid = std::string(parts[6]);
@@ -518,6 +519,18 @@ void FakeGitLabServer::RateLimitNextRequests(int count, absl::Duration reset_aft
   for (int i = 0; i < count; ++i) faults_.push_back({429, reset_after, send_retry_after});
 }
 
+void FakeGitLabServer::FailNextCreates(int count, int http_status, bool after_create) {
+  absl::MutexLock lock(&mu_);
+  create_faults_left_ = count;
+  create_fault_status_ = http_status;
+  create_fault_after_ = after_create;
+}
+
+int64_t FakeGitLabServer::IssueCreates() const {
+  absl::MutexLock lock(&mu_);
+  return issue_creates_;
+}
+
 void FakeGitLabServer::SetResponseDelay(absl::Duration delay) {
   absl::MutexLock lock(&mu_);
   delay_ = delay;
@@ -609,22 +622,7 @@ void FakeGitLabServer::Handle(const httplib::Request& request, httplib::Response
   if (!faults_.empty()) {
     const Fault fault = faults_.front();
     faults_.erase(faults_.begin());
-    if (fault.status == 429) {
-      const absl::Time reset = now + fault.reset_after;
-      const int64_t reset_epoch = CeilSeconds(reset - absl::UnixEpoch());
-      response.headers.erase("RateLimit-Remaining");
-      response.headers.erase("RateLimit-Reset");
-      response.set_header("RateLimit-Remaining", "0");
-      response.set_header("RateLimit-Reset", absl::StrCat(reset_epoch));
-      response.set_header("RateLimit-ResetTime", HttpDate(absl::FromUnixSeconds(reset_epoch)));
-      if (fault.retry_after) {
-        response.set_header("Retry-After", absl::StrCat(CeilSeconds(fault.reset_after)));
-      }
-      response.status = 429;
-      response.set_content("Retry later\n", "text/plain");
-    } else {
-      Reply(response, fault.status, {{"message", absl::StrCat(fault.status, " Error")}});
-    }
+    ReplyFault(fault, now, response);
   } else {
     const std::string token = request.get_header_value("PRIVATE-TOKEN");
     const std::string authorization = request.get_header_value("Authorization");
@@ -650,6 +648,79 @@ void FakeGitLabServer::Handle(const httplib::Request& request, httplib::Response
   requests_.push_back(std::move(record));
 }
 
+void FakeGitLabServer::ReplyFault(const Fault& fault, absl::Time now, httplib::Response& response) {
+  if (fault.status == 429) {
+    const absl::Time reset = now + fault.reset_after;
+    const int64_t reset_epoch = CeilSeconds(reset - absl::UnixEpoch());
+    response.headers.erase("RateLimit-Remaining");
+    response.headers.erase("RateLimit-Reset");
+    response.set_header("RateLimit-Remaining", "0");
+    response.set_header("RateLimit-Reset", absl::StrCat(reset_epoch));
+    response.set_header("RateLimit-ResetTime", HttpDate(absl::FromUnixSeconds(reset_epoch)));
+    if (fault.retry_after) {
+      response.set_header("Retry-After", absl::StrCat(CeilSeconds(fault.reset_after)));
+    }
+    response.status = 429;
+    response.set_content("Retry later\n", "text/plain");
+  } else {
+    Reply(response, fault.status, {{"message", absl::StrCat(fault.status, " Error")}});
+  }
+}
+
+void FakeGitLabServer::CreateIssueRequest(const httplib::Request& request, Project& project,
+                                          httplib::Response& response) {
+  const Fault fault{create_fault_status_, absl::Seconds(1), true};
+  if (create_faults_left_ > 0 && !create_fault_after_) {
+    --create_faults_left_;
+    ReplyFault(fault, Now(), response);
+    return;
+  }
+  const std::optional<BodyFields> fields = BodyFields::From(request);
+  if (!fields.has_value()) {
+    BadRequest(response, "400 Bad request - body is invalid");
+    return;
+  }
+  const std::optional<std::string> title = fields->String("title");
+  if (!title.has_value()) {
+    BadRequest(response, "title is missing");
+    return;
+  }
+  nlohmann::json errors = nlohmann::json::object();
+  const size_t title_chars =
+      static_cast<size_t>(std::count_if(title->begin(), title->end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      }));
+  if (absl::StripAsciiWhitespace(*title).empty()) {
+    errors["title"] = {"can't be blank"};
+  } else if (title_chars > 255) {
+    errors["title"] = {"is too long (maximum is 255 characters)"};
+  }
+  const std::string description = fields->String("description").value_or("");
+  if (description.size() > 1048576) {
+    errors["description"] = {"is too long (maximum is 1048576 characters)"};
+  }
+  if (!errors.empty()) {
+    Reply(response, 400, {{"message", std::move(errors)}});
+    return;
+  }
+  FakeGitLabIssue data;
+  data.title = *title;
+  data.description = description;
+  data.labels = SplitLabels(fields->String("labels").value_or(""));
+  absl::StatusOr<FakeGitLabIssue> created = AddIssueLocked(project, std::move(data));
+  if (!created.ok()) {
+    Reply(response, 500, {{"message", "500 Internal Server Error"}});
+    return;
+  }
+  ++issue_creates_;
+  if (create_faults_left_ > 0 && create_fault_after_) {
+    --create_faults_left_;
+    ReplyFault(fault, Now(), response);
+    return;
+  }
+  Reply(response, 201, IssueJson(project, project.issues.at(created->iid), false));
+}
+
 void FakeGitLabServer::Route(const httplib::Request& request, absl::string_view path,
                              httplib::Response& response, FakeGitLabEndpoint& endpoint) {
   const std::string raw_path(path);
@@ -666,6 +737,10 @@ void FakeGitLabServer::Route(const httplib::Request& request, absl::string_view 
   }
   if (route.endpoint == FakeGitLabEndpoint::kListIssues) {
     ListIssues(request, raw_path, *project, response);
+    return;
+  }
+  if (route.endpoint == FakeGitLabEndpoint::kCreateIssue) {
+    CreateIssueRequest(request, *project, response);
     return;
   }
   int64_t iid = 0;

@@ -16,12 +16,16 @@
 //        (created_at|updated_at), sort (asc|desc), with_labels_details, page, per_page
 //        (default 20, max 100)
 //   GET  /projects/:id/issues/:iid         404 {"message":"404 Not found"}
+//   POST /projects/:id/issues              title (required, <= 255 characters), description,
+//        labels (comma list or array; missing project labels are created) -> 201 + issue;
+//        400 {"error":"title is missing"} / {"message":{"title":["can't be blank"]}}
 //   PUT  /projects/:id/issues/:iid         add_labels, remove_labels, labels, state_event
 //        (close|reopen), title, weight; JSON or form body
 //   GET  /projects/:id/issues/:iid/notes   paginated like issues
 //   POST /projects/:id/issues/:iid/notes   body -> 201 + note
 //   PUT  /projects/:id/issues/:iid/notes/:note_id   body -> 200; 404 for an unknown note
-// Anything else answers 404 {"error":"404 Not Found"}; a missing or wrong token 401
+// An unknown project answers 404 {"message":"404 Project Not Found"}. Anything else answers
+// 404 {"error":"404 Not Found"}; a missing or wrong token 401
 // {"message":"401 Unauthorized"}.
 //
 // Usage:
@@ -105,6 +109,7 @@ struct FakeGitLabNote {
 
 enum class FakeGitLabEndpoint {
   kListIssues,
+  kCreateIssue,
   kGetIssue,
   kEditIssue,
   kListNotes,
@@ -195,6 +200,10 @@ class FakeGitLabServer {
   // `reset_after` (absolute epoch seconds, rounded up), RateLimit-ResetTime and, if
   // `send_retry_after`, Retry-After (seconds).
   void RateLimitNextRequests(int count, absl::Duration reset_after, bool send_retry_after = true);
+  // The next `count` create-issue requests (authenticated, to a known project) answer
+  // `http_status`: instead of creating, or, with `after_create`, after the issue was
+  // created (the response is lost on the way back).
+  void FailNextCreates(int count, int http_status = 500, bool after_create = false);
   // Every response is delayed by `delay` (zero: no delay).
   void SetResponseDelay(absl::Duration delay);
   void SetPagination(FakeGitLabPagination pagination);
@@ -205,6 +214,9 @@ class FakeGitLabServer {
   // How often the issue was part of a list response (GET .../issues).
   int64_t TimesListed(absl::string_view project_path, int64_t iid) const;
   int64_t NoteCreates(absl::string_view project_path, int64_t iid) const;
+  // Issues created through POST /projects/:id/issues (including those whose response was
+  // lost); not reset by ResetObservations.
+  int64_t IssueCreates() const;
   int64_t NoteUpdates(absl::string_view project_path, int64_t iid) const;
   // The last 10,000 requests, oldest first.
   std::vector<FakeGitLabRequest> Requests() const;
@@ -266,6 +278,11 @@ class FakeGitLabServer {
                   httplib::Response& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EditIssueRequest(const httplib::Request& request, Project& project, Issue& issue,
                         httplib::Response& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CreateIssueRequest(const httplib::Request& request, Project& project,
+                          httplib::Response& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers `fault` (429 with GitLab's rate-limit headers, or a JSON error).
+  void ReplyFault(const Fault& fault, absl::Time now, httplib::Response& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetRateLimitHeaders(httplib::Response& response, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -300,6 +317,10 @@ class FakeGitLabServer {
   int64_t next_note_id_ ABSL_GUARDED_BY(mu_) = 900000;
   int64_t next_label_id_ ABSL_GUARDED_BY(mu_) = 200;
   std::vector<Fault> faults_ ABSL_GUARDED_BY(mu_);  // Front first.
+  int create_faults_left_ ABSL_GUARDED_BY(mu_) = 0;
+  int create_fault_status_ ABSL_GUARDED_BY(mu_) = 500;
+  bool create_fault_after_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t issue_creates_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
   FakeGitLabPagination pagination_ ABSL_GUARDED_BY(mu_) = FakeGitLabPagination::kLinkAndHeaders;
   std::map<FakeGitLabEndpoint, int64_t> request_counts_ ABSL_GUARDED_BY(mu_);

@@ -282,5 +282,74 @@ TEST(SendIssueHookTest, SendsGitLabDeliveryHeaders) {
   EXPECT_EQ(body, R"({"object_kind":"issue"})");
 }
 
+TEST_F(FakeGitLabServerTest, CreateIssue_201WithIssue_400ForBadTitle_404ForUnknownProject) {
+  const std::string path = absl::StrCat("/api/v4/projects/", kEncoded, "/issues");
+  httplib::Result created = client_->Post(
+      path.c_str(), Auth(), R"({"title":"Key result at risk","description":"d","labels":"b,a"})",
+      "application/json");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  const nlohmann::json issue = nlohmann::json::parse(created->body);
+  EXPECT_EQ(issue["iid"], 1);
+  EXPECT_EQ(issue["project_id"], project_id_);
+  EXPECT_EQ(issue["title"], "Key result at risk");
+  EXPECT_EQ(issue["description"], "d");
+  EXPECT_EQ(issue["state"], "opened");
+  EXPECT_EQ(issue["labels"], nlohmann::json({"a", "b"}));
+  EXPECT_EQ(issue["web_url"], absl::StrCat(fake_->base_url(), "/", kProject, "/-/issues/1"));
+  EXPECT_EQ(fake_->IssueCreates(), 1);
+
+  // Label filter finds it.
+  httplib::Result listed = Get(absl::StrCat(path, "?labels=a&state=all"));
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(nlohmann::json::parse(listed->body).size(), 1u);
+
+  // Form bodies and label arrays work as in GitLab.
+  httplib::Result form =
+      client_->Post(path.c_str(), Auth(), "title=Second", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 201);
+
+  httplib::Result missing =
+      client_->Post(path.c_str(), Auth(), R"({"labels":["a"]})", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(missing->body), nlohmann::json({{"error", "title is missing"}}));
+
+  httplib::Result blank =
+      client_->Post(path.c_str(), Auth(), R"({"title":"  "})", "application/json");
+  ASSERT_TRUE(blank);
+  EXPECT_EQ(blank->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(blank->body),
+            nlohmann::json::parse(R"({"message":{"title":["can't be blank"]}})"));
+
+  httplib::Result unknown = client_->Post("/api/v4/projects/acme%2Fnope/issues", Auth(),
+                                          R"({"title":"t"})", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(unknown->body),
+            nlohmann::json({{"message", "404 Project Not Found"}}));
+  EXPECT_EQ(fake_->IssueCreates(), 2);
+  EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kCreateIssue), 5);
+}
+
+TEST_F(FakeGitLabServerTest, FailNextCreates_BeforeOrAfterCreating) {
+  const std::string path = absl::StrCat("/api/v4/projects/", kEncoded, "/issues");
+  fake_->FailNextCreates(1, 500);
+  httplib::Result refused =
+      client_->Post(path.c_str(), Auth(), R"({"title":"t"})", "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 500);
+  EXPECT_EQ(fake_->IssueCreates(), 0);
+
+  fake_->FailNextCreates(1, 502, /*after_create=*/true);
+  httplib::Result lost =
+      client_->Post(path.c_str(), Auth(), R"({"title":"t"})", "application/json");
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(lost->status, 502);
+  EXPECT_EQ(fake_->IssueCreates(), 1);
+  EXPECT_TRUE(fake_->GetIssue(kProject, 1).ok());
+}
+
 }  // namespace
 }  // namespace okr::testing

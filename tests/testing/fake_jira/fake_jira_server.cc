@@ -49,6 +49,32 @@ void ReplyError(httplib::Response& res, int status, std::vector<std::string> mes
   ReplyJson(res, status, body);
 }
 
+// Answers an injected failure (Jira's ErrorCollection, rate-limit headers if set).
+void ReplyFailure(httplib::Response& res, const FakeJiraFailure& failure) {
+  if (failure.retry_after.has_value()) res.set_header("Retry-After", *failure.retry_after);
+  if (failure.rate_limit_reset.has_value()) {
+    res.set_header("X-RateLimit-Reset", *failure.rate_limit_reset);
+  }
+  ReplyError(res, failure.status,
+             {failure.status == 429 ? "Rate limit exceeded." : "Internal server error."});
+}
+
+// The issue type object Jira renders (fixed ids for the usual names).
+nlohmann::json IssueTypeJson(absl::string_view name, absl::string_view api_url) {
+  static constexpr std::pair<const char*, const char*> kTypes[] = {
+      {"Epic", "10000"}, {"Story", "10001"}, {"Task", "10002"}, {"Bug", "10003"}};
+  std::string id = "10100";
+  for (const auto& [type_name, type_id] : kTypes) {
+    if (name == type_name) id = type_id;
+  }
+  return {{"self", absl::StrCat(api_url, "/issuetype/", id)},
+          {"id", id},
+          {"description", absl::StrCat(name, " issue type.")},
+          {"name", std::string(name)},
+          {"subtask", false},
+          {"hierarchyLevel", name == "Epic" ? 1 : 0}};
+}
+
 // Parses a request body as a JSON object; answers 400 and returns nullopt otherwise.
 std::optional<nlohmann::json> ParseObjectBody(const httplib::Request& req, httplib::Response& res) {
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
@@ -105,11 +131,15 @@ absl::StatusOr<std::vector<JqlToken>> Tokenize(absl::string_view jql) {
       tokens.push_back({JqlToken::kPunct, std::string(1, c)});
       ++i;
     } else if (c == '"' || c == '\'') {
-      const size_t end = jql.find(c, i + 1);
-      if (end == absl::string_view::npos) {
-        return absl::InvalidArgumentError("unterminated quoted string");
+      // A backslash escapes the next character (\" and \\ in particular).
+      std::string text;
+      size_t end = i + 1;
+      for (; end < jql.size() && jql[end] != c; ++end) {
+        if (jql[end] == '\\' && end + 1 < jql.size()) ++end;
+        text.push_back(jql[end]);
       }
-      tokens.push_back({JqlToken::kQuoted, std::string(jql.substr(i + 1, end - i - 1))});
+      if (end >= jql.size()) return absl::InvalidArgumentError("unterminated quoted string");
+      tokens.push_back({JqlToken::kQuoted, std::move(text)});
       i = end + 1;
     } else if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
                c == '.') {
@@ -411,13 +441,7 @@ nlohmann::json FakeIssueFieldsJson(const FakeJiraIssue& issue, absl::string_view
         {"name", absl::StrCat(project_key, " project")},
         {"projectTypeKey", "software"},
         {"simplified", false}}},
-      {"issuetype",
-       {{"self", absl::StrCat(api_url, "/issuetype/10001")},
-        {"id", "10001"},
-        {"description", "Functionality or a feature expressed as a user goal."},
-        {"name", "Story"},
-        {"subtask", false},
-        {"hierarchyLevel", 0}}},
+      {"issuetype", IssueTypeJson(issue.issue_type, api_url)},
       {"labels", issue.labels},
   };
   if (issue.status_category == "done") {
@@ -481,8 +505,36 @@ void FakeJiraServer::Stop() {
 
 std::string FakeJiraServer::base_url() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
+const FakeJiraProject& FakeJiraServer::AddProjectLocked(absl::string_view key,
+                                                        absl::string_view name) {
+  auto [it, inserted] = projects_.try_emplace(absl::AsciiStrToUpper(key));
+  if (inserted) {
+    it->second.id = absl::StrCat(next_project_id_++);
+    it->second.key = std::string(key);
+    it->second.name = name.empty() ? absl::StrCat(key, " project") : std::string(name);
+  }
+  return it->second;
+}
+
+const FakeJiraProject* FakeJiraServer::FindProjectLocked(absl::string_view id_or_key) const {
+  if (IsDigits(id_or_key)) {
+    for (const auto& [key, project] : projects_) {
+      if (project.id == id_or_key) return &project;
+    }
+    return nullptr;
+  }
+  auto it = projects_.find(absl::AsciiStrToUpper(id_or_key));
+  return it == projects_.end() ? nullptr : &it->second;
+}
+
+std::string FakeJiraServer::AddProject(absl::string_view key, absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  return AddProjectLocked(key, name).id;
+}
+
 void FakeJiraServer::PutIssue(FakeJiraIssue issue) {
   absl::MutexLock lock(&mu_);
+  AddProjectLocked(ProjectOf(issue.key), "");
   auto key = IdOrderKey(issue.id);
   if (auto it = issues_.find(key); it != issues_.end()) id_by_key_.erase(it->second.key);
   id_by_key_[absl::AsciiStrToUpper(issue.key)] = issue.id;
@@ -531,6 +583,26 @@ void FakeJiraServer::FailNextRequests(int count, FakeJiraFailure failure) {
   absl::MutexLock lock(&mu_);
   failures_left_ = count;
   failure_ = std::move(failure);
+}
+
+void FakeJiraServer::FailNextCreates(int count, FakeJiraFailure failure, bool after_create) {
+  absl::MutexLock lock(&mu_);
+  create_failures_left_ = count;
+  create_failure_ = std::move(failure);
+  create_failure_after_ = after_create;
+}
+
+std::optional<FakeJiraFailure> FakeJiraServer::TakeCreateFailure(bool after_create) {
+  absl::MutexLock lock(&mu_);
+  if (create_failures_left_ <= 0 || create_failure_after_ != after_create) return std::nullopt;
+  --create_failures_left_;
+  ++injected_failures_;
+  return create_failure_;
+}
+
+int64_t FakeJiraServer::IssuesCreated() const {
+  absl::MutexLock lock(&mu_);
+  return issues_created_;
 }
 
 void FakeJiraServer::SetResponseDelay(absl::Duration delay) {
@@ -585,12 +657,7 @@ bool FakeJiraServer::Admit(FakeJiraEndpoint endpoint, const httplib::Request& re
   }
   if (delay > absl::ZeroDuration()) absl::SleepFor(delay);  // Simulated server latency.
   if (failure.has_value()) {
-    if (failure->retry_after.has_value()) res.set_header("Retry-After", *failure->retry_after);
-    if (failure->rate_limit_reset.has_value()) {
-      res.set_header("X-RateLimit-Reset", *failure->rate_limit_reset);
-    }
-    ReplyError(res, failure->status,
-               {failure->status == 429 ? "Rate limit exceeded." : "Internal server error."});
+    ReplyFailure(res, *failure);
     return false;
   }
   if (!authorized) {
@@ -620,6 +687,14 @@ void FakeJiraServer::RegisterRoutes() {
                 if (Admit(FakeJiraEndpoint::kRemoteLinkWrite, req, res)) {
                   HandleWriteRemoteLink(req, res);
                 }
+              });
+  server.Get(R"(/rest/api/([23])/project/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               if (Admit(FakeJiraEndpoint::kGetProject, req, res)) HandleGetProject(req, res);
+             });
+  server.Post(R"(/rest/api/([23])/issue)",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                if (Admit(FakeJiraEndpoint::kCreateIssue, req, res)) HandleCreateIssue(req, res);
               });
   server.Get(R"(/rest/api/([23])/issue/([^/]+))",
              [this](const httplib::Request& req, httplib::Response& res) {
@@ -869,6 +944,167 @@ void FakeJiraServer::HandleReadRemoteLink(const httplib::Request& req, httplib::
   nlohmann::json all = nlohmann::json::array();
   for (const FakeRemoteLink& link : links) all.push_back(render(link));
   ReplyJson(res, 200, all);
+}
+
+void FakeJiraServer::HandleGetProject(const httplib::Request& req, httplib::Response& res) {
+  const std::string api_version = req.matches[1];
+  const std::string id_or_key = req.matches[2];
+  absl::MutexLock lock(&mu_);
+  const FakeJiraProject* project = FindProjectLocked(id_or_key);
+  if (project == nullptr) {
+    ReplyError(res, 404, {absl::StrCat("No project could be found with key '", id_or_key, "'.")});
+    return;
+  }
+  ReplyJson(
+      res, 200,
+      {{"expand", "description,lead,issueTypes,url,projectKeys,permissions,insight"},
+       {"self", absl::StrCat(base_url(), "/rest/api/", api_version, "/project/", project->id)},
+       {"id", project->id},
+       {"key", project->key},
+       {"description", ""},
+       {"name", project->name},
+       {"projectTypeKey", "software"},
+       {"simplified", false},
+       {"style", "classic"},
+       {"isPrivate", false},
+       {"properties", nlohmann::json::object()}});
+}
+
+void FakeJiraServer::HandleCreateIssue(const httplib::Request& req, httplib::Response& res) {
+  const std::string api_version = req.matches[1];
+  if (std::optional<FakeJiraFailure> failure = TakeCreateFailure(/*after_create=*/false)) {
+    ReplyFailure(res, *failure);
+    return;
+  }
+  std::optional<nlohmann::json> body = ParseObjectBody(req, res);
+  if (!body.has_value()) return;
+  auto fields_it = body->find("fields");
+  const nlohmann::json fields =
+      fields_it != body->end() && fields_it->is_object() ? *fields_it : nlohmann::json::object();
+  // Jira validates every field and names each invalid one.
+  nlohmann::json errors = nlohmann::json::object();
+  static const absl::flat_hash_set<std::string> kKnown = {"project", "summary", "issuetype",
+                                                          "labels", "description"};
+  for (const auto& [name, value] : fields.items()) {
+    if (!kKnown.contains(name)) {
+      errors[name] = absl::StrCat("Field '", name,
+                                  "' cannot be set. It is not on the appropriate screen, or "
+                                  "unknown.");
+    }
+  }
+  auto member = [](const nlohmann::json& object, const char* name) {
+    auto it = object.find(name);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  FakeJiraIssue issue;
+  std::string project_key;
+  const nlohmann::json project_ref = fields.value("project", nlohmann::json::object());
+  const std::string summary = fields.contains("summary") && fields["summary"].is_string()
+                                  ? fields["summary"].get<std::string>()
+                                  : std::string();
+  if (absl::StripAsciiWhitespace(summary).empty()) {
+    errors["summary"] = "You must specify a summary of the issue.";
+  } else if (absl::StrContains(summary, '\n') || absl::StrContains(summary, '\r')) {
+    errors["summary"] = "The summary is invalid because it contains newline characters.";
+  } else if (std::count_if(summary.begin(), summary.end(), [](char c) {
+               return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+             }) > 255) {
+    errors["summary"] = "Summary must be less than 255 characters.";
+  }
+  issue.summary = summary;
+  const nlohmann::json type_ref = fields.value("issuetype", nlohmann::json::object());
+  if (!type_ref.is_object() ||
+      (member(type_ref, "name").empty() && member(type_ref, "id").empty())) {
+    errors["issuetype"] = "Specify an issue type";
+  } else {
+    const std::string name = member(type_ref, "name");
+    const std::string id = member(type_ref, "id");
+    bool found = false;
+    for (const std::string& type : options_.issue_types) {
+      if (name.empty() ? IssueTypeJson(type, "")["id"] == id : type == name) {
+        issue.issue_type = type;
+        found = true;
+        break;
+      }
+    }
+    if (!found) errors["issuetype"] = "Specify a valid issue type";
+  }
+  if (auto it = fields.find("labels"); it != fields.end()) {
+    if (!it->is_array()) {
+      errors["labels"] = "Operation value must be an array of labels";
+    } else {
+      for (const nlohmann::json& label : *it) {
+        const std::string text = label.is_string() ? label.get<std::string>() : std::string();
+        if (text.empty() || text.size() > 255) {
+          errors["labels"] = "Label must be 1 to 255 characters.";
+        } else if (std::any_of(text.begin(), text.end(), [](char c) {
+                     return absl::ascii_isspace(static_cast<unsigned char>(c));
+                   })) {
+          errors["labels"] =
+              absl::StrCat("The label '", text, "' contains spaces which is invalid.");
+        } else {
+          issue.labels.push_back(text);
+        }
+      }
+    }
+  }
+  if (auto it = fields.find("description"); it != fields.end() && !it->is_null()) {
+    const bool adf = it->is_object() && member(*it, "type") == "doc" && it->contains("version") &&
+                     (*it)["version"] == 1 && it->contains("content") &&
+                     (*it)["content"].is_array();
+    if (api_version == "3" && !adf) {
+      errors["description"] =
+          "Operation value must be an Atlassian Document (see the Atlassian Document Format)";
+    } else if (api_version == "2" && !it->is_string()) {
+      errors["description"] = "Operation value must be a string";
+    }
+    issue.description = *it;
+  }
+
+  {
+    absl::MutexLock lock(&mu_);
+    const FakeJiraProject* project = nullptr;
+    if (project_ref.is_object()) {
+      const std::string key = member(project_ref, "key");
+      const std::string id = member(project_ref, "id");
+      project = FindProjectLocked(!key.empty() ? key : id);
+    }
+    if (project == nullptr) {
+      errors["project"] = "Specify a valid project ID or key";
+    } else {
+      project_key = project->key;
+    }
+    if (!errors.empty()) {
+      ReplyError(res, 400, {}, std::move(errors));
+      return;
+    }
+    // The next id after the largest, the next number in the project.
+    int64_t max_id = 10000;
+    int64_t max_number = 0;
+    for (const auto& [order, stored] : issues_) {
+      int64_t id = 0;
+      if (absl::SimpleAtoi(stored.id, &id)) max_id = std::max(max_id, id);
+      int64_t number = 0;
+      if (absl::EqualsIgnoreCase(ProjectOf(stored.key), project_key) &&
+          absl::SimpleAtoi(stored.key.substr(stored.key.rfind('-') + 1), &number)) {
+        max_number = std::max(max_number, number);
+      }
+    }
+    issue.id = absl::StrCat(max_id + 1);
+    issue.key = absl::StrCat(project_key, "-", max_number + 1);
+    issue.created = issue.updated = absl::Now();
+    id_by_key_[absl::AsciiStrToUpper(issue.key)] = issue.id;
+    issues_[IdOrderKey(issue.id)] = issue;
+    ++issues_created_;
+  }
+  if (std::optional<FakeJiraFailure> failure = TakeCreateFailure(/*after_create=*/true)) {
+    ReplyFailure(res, *failure);
+    return;
+  }
+  ReplyJson(res, 201,
+            {{"id", issue.id},
+             {"key", issue.key},
+             {"self", absl::StrCat(base_url(), "/rest/api/", api_version, "/issue/", issue.id)}});
 }
 
 }  // namespace okr::testing

@@ -9,17 +9,27 @@
 //   GET  /rest/api/{2,3}/issue/{idOrKey}  404 with Jira's error body when missing
 //   POST /rest/api/{2,3}/issue/{idOrKey}/remotelink   upsert by globalId (201 / 200)
 //   GET  /rest/api/{2,3}/issue/{idOrKey}/remotelink[?globalId=]
+//   GET  /rest/api/{2,3}/project/{idOrKey}           404 when the project is unknown
+//   POST /rest/api/{2,3}/issue            create: fields project {key|id}, summary,
+//                                         issuetype {name|id}, labels, description (an ADF
+//                                         doc on v3, a string on v2); 201 {id, key, self};
+//                                         every invalid field named in one 400
+//                                         {"errorMessages":[],"errors":{field: message}}
+//                                         (an unknown project included, as Jira does)
 //
+// Projects are those added with AddProject plus those of the issues put (by key prefix).
 // JQL subset: clauses joined by AND, each `id|key|issuekey|project|labels = value` or
-// `id|key|issuekey|project|labels in (v1, v2, ...)` (values bare or quoted), then an optional
+// `id|key|issuekey|project|labels in (v1, v2, ...)` (values bare or quoted, with backslash
+// escapes inside quotes), then an optional
 // `ORDER BY id|key|created|updated [ASC|DESC]`. Anything else, and a query without a
 // restriction, is a 400 with a Jira-like errorMessages body. Results are ordered by numeric
 // id unless ORDER BY says otherwise.
 //
 // Every request needs `Authorization: Basic base64(email:api_token)` (401 otherwise).
-// Failure modes: FailNextRequests (e.g. 429 + Retry-After: 1, or 500) and a fixed delay
-// before every response. Counters record requests per endpoint and remote-link writes per
-// issue.
+// Failure modes: FailNextRequests (e.g. 429 + Retry-After: 1, or 500), FailNextCreates
+// (before or after the issue is created: a lost response) and a fixed delay before every
+// response. Counters record requests per endpoint, issues created and remote-link writes
+// per issue.
 //
 // Usage:
 //   absl::StatusOr<std::unique_ptr<FakeJiraServer>> jira = FakeJiraServer::Start();
@@ -64,6 +74,9 @@ struct FakeJiraIssue {
   std::string status_category = "new";  // "new", "indeterminate", "done" or "undefined".
   std::optional<double> story_points;
   std::vector<std::string> labels;
+  std::string issue_type = "Story";  // One of FakeJiraOptions::issue_types.
+  // As the create request sent it (an ADF doc or a string; null if none). Not rendered.
+  nlohmann::json description;
   absl::Time created = absl::FromUnixMillis(1748772000000);  // 2025-06-01T10:00:00Z
   absl::Time updated = absl::FromUnixMillis(1749031387381);  // 2025-06-04T10:03:07.381Z
 };
@@ -98,6 +111,15 @@ struct FakeJiraOptions {
   std::string story_points_field = "customfield_10016";
   // Port to bind on 127.0.0.1; 0 picks a free one.
   int port = 0;
+  // Issue type names that creates accept.
+  std::vector<std::string> issue_types = {"Epic", "Story", "Task", "Bug"};
+};
+
+// A project as the fake stores it.
+struct FakeJiraProject {
+  std::string id;  // Numeric, e.g. "10000".
+  std::string key;
+  std::string name;
 };
 
 enum class FakeJiraEndpoint {
@@ -106,8 +128,10 @@ enum class FakeJiraEndpoint {
   kGetIssue,         // GET  /rest/api/{2,3}/issue/{idOrKey}
   kRemoteLinkWrite,  // POST .../remotelink
   kRemoteLinkRead,   // GET  .../remotelink
+  kGetProject,       // GET  /rest/api/{2,3}/project/{idOrKey}
+  kCreateIssue,      // POST /rest/api/{2,3}/issue
 };
-inline constexpr int kFakeJiraEndpointCount = 5;
+inline constexpr int kFakeJiraEndpointCount = 7;
 
 // What FailNextRequests answers instead of serving.
 struct FakeJiraFailure {
@@ -137,7 +161,9 @@ class FakeJiraServer {
   int port() const { return port_; }
   const FakeJiraOptions& options() const { return options_; }
 
-  // Inserts or replaces (by id) an issue.
+  // Adds a project (idempotent by key, case-insensitive); returns its id.
+  std::string AddProject(absl::string_view key, absl::string_view name = "");
+  // Inserts or replaces (by id) an issue; adds its project if needed.
   void PutIssue(FakeJiraIssue issue);
   void PutIssues(const std::vector<FakeJiraIssue>& issues);
   // Removes the issue (by id or key) and its remote links; false if there was none.
@@ -149,11 +175,16 @@ class FakeJiraServer {
 
   // The next `count` requests (any endpoint, before the auth check) get `failure`.
   void FailNextRequests(int count, FakeJiraFailure failure = {});
+  // The next `count` create-issue requests (after the auth check) get `failure`: instead of
+  // creating, or, with `after_create`, after the issue was created (the response is lost).
+  void FailNextCreates(int count, FakeJiraFailure failure = {}, bool after_create = false);
   // Wait this long before answering each request (zero by default).
   void SetResponseDelay(absl::Duration delay);
 
   // Requests received per endpoint, including failed and unauthorized ones.
   int64_t RequestCount(FakeJiraEndpoint endpoint) const;
+  // Issues created through POST .../issue (including those whose response was lost).
+  int64_t IssuesCreated() const;
   // Successful remote-link writes (201 or 200) on the issue with this numeric id.
   int64_t RemoteLinkWrites(absl::string_view issue_id) const;
   // Requests answered 401.
@@ -177,9 +208,18 @@ class FakeJiraServer {
   void HandleGetIssue(const httplib::Request& req, httplib::Response& res);
   void HandleWriteRemoteLink(const httplib::Request& req, httplib::Response& res);
   void HandleReadRemoteLink(const httplib::Request& req, httplib::Response& res);
+  void HandleGetProject(const httplib::Request& req, httplib::Response& res);
+  void HandleCreateIssue(const httplib::Request& req, httplib::Response& res);
+  // The injected create failure to answer with now, if any (`after_create`: the phase).
+  std::optional<FakeJiraFailure> TakeCreateFailure(bool after_create);
 
   // The numeric id of the issue with this id or key, or "".
   std::string ResolveLocked(absl::string_view id_or_key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The project with this id or key (case-insensitive), or nullptr.
+  const FakeJiraProject* FindProjectLocked(absl::string_view id_or_key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const FakeJiraProject& AddProjectLocked(absl::string_view key, absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   nlohmann::json IssueJsonLocked(const FakeJiraIssue& issue, absl::string_view api_version,
                                  const std::vector<std::string>& fields) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -198,6 +238,13 @@ class FakeJiraServer {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> link_writes_by_issue_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_link_id_ ABSL_GUARDED_BY(mu_) = 10000;
+  // Projects by upper-cased key.
+  std::map<std::string, FakeJiraProject> projects_ ABSL_GUARDED_BY(mu_);
+  int64_t next_project_id_ ABSL_GUARDED_BY(mu_) = 10000;
+  int64_t issues_created_ ABSL_GUARDED_BY(mu_) = 0;
+  int create_failures_left_ ABSL_GUARDED_BY(mu_) = 0;
+  bool create_failure_after_ ABSL_GUARDED_BY(mu_) = false;
+  FakeJiraFailure create_failure_ ABSL_GUARDED_BY(mu_);
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   FakeJiraFailure failure_ ABSL_GUARDED_BY(mu_);
   absl::Duration delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
