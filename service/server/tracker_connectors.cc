@@ -7,12 +7,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/gitlab/gitlab_client.h"
+#include "connectors/gitlab/gitlab_issue_opener.h"
 #include "connectors/gitlab/gitlab_sync.h"
 #include "connectors/gitlab/webhook_handler.h"
 #include "connectors/http/auth.h"
 #include "connectors/http/curl_http_client.h"
 #include "connectors/http/retrying_http_client.h"
 #include "connectors/jira/jira_client.h"
+#include "connectors/jira/jira_issue_opener.h"
 #include "connectors/jira/jira_sync.h"
 #include "connectors/jira/webhook_handler.h"
 #include "service/log/log.h"
@@ -48,6 +50,7 @@ struct TrackerConnectors::Impl {
   std::unique_ptr<connectors::jira::JiraWebhookHandler> jira_webhooks;
   std::unique_ptr<connectors::jira::JiraTrackerSource> jira_source;
   std::unique_ptr<connectors::jira::JiraTrackerWriter> jira_writer;
+  std::unique_ptr<connectors::jira::JiraIssueOpener> jira_opener;
 
   // GitLab.
   std::unique_ptr<http_out::CurlHttpClient> gitlab_curl;
@@ -56,6 +59,7 @@ struct TrackerConnectors::Impl {
   std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> gitlab_webhooks;
   std::unique_ptr<connectors::gitlab::GitLabTrackerSource> gitlab_source;
   std::unique_ptr<connectors::gitlab::GitLabTrackerWriter> gitlab_writer;
+  std::unique_ptr<connectors::gitlab::GitLabIssueOpener> gitlab_opener;
 
   std::vector<sync::TrackerSource*> sources;
   std::vector<sync::TrackerWriter*> writers;
@@ -168,6 +172,8 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
     impl->jira_source =
         std::make_unique<connectors::jira::JiraTrackerSource>(*impl->jira_client, config.jira_url);
     impl->jira_writer = std::make_unique<connectors::jira::JiraTrackerWriter>(*impl->jira_client);
+    impl->jira_opener =
+        std::make_unique<connectors::jira::JiraIssueOpener>(*impl->jira_client, config.jira_url);
     impl->sources.push_back(impl->jira_source.get());
     impl->writers.push_back(impl->jira_writer.get());
     log::Info("jira connector enabled",
@@ -189,6 +195,8 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
         std::make_unique<connectors::gitlab::GitLabTrackerSource>(*impl->gitlab_client);
     impl->gitlab_writer = std::make_unique<connectors::gitlab::GitLabTrackerWriter>(
         *impl->gitlab_client, config.gitlab_label_prefix);
+    impl->gitlab_opener =
+        std::make_unique<connectors::gitlab::GitLabIssueOpener>(*impl->gitlab_client);
     impl->sources.push_back(impl->gitlab_source.get());
     impl->writers.push_back(impl->gitlab_writer.get());
     log::Info("gitlab connector enabled",
@@ -216,7 +224,12 @@ TrackerConnectors::~TrackerConnectors() { Stop(); }
 
 bool TrackerConnectors::enabled() const { return !impl_->sources.empty(); }
 
-std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() { return {}; }
+std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() {
+  std::map<Tracker, sync::TrackerIssueOpener*> openers;
+  if (impl_->jira_opener) openers[Tracker::kJira] = impl_->jira_opener.get();
+  if (impl_->gitlab_opener) openers[Tracker::kGitLab] = impl_->gitlab_opener.get();
+  return openers;
+}
 
 void TrackerConnectors::RegisterRoutes(http::HttpServer& server) {
   if (impl_->jira_webhooks) {
