@@ -1,9 +1,11 @@
 #include "service/core/events_core.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
@@ -22,6 +24,7 @@ constexpr char kDelivery[] = "delivery";
 constexpr char kRule[] = "rule";
 constexpr char kFiring[] = "firing";
 constexpr char kIssueAction[] = "issue_action";
+constexpr char kFindings[] = "findings";
 
 // ---- Payload codec: the documents' JSON, in one place ----
 
@@ -391,6 +394,87 @@ absl::StatusOr<DeliveryState> EventsCore::GetDeliveryState(const std::string& su
     return absl::OkStatus();
   }));
   return state;
+}
+
+// ---- Alignment findings ----
+
+absl::StatusOr<int> EventsCore::RecordFindings(const std::string& cycle_id,
+                                               const std::vector<Finding>& findings) {
+  const absl::Time now = clock_.Now();
+  // Key of a finding: its code and subjects; the message may change wording.
+  std::map<std::string, const Finding*> current;
+  for (const Finding& f : findings) {
+    current[absl::StrCat(FindingCodeName(f.code), "|", absl::StrJoin(f.subjects, ","))] = &f;
+  }
+  int appended = 0;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    appended = 0;
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kFindings, cycle_id));
+    std::map<std::string, json> previous;
+    if (doc.has_value()) {
+      OKR_ASSIGN_OR_RETURN(json j, Parse(*doc));
+      if (auto it = j.find("findings"); it != j.end() && it->is_object()) {
+        for (auto& [key, value] : it->items()) previous[key] = value;
+      }
+    }
+    auto emit = [&](const std::string& key, const std::string& code,
+                    const std::vector<std::string>& subjects, const std::string& message,
+                    bool resolved) -> absl::Status {
+      Event e;
+      e.type = EventType::kAlignmentFinding;
+      e.time = now;
+      e.cycle_id = cycle_id;
+      for (const std::string& subject : subjects) {
+        absl::StatusOr<std::string> id = names::ParseObjective(subject, "subject");
+        if (!id.ok()) continue;
+        absl::StatusOr<Objective> o = tx.GetObjective(*id);
+        if (!o.ok()) continue;
+        e.objective_id = *id;
+        e.team_id = o->team_id;
+        break;
+      }
+      e.cause = EventCause{CauseKind::kAlignmentCheck, absl::StrCat("cycles/", cycle_id), ""};
+      e.finding_code = code;
+      e.finding_subject = absl::StrJoin(subjects, ",");
+      e.resolved = resolved;
+      e.message = resolved ? absl::StrCat("resolved: ", message) : message;
+      ++appended;
+      return tx.AppendEvent(e);
+    };
+    json stored = json::object();
+    for (const auto& [key, f] : current) {
+      stored[key] = {{"code", std::string(FindingCodeName(f->code))},
+                     {"subjects", f->subjects},
+                     {"message", f->message}};
+      if (!previous.count(key)) {
+        OKR_RETURN_IF_ERROR(emit(key, std::string(FindingCodeName(f->code)), f->subjects,
+                                 f->message, /*resolved=*/false));
+      }
+    }
+    for (const auto& [key, value] : previous) {
+      if (current.count(key)) continue;
+      std::vector<std::string> subjects;
+      if (auto it = value.find("subjects"); it != value.end() && it->is_array()) {
+        for (const json& s : *it) {
+          if (s.is_string()) subjects.push_back(s.get<std::string>());
+        }
+      }
+      OKR_RETURN_IF_ERROR(emit(key, Str(value, "code"), subjects, Str(value, "message"),
+                               /*resolved=*/true));
+    }
+    if (appended == 0 && doc.has_value()) return absl::OkStatus();
+    const std::string payload = Dump({{"findings", stored}});
+    if (doc.has_value()) {
+      const int64_t revision = doc->meta.revision;
+      doc->payload = payload;
+      Touch(doc->meta, now);
+      return tx.UpdateDocument(*doc, revision);
+    }
+    Document d{kFindings, cycle_id, payload, {}};
+    NewMeta(d.meta, now);
+    return tx.InsertDocument(d);
+  }));
+  return appended;
 }
 
 // ---- Rules ----

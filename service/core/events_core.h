@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/core/paging.h"
+#include "service/okr/alignment.h"
 #include "service/okr/clock.h"
 #include "service/okr/events.h"
 #include "service/okr/model.h"
@@ -91,6 +92,14 @@ class EventsCore {
   // Delivery bookkeeping; NOT_FOUND once the subscription is deleted.
   absl::Status SaveDeliveryState(const std::string& subscription_id, const DeliveryState& state);
   absl::StatusOr<DeliveryState> GetDeliveryState(const std::string& subscription_id);
+
+  // ---- Alignment findings ----
+  // Compares `findings` (CheckAlignment of `cycle_id` now) with the findings recorded at
+  // the previous call and, in one transaction, appends an ALIGNMENT_FINDING event for each
+  // new one (resolved=false) and each gone one (resolved=true), then records the new set.
+  // Returns the number of events appended.
+  absl::StatusOr<int> RecordFindings(const std::string& cycle_id,
+                                     const std::vector<Finding>& findings);
 
   // ---- Rules ----
   // Stores the rule (id generated if empty) after checking that its objective or team

@@ -1,7 +1,9 @@
 #include "service/events/event_hub.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "service/log/log.h"
 
@@ -60,10 +62,7 @@ absl::Status EventHub::PollOnce() {
     }
     if (static_cast<int>(batch->size()) < options_.batch) break;
   }
-  if (any) {
-    absl::MutexLock lock(&listeners_mu_);
-    for (EventListener* l : listeners_) l->OnNewEvents();
-  }
+  if (any) Dispatch();
   return absl::OkStatus();
 }
 
@@ -82,6 +81,29 @@ int64_t EventHub::head() const {
   return head_;
 }
 
+void EventHub::Dispatch() {
+  std::vector<EventListener*> snapshot;
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    snapshot.assign(listeners_.begin(), listeners_.end());
+    dispatch_thread_ = std::this_thread::get_id();
+  }
+  for (EventListener* listener : snapshot) {
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      if (!listeners_.contains(listener)) continue;  // removed meanwhile
+      calling_ = listener;
+    }
+    // Called without hub locks: a listener may finish its stream here, and gRPC may run
+    // the stream's OnDone (which removes the listener) on this very thread.
+    listener->OnNewEvents();
+    absl::MutexLock lock(&listeners_mu_);
+    calling_ = nullptr;
+  }
+  absl::MutexLock lock(&listeners_mu_);
+  dispatch_thread_ = std::thread::id();
+}
+
 void EventHub::AddListener(EventListener* listener) {
   absl::MutexLock lock(&listeners_mu_);
   listeners_.insert(listener);
@@ -90,6 +112,15 @@ void EventHub::AddListener(EventListener* listener) {
 void EventHub::RemoveListener(EventListener* listener) {
   absl::MutexLock lock(&listeners_mu_);
   listeners_.erase(listener);
+  if (std::this_thread::get_id() == dispatch_thread_) return;  // removed from its own call
+  // Another thread: wait until a call in progress on the dispatcher has returned, so the
+  // listener may be destroyed right after this returns.
+  struct NotCalling {
+    EventListener** calling;
+    EventListener* listener;
+    static bool Done(NotCalling* c) { return *c->calling != c->listener; }
+  } wait{&calling_, listener};
+  listeners_mu_.Await(absl::Condition(&NotCalling::Done, &wait));
 }
 
 }  // namespace okr::events

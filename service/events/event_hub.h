@@ -11,13 +11,16 @@
 //   std::vector<Event> batch;
 //   if (!hub.ReadSince(cursor, 256, &batch)) { /* older than the ring: read the store */ }
 //
-// Thread-safe. Listeners are called on the poller thread and must return quickly.
+// Thread-safe. Listeners are called on the poller thread, without hub locks held, and must
+// return quickly; RemoveListener waits for a call in progress on another thread, so a
+// listener may be destroyed once it returns.
 #ifndef OKR_SERVICE_EVENTS_EVENT_HUB_H_
 #define OKR_SERVICE_EVENTS_EVENT_HUB_H_
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -75,8 +78,13 @@ class EventHub {
   std::deque<Event> ring_ ABSL_GUARDED_BY(mu_);
   int64_t base_ ABSL_GUARDED_BY(mu_) = 0;  // every event with seq > base_ is in the ring
   int64_t head_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Mutex listeners_mu_;  // held while listeners are called
+  // Calls OnNewEvents of every listener (poller thread).
+  void Dispatch();
+
+  absl::Mutex listeners_mu_;
   absl::flat_hash_set<EventListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  EventListener* calling_ ABSL_GUARDED_BY(listeners_mu_) = nullptr;
+  std::thread::id dispatch_thread_ ABSL_GUARDED_BY(listeners_mu_);
   std::unique_ptr<sync::PeriodicRunner> runner_;
 };
 

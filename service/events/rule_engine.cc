@@ -78,6 +78,7 @@ RuleRoundStats RuleEngine::RunOnce() {
   }
   for (const Rule& rule : *rules) Evaluate(rule, stats);
   OpenIssues(stats);
+  CheckAlignment(stats);
   return stats;
 }
 
@@ -141,6 +142,27 @@ void RuleEngine::Evaluate(const Rule& rule, RuleRoundStats& stats) {
                                  {"reason", verdict.reason}});
       }
     }
+  }
+}
+
+void RuleEngine::CheckAlignment(RuleRoundStats& stats) {
+  const absl::Time now = clock_.Now();
+  // A whole-cycle check: once per interval, not after every change.
+  if (now >= last_alignment_check_ && now - last_alignment_check_ < options_.interval) return;
+  last_alignment_check_ = now;
+  absl::StatusOr<std::vector<Cycle>> cycles =
+      All<Cycle>([&](const core::PageRequest& p) { return core_.ListCycles(p); });
+  if (!cycles.ok()) return;
+  for (const Cycle& cycle : *cycles) {
+    if (cycle.end_time < now - absl::Hours(24)) continue;  // over: findings are history
+    absl::StatusOr<std::vector<Finding>> findings = core_.CheckAlignment(cycle.id, "");
+    if (!findings.ok()) continue;
+    absl::StatusOr<int> appended = events_.RecordFindings(cycle.id, *findings);
+    if (!appended.ok()) {
+      log::Warn("recording alignment findings failed", {{"error", appended.status().ToString()}});
+      continue;
+    }
+    stats.findings_changed += *appended;
   }
 }
 

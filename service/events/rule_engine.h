@@ -1,8 +1,9 @@
-// RuleEngine: key results as triggers. Evaluates every rule (service/okr/events.h Rule)
-// over the key results in its scope -- on a timer, because pace-based conditions change
-// with time alone, and soon after new events (Trigger) -- and records each verdict
-// through EventsCore::RecordVerdict, which fires a rule once per streak of its condition
-// holding (RULE_FIRED event, and a queued issue for OPEN_ISSUE) in one transaction. It
+// RuleEngine: key results as triggers (and the alignment watch: each round it also turns
+// new and resolved alignment findings of current cycles into ALIGNMENT_FINDING events). Evaluates
+// every rule (service/okr/events.h Rule) over the key results in its scope -- on a timer, because
+// pace-based conditions change with time alone, and soon after new events (Trigger) -- and records
+// each verdict through EventsCore::RecordVerdict, which fires a rule once per streak of its
+// condition holding (RULE_FIRED event, and a queued issue for OPEN_ISSUE) in one transaction. It
 // then works off the queued issues: opens each in the owning team's tracker through a
 // TrackerIssueOpener with a label unique to the firing, so neither re-evaluation nor a
 // restart between "created" and "recorded" opens a second issue.
@@ -39,6 +40,7 @@ struct RuleRoundStats {
   int fired = 0;
   int issues_opened = 0;
   int issues_failed = 0;
+  int findings_changed = 0;  // ALIGNMENT_FINDING events (new or resolved)
 };
 
 class RuleEngine {
@@ -58,6 +60,9 @@ class RuleEngine {
  private:
   void Evaluate(const Rule& rule, RuleRoundStats& stats);
   void OpenIssues(RuleRoundStats& stats);
+  // ALIGNMENT_FINDING events: the findings of every current cycle, diffed with the last
+  // round's.
+  void CheckAlignment(RuleRoundStats& stats);
 
   core::EventsCore& events_;
   core::OkrCore& core_;
@@ -66,6 +71,7 @@ class RuleEngine {
   const RuleEngineOptions options_;
   const std::function<bool()> may_run_;
   std::unique_ptr<sync::PeriodicRunner> runner_;
+  absl::Time last_alignment_check_ = absl::InfinitePast();  // runner thread only
 };
 
 }  // namespace okr::events

@@ -1,8 +1,10 @@
 #include "tests/storage/store_conformance.h"
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -98,6 +100,8 @@ Team MakeTeam(const std::string& id, const std::string& parent_id = "") {
   t.display_name = "Team " + id;
   t.parent_id = parent_id;
   t.meta = Meta();
+  t.jira_project_key = "OKRX";
+  t.gitlab_project = "acme/" + id;
   return t;
 }
 
@@ -192,7 +196,7 @@ std::string Str(const EntityMeta& m) {
 // `seq` is left out: it is storage-assigned and checked separately.
 std::string Dump(const Team& t) {
   return absl::StrCat("team{", t.id, "|", t.display_name, "|parent=", t.parent_id, "|", Str(t.meta),
-                      "}");
+                      "|jira=", t.jira_project_key, "|gitlab=", t.gitlab_project, "}");
 }
 std::string Dump(const Cycle& c) {
   return absl::StrCat("cycle{", c.id, "|", c.display_name, "|", Str(c.start_time), "|",
@@ -1326,6 +1330,214 @@ TEST_P(StoreConformanceTest, Seq_GrowsAcrossTransactionsAndIsNotReusedAfterDelet
 }
 
 TEST_P(StoreConformanceTest, Ping_OpenStore_Succeeds) { EXPECT_OK(store().Ping()); }
+
+// --- Events outbox and documents ---------------------------------------------------------
+
+Event MakeEvent(EventType type, const std::string& objective, const std::string& kr,
+                const std::string& team) {
+  Event e;
+  e.type = type;
+  e.time = absl::FromUnixMicros(1'790'000'000'123'456);
+  e.objective_id = objective;
+  e.key_result_id = kr;
+  e.team_id = team;
+  e.cycle_id = "c";
+  e.cause = {CauseKind::kWorkItemClosed, "JIRA OKRX-1", "objectives/o/keyResults/k"};
+  e.old_progress = 0.25;
+  e.new_progress = 0.5;
+  e.threshold = 0.5;
+  e.old_health = Health::kAtRisk;
+  e.new_health = Health::kOnTrack;
+  e.old_state = ObjectiveState::kProposed;
+  e.new_state = ObjectiveState::kAgreed;
+  e.old_total_weight = 3;
+  e.new_total_weight = 4;
+  e.finding_code = "ORPHAN";
+  e.finding_subject = "objectives/o";
+  e.resolved = true;
+  e.rule_id = "r1";
+  e.subscription_id = "s1";
+  e.message = "progress 25% -> 50% (\"quoted\" \u00e9)";
+  return e;
+}
+
+std::string Dump(const Event& e) {
+  return absl::StrCat(
+      "event{", e.sequence, "|", static_cast<int>(e.type), "|", Str(e.time), "|", e.objective_id,
+      "|", e.key_result_id, "|", e.team_id, "|", e.cycle_id, "|", static_cast<int>(e.cause.kind),
+      ":", e.cause.ref, ":", e.cause.via, "|", e.old_progress, ">", e.new_progress, "@",
+      e.threshold, "|", static_cast<int>(e.old_health), ">", static_cast<int>(e.new_health), "|",
+      static_cast<int>(e.old_state), ">", static_cast<int>(e.new_state), "|", e.old_total_weight,
+      ">", e.new_total_weight, "|", e.finding_code, ":", e.finding_subject, ":", e.resolved, "|",
+      e.rule_id, "|", e.subscription_id, "|", e.message, "}");
+}
+
+TEST_P(StoreConformanceTest, AppendEvent_AssignsIncreasingSequences_AndRoundTripsEveryField) {
+  std::vector<Event> written = {MakeEvent(EventType::kProgressChanged, "o", "k", "t"),
+                                MakeEvent(EventType::kHealthChanged, "o", "", "t"),
+                                MakeEvent(EventType::kRuleFired, "p", "k2", "u")};
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) -> absl::Status {
+    for (Event& e : written) {
+      if (absl::Status s = tx.AppendEvent(e); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }));
+  EXPECT_GT(written[0].sequence, 0);
+  EXPECT_GT(written[1].sequence, written[0].sequence);
+  EXPECT_GT(written[2].sequence, written[1].sequence);
+  absl::StatusOr<std::vector<Event>> all = Read(store(), [](OkrTransaction& tx) {
+    return tx.ListEvents(OkrTransaction::EventQuery{0, 100, "", "", ""});
+  });
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(Dump((*all)[i]), Dump(written[i]));
+  absl::StatusOr<int64_t> last =
+      Read(store(), [](OkrTransaction& tx) { return tx.LastEventSequence(); });
+  ASSERT_OK(last);
+  EXPECT_EQ(*last, written[2].sequence);
+}
+
+TEST_P(StoreConformanceTest, ListEvents_FiltersByParentAndPagesBySequence) {
+  std::vector<Event> written;
+  for (int i = 0; i < 5; ++i) {
+    written.push_back(MakeEvent(EventType::kProgressChanged, i % 2 ? "o" : "p", i < 2 ? "k" : "",
+                                i < 4 ? "t" : "u"));
+  }
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) -> absl::Status {
+    for (Event& e : written) {
+      if (absl::Status s = tx.AppendEvent(e); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }));
+  auto sequences = [&](OkrTransaction::EventQuery q) {
+    std::vector<int64_t> out;
+    absl::StatusOr<std::vector<Event>> got =
+        Read(store(), [&](OkrTransaction& tx) { return tx.ListEvents(q); });
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (got.ok()) {
+      for (const Event& e : *got) out.push_back(e.sequence);
+    }
+    return out;
+  };
+  const auto& w = written;
+  EXPECT_EQ(sequences({0, 100, "o", "", ""}), (std::vector<int64_t>{w[1].sequence, w[3].sequence}));
+  EXPECT_EQ(sequences({0, 100, "o", "k", ""}), (std::vector<int64_t>{w[1].sequence}));
+  EXPECT_EQ(sequences({0, 100, "", "", "u"}), (std::vector<int64_t>{w[4].sequence}));
+  EXPECT_EQ(sequences({w[1].sequence, 2, "", "", ""}),
+            (std::vector<int64_t>{w[2].sequence, w[3].sequence}));
+}
+
+TEST_P(StoreConformanceTest, AppendEvent_RolledBackTransaction_LeavesNoEvent) {
+  absl::Status failed = store().RunInTransaction([](OkrTransaction& tx) -> absl::Status {
+    Event e = MakeEvent(EventType::kProgressChanged, "o", "k", "t");
+    if (absl::Status s = tx.AppendEvent(e); !s.ok()) return s;
+    return absl::AbortedError("rolled back on purpose");
+  });
+  EXPECT_TRUE(absl::IsAborted(failed)) << failed;
+  absl::StatusOr<std::vector<Event>> all = Read(store(), [](OkrTransaction& tx) {
+    return tx.ListEvents(OkrTransaction::EventQuery{0, 100, "", "", ""});
+  });
+  ASSERT_OK(all);
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_P(StoreConformanceTest, ConcurrentEventWriters_NeverCommitSequencesOutOfOrder) {
+  // A reader that has seen sequence N must never later see a new event below N.
+  constexpr int kWriters = 4;
+  constexpr int kPerWriter = 25;
+  std::atomic<bool> done{false};
+  std::vector<std::string> problems;
+  std::thread reader([&] {
+    int64_t seen = 0;
+    std::set<int64_t> all_seen;
+    while (!done.load()) {
+      absl::StatusOr<std::vector<Event>> got = Read(store(), [](OkrTransaction& tx) {
+        return tx.ListEvents(OkrTransaction::EventQuery{0, 100000, "", "", ""});
+      });
+      if (!got.ok()) continue;
+      for (const Event& e : *got) {
+        if (!all_seen.count(e.sequence) && e.sequence < seen) {
+          problems.push_back(absl::StrCat("event ", e.sequence, " appeared after ", seen));
+        }
+        all_seen.insert(e.sequence);
+        seen = std::max(seen, e.sequence);
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        absl::Status s = store().RunInTransaction([](OkrTransaction& tx) -> absl::Status {
+          Event e = MakeEvent(EventType::kProgressChanged, "o", "k", "t");
+          return tx.AppendEvent(e);
+        });
+        EXPECT_OK(s);
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  done = true;
+  reader.join();
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  absl::StatusOr<std::vector<Event>> all = Read(store(), [](OkrTransaction& tx) {
+    return tx.ListEvents(OkrTransaction::EventQuery{0, 100000, "", "", ""});
+  });
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), static_cast<size_t>(kWriters * kPerWriter));
+}
+
+TEST_P(StoreConformanceTest, Documents_InsertGetUpdateListDelete) {
+  OkrTransaction::Document a{"rule", "a", "{\"x\":1}", Meta()};
+  OkrTransaction::Document b{"rule", "b", "{}", Meta()};
+  OkrTransaction::Document other{"subscription", "a", "{}", Meta()};
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) -> absl::Status {
+    for (const auto* d : {&a, &b, &other}) {
+      if (absl::Status s = tx.InsertDocument(*d); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }));
+  EXPECT_TRUE(absl::IsAlreadyExists(
+      Write(store(), [&](OkrTransaction& tx) { return tx.InsertDocument(a); })));
+  absl::StatusOr<std::optional<OkrTransaction::Document>> got =
+      Read(store(), [](OkrTransaction& tx) { return tx.GetDocument("rule", "a"); });
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->payload, "{\"x\":1}");
+  EXPECT_EQ((*got)->meta.revision, a.meta.revision);
+  absl::StatusOr<std::optional<OkrTransaction::Document>> missing =
+      Read(store(), [](OkrTransaction& tx) { return tx.GetDocument("rule", "zz"); });
+  ASSERT_OK(missing);
+  EXPECT_FALSE(missing->has_value());
+
+  OkrTransaction::Document changed = **got;
+  changed.payload = "{\"x\":2}";
+  changed.meta.revision += 1;
+  EXPECT_TRUE(absl::IsAborted(Write(store(), [&](OkrTransaction& tx) {
+    return tx.UpdateDocument(changed, a.meta.revision + 7);
+  })));
+  ASSERT_OK(Write(store(),
+                  [&](OkrTransaction& tx) { return tx.UpdateDocument(changed, a.meta.revision); }));
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateDocument(changed, -1); }));
+  absl::StatusOr<Page<OkrTransaction::Document>> page = Read(store(), [](OkrTransaction& tx) {
+    return tx.ListDocuments("rule", PageQuery{0, 1});
+  });
+  ASSERT_OK(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "a");
+  EXPECT_EQ(page->items[0].payload, "{\"x\":2}");
+  EXPECT_TRUE(page->has_more);
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteDocument("rule", "a"); }));
+  EXPECT_TRUE(absl::IsNotFound(
+      Write(store(), [](OkrTransaction& tx) { return tx.DeleteDocument("rule", "a"); })));
+  absl::StatusOr<Page<OkrTransaction::Document>> rest = Read(store(), [](OkrTransaction& tx) {
+    return tx.ListDocuments("rule", PageQuery{0, 10});
+  });
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_EQ(rest->items[0].id, "b");
+  EXPECT_FALSE(rest->has_more);
+}
 
 }  // namespace
 }  // namespace okr::storage::conformance
