@@ -62,6 +62,8 @@ struct FakeJiraIssue {
   std::string key;  // e.g. "OKRX-1"; the project key is the part before the last '-'.
   std::string summary;
   std::string status_category = "new";  // "new", "indeterminate", "done" or "undefined".
+  // Workflow status name; empty: the usual one of the category (FakeStatusFor).
+  std::string status_name;
   std::optional<double> story_points;
   std::vector<std::string> labels;
   absl::Time created = absl::FromUnixMillis(1748772000000);  // 2025-06-01T10:00:00Z
