@@ -48,7 +48,7 @@ struct JiraFieldConfig {
   std::string story_points_field;  // e.g. "customfield_10016"; empty: no story points.
   // Project key ("OPS", the part of the issue key before the last '-') -> its done rule.
   // Projects not listed: done = status category "done".
-  std::map<std::string, JiraDoneRule> done_by_project;
+  std::map<std::string, JiraDoneRule> done_by_project = {};
 };
 
 // What the connector knows about one Jira issue.
