@@ -262,8 +262,8 @@ absl::Status GitLabClient::ListPages(absl::string_view operation, absl::string_v
     if (!json.ok()) return Internal(operation, json.status().message());
     if (!json->is_array()) return Internal(operation, "response is not a JSON array");
     for (size_t i = 0; i < json->size(); ++i) {
-      absl::StatusOr<GitLabIssue> issue =
-          IssueFromRestJson((*json)[i], project_path, absl::StrCat("issues[", i, "]"));
+      absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(
+          (*json)[i], project_path, absl::StrCat("issues[", i, "]"), options_.done);
       if (!issue.ok()) return Internal(operation, issue.status().message());
       on_issue(*std::move(issue));
     }
@@ -334,7 +334,7 @@ absl::StatusOr<GitLabIssue> GitLabClient::GetIssue(absl::string_view project_pat
   http::HttpRequest request;
   request.url = absl::StrCat(ProjectUrl(project_path), "/issues/", iid);
   OKR_ASSIGN_OR_RETURN(nlohmann::json json, Call(kOperation, std::move(request)));
-  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path);
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path, "issue", options_.done);
   if (!issue.ok()) return Internal(kOperation, issue.status().message());
   if (issue->iid != iid) return Internal(kOperation, "response is another issue");
   return issue;
@@ -352,7 +352,7 @@ absl::StatusOr<GitLabIssue> GitLabClient::AddLabels(absl::string_view project_pa
       nlohmann::json json,
       Call(kOperation,
            JsonRequest("PUT", absl::StrCat(ProjectUrl(project_path), "/issues/", iid), body)));
-  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path);
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path, "issue", options_.done);
   if (!issue.ok()) return Internal(kOperation, issue.status().message());
   return issue;
 }

@@ -87,6 +87,8 @@ struct GitLabClientOptions {
   absl::Duration request_timeout = absl::Seconds(30);
   // A listing stops with INTERNAL after this many pages (10,000 x 100 issues).
   int max_pages = 10000;
+  // Which issues count as done, per project (default: state "closed").
+  GitLabDoneMapping done;
 };
 
 class GitLabClient final {

@@ -43,7 +43,6 @@ absl::Status ReadCommon(const nlohmann::json& object, absl::string_view prefix,
   std::optional<std::string> state = GetString(object, "state");
   if (!state.has_value()) return Invalid(Field(prefix, "state"), "is missing or not a string");
   issue.state = *std::move(state);
-  issue.done = issue.state == kStateClosed;
 
   // Weight is a Premium feature: absent, null or garbage means "no weight".
   if (std::optional<double> weight = GetNumber(object, "weight"); weight && *weight >= 0) {
@@ -147,9 +146,24 @@ absl::StatusOr<std::pair<std::string, int64_t>> ParseWorkItemKey(absl::string_vi
   return std::make_pair(std::string(path), iid);
 }
 
+bool IsDone(const GitLabIssue& issue, const GitLabDoneMapping& mapping) {
+  auto rule = mapping.by_project.find(issue.project_path);
+  if (rule == mapping.by_project.end()) return issue.state == kStateClosed;
+  for (const std::string& state : rule->second.states) {
+    if (state == issue.state) return true;
+  }
+  for (const std::string& label : rule->second.labels) {
+    if (std::find(issue.labels.begin(), issue.labels.end(), label) != issue.labels.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<GitLabIssue> IssueFromRestJson(const nlohmann::json& issue,
                                               absl::string_view project_path,
-                                              absl::string_view field_prefix) {
+                                              absl::string_view field_prefix,
+                                              const GitLabDoneMapping& done) {
   if (!issue.is_object()) return Invalid(field_prefix, "is not an object");
   GitLabIssue result;
   result.project_path = std::string(project_path);
@@ -159,10 +173,12 @@ absl::StatusOr<GitLabIssue> IssueFromRestJson(const nlohmann::json& issue,
   if (const nlohmann::json* labels = GetArray(issue, "labels")) {
     result.labels = LabelTitles(*labels);
   }
+  result.done = IsDone(result, done);
   return result;
 }
 
-absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body) {
+absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body,
+                                              const GitLabDoneMapping& done) {
   if (!body.is_object()) return Invalid("body", "is not a JSON object");
   const nlohmann::json* attributes = GetObject(body, "object_attributes");
   if (attributes == nullptr) return Invalid("object_attributes", "is missing or not an object");
@@ -189,6 +205,7 @@ absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body) {
   } else if (const nlohmann::json* top_labels = GetArray(body, "labels")) {
     result.labels = LabelTitles(*top_labels);
   }
+  result.done = IsDone(result, done);
   return result;
 }
 

@@ -25,11 +25,14 @@
 //    type. `weight` and `labels` never fail: a missing, null, non-numeric, negative or
 //    non-finite weight means "no weight"; label entries that are neither strings nor
 //    objects with a string `title` are skipped.
-//  - Done means `state == "closed"`, nothing else.
+//  - Done means `state == "closed"`, unless GitLabDoneMapping names the issue's project:
+//    then the issue is done when its state or one of its labels is one the project's
+//    GitLabDoneRule lists.
 #ifndef OKR_CONNECTORS_GITLAB_MAPPER_H_
 #define OKR_CONNECTORS_GITLAB_MAPPER_H_
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -58,12 +61,29 @@ struct GitLabIssue {
   int64_t id = 0;            // Instance-wide id; 0 if unknown.
   std::string title;
   std::string state;  // "opened" or "closed" (other values are kept, and are not done).
-  bool done = false;  // state == "closed".
+  bool done = false;  // see IsDone
   std::optional<double> weight;
   std::vector<std::string> labels;  // Label titles, in payload order.
   std::string url;                  // Web URL of the issue.
   absl::Time updated_at = absl::InfinitePast();
 };
+
+// Which issues of one project count as done: its state is one of `states` (e.g. "closed")
+// or it carries one of `labels` (exact label titles, e.g. "workflow::deployed"). An empty
+// rule is never done.
+struct GitLabDoneRule {
+  std::vector<std::string> states;
+  std::vector<std::string> labels;
+};
+
+// Project path ("group/sub/project") -> its done rule. Projects not listed: done = state
+// "closed".
+struct GitLabDoneMapping {
+  std::map<std::string, GitLabDoneRule> by_project;
+};
+
+// Whether `issue` (project_path, state and labels read) is done under `mapping`.
+bool IsDone(const GitLabIssue& issue, const GitLabDoneMapping& mapping);
 
 // A GitLab timestamp in any of the forms GitLab emits:
 //   "2013-12-03T17:15:43Z", "2016-01-04T15:31:39.996Z", "2013-12-03T17:15:43+02:00",
@@ -94,14 +114,16 @@ absl::StatusOr<std::pair<std::string, int64_t>> ParseWorkItemKey(absl::string_vi
 
 // Maps one REST issue object. `project_path` is the project the caller asked for (REST
 // issues carry only the numeric project_id). `field_prefix` prefixes field names in error
-// messages (e.g. "issues[3]").
+// messages (e.g. "issues[3]"). `done` decides GitLabIssue::done.
 absl::StatusOr<GitLabIssue> IssueFromRestJson(const nlohmann::json& issue,
                                               absl::string_view project_path,
-                                              absl::string_view field_prefix = "issue");
+                                              absl::string_view field_prefix = "issue",
+                                              const GitLabDoneMapping& done = {});
 
 // Maps the issue of an Issue Hook body (the whole body: `object_attributes`, `project`,
 // and the top-level `labels`, used when object_attributes.labels is absent).
-absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body);
+absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body,
+                                              const GitLabDoneMapping& done = {});
 
 // The domain view: tracker kGitLab, key WorkItemKey(project_path, iid), title, url, done,
 // weight (1 without a weight; an explicit 0 stays 0), external_id = the global issue id

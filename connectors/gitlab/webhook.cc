@@ -56,7 +56,8 @@ bool IsIssueHookEvent(absl::string_view x_gitlab_event) {
   return x_gitlab_event == kIssueHookEvent || x_gitlab_event == kConfidentialIssueHookEvent;
 }
 
-absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body) {
+absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body,
+                                                const GitLabDoneMapping& done) {
   absl::StatusOr<nlohmann::json> body = internal::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
   if (!body.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("body: ", body.status().message()));
@@ -72,7 +73,7 @@ absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body) {
   if (!event.is_issue && event.object_kind != "work_item") return event;
 
   event.event_type = GetString(*body, "event_type").value_or("");
-  absl::StatusOr<GitLabIssue> issue = IssueFromHookJson(*body);
+  absl::StatusOr<GitLabIssue> issue = IssueFromHookJson(*body, done);
   if (!issue.ok()) {
     if (!event.is_issue) return event;  // A work item we do not track; best effort only.
     return issue.status();

@@ -82,7 +82,7 @@ struct GitLabIssueEvent {
   int64_t id = 0;
   std::string title;
   std::string state;  // "opened" | "closed".
-  bool done = false;  // state == "closed".
+  bool done = false;  // IsDone under the GitLabDoneMapping given to ParseIssueHook.
   std::optional<double> weight;
   std::vector<std::string> labels;               // Titles of the label objects.
   std::string url;                               // object_attributes.url.
@@ -98,8 +98,10 @@ struct GitLabIssueEvent {
 // are filled when they parse).
 // INVALID_ARGUMENT for a body over kMaxWebhookBodyBytes, malformed JSON, a non-object body,
 // a missing `object_kind`, or a missing/malformed required field; the message names the
-// field (e.g. "object_attributes.iid", "project.path_with_namespace").
-absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body);
+// field (e.g. "object_attributes.iid", "project.path_with_namespace"). `done` decides
+// GitLabIssueEvent::done (mapper.h).
+absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body,
+                                                const GitLabDoneMapping& done = {});
 
 // The issue part of an event, for ToWorkItem() (mapper.h).
 GitLabIssue ToGitLabIssue(const GitLabIssueEvent& event);

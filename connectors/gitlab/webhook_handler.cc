@@ -69,8 +69,9 @@ sync::WebhookResponse SinkFailure(const absl::Status& status, const std::string&
 
 }  // namespace
 
-GitLabWebhookHandler::GitLabWebhookHandler(std::string webhook_token, sync::TrackerSink& sink)
-    : webhook_token_(std::move(webhook_token)), sink_(sink) {}
+GitLabWebhookHandler::GitLabWebhookHandler(std::string webhook_token, sync::TrackerSink& sink,
+                                           GitLabDoneMapping done)
+    : webhook_token_(std::move(webhook_token)), sink_(sink), done_(std::move(done)) {}
 
 sync::WebhookResponse GitLabWebhookHandler::Handle(const sync::WebhookRequest& request) const {
   // Authenticity first: nothing of an unauthenticated delivery is interpreted.
@@ -87,7 +88,7 @@ sync::WebhookResponse GitLabWebhookHandler::Handle(const sync::WebhookRequest& r
     return Answer(kOutcomeIgnored);  // push, note, merge request, ... hooks
   }
 
-  absl::StatusOr<GitLabIssueEvent> event = ParseIssueHook(request.body);
+  absl::StatusOr<GitLabIssueEvent> event = ParseIssueHook(request.body, done_);
   if (!event.ok()) return Error(400, event.status().message(), kOutcomeRejectedMalformed);
   if (!event->is_issue) return Answer(kOutcomeIgnored);  // work items: tasks, OKRs, ...
 

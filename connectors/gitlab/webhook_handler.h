@@ -40,6 +40,7 @@
 
 #include <string>
 
+#include "connectors/gitlab/mapper.h"
 #include "service/sync/tracker_sync.h"
 
 namespace okr::connectors::gitlab {
@@ -48,7 +49,9 @@ class GitLabWebhookHandler {
  public:
   // `webhook_token`: the hook's secret token (an empty token rejects every delivery; the
   // composition root should refuse to start without one). `sink` must outlive the handler.
-  GitLabWebhookHandler(std::string webhook_token, sync::TrackerSink& sink);
+  // `done`: which issues count as done, per project (default: state "closed").
+  GitLabWebhookHandler(std::string webhook_token, sync::TrackerSink& sink,
+                       GitLabDoneMapping done = {});
 
   GitLabWebhookHandler(const GitLabWebhookHandler&) = delete;
   GitLabWebhookHandler& operator=(const GitLabWebhookHandler&) = delete;
@@ -58,6 +61,7 @@ class GitLabWebhookHandler {
  private:
   const std::string webhook_token_;
   sync::TrackerSink& sink_;
+  const GitLabDoneMapping done_;
 };
 
 }  // namespace okr::connectors::gitlab

@@ -72,6 +72,13 @@ std::optional<double> ReadStoryPoints(const nlohmann::json* fields, const JiraFi
   return points;
 }
 
+std::string ReadStatusName(const nlohmann::json* fields) {
+  if (fields == nullptr) return "";
+  const nlohmann::json* status = GetObject(*fields, "status");
+  if (status == nullptr) return "";
+  return GetString(*status, "name").value_or("");
+}
+
 std::optional<std::string> ReadStatusCategoryKey(const nlohmann::json* fields) {
   if (fields == nullptr) return std::nullopt;
   const nlohmann::json* status = GetObject(*fields, "status");
@@ -87,6 +94,24 @@ std::optional<std::string> ReadStatusCategoryKey(const nlohmann::json* fields) {
 
 bool IsDoneStatusCategory(absl::string_view status_category_key) {
   return status_category_key == kStatusCategoryDone;
+}
+
+std::string ProjectKeyOf(absl::string_view issue_key) {
+  const size_t dash = issue_key.rfind('-');
+  return dash == absl::string_view::npos ? "" : std::string(issue_key.substr(0, dash));
+}
+
+bool IsDone(const JiraFieldConfig& config, absl::string_view project_key,
+            absl::string_view status_name, absl::string_view status_category_key) {
+  auto rule = config.done_by_project.find(std::string(project_key));
+  if (rule == config.done_by_project.end()) return IsDoneStatusCategory(status_category_key);
+  for (const std::string& name : rule->second.statuses) {
+    if (!status_name.empty() && absl::EqualsIgnoreCase(name, status_name)) return true;
+  }
+  for (const std::string& category : rule->second.status_categories) {
+    if (!status_category_key.empty() && category == status_category_key) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<absl::Time> ParseJiraTime(absl::string_view text) {
@@ -123,7 +148,6 @@ absl::StatusOr<JiraIssue> IssueFromJson(const nlohmann::json& issue, const JiraF
 
   if (std::optional<std::string> category = ReadStatusCategoryKey(fields)) {
     result.status_category_key = *std::move(category);
-    result.done = IsDoneStatusCategory(result.status_category_key);
   } else if (complete) {
     return Missing("issue.fields.status.statusCategory.key");
   }
@@ -138,6 +162,10 @@ absl::StatusOr<JiraIssue> IssueFromJson(const nlohmann::json& issue, const JiraF
         absl::StrCat("malformed field issue.fields.updated: ", time.status().message()));
   }
 
+  result.status_name = ReadStatusName(fields);
+  result.done =
+      !result.status_category_key.empty() &&
+      IsDone(config, ProjectKeyOf(result.key), result.status_name, result.status_category_key);
   result.story_points = ReadStoryPoints(fields, config);
   return result;
 }

@@ -12,13 +12,16 @@
 //  - No I/O, no clock, no exceptions; thread-compatible. Untrusted JSON of any shape yields
 //    a value or INVALID_ARGUMENT whose message names the offending field with its JSON path
 //    (e.g. "issue.fields.status.statusCategory.key").
-//  - Done means `fields.status.statusCategory.key == "done"`, nothing else (category names
-//    are display text and `resolution` is unreliable).
+//  - Done means `fields.status.statusCategory.key == "done"` (category names are display
+//    text and `resolution` is unreliable), unless JiraFieldConfig::done_by_project names
+//    the issue's project: then the issue is done when its status name (case-insensitive)
+//    or its status category key is one that project's JiraDoneRule lists.
 //  - Story points come from the configured custom field; a missing, null, non-numeric or
 //    negative value means "no estimate" (weight 1), never an error.
 #ifndef OKR_CONNECTORS_JIRA_MAPPER_H_
 #define OKR_CONNECTORS_JIRA_MAPPER_H_
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,10 +34,21 @@
 
 namespace okr::connectors::jira {
 
-// Site-specific field ids. Jira has no fixed story-points field: find it once with
+// Which workflow states of one project count as done. An issue is done when its status
+// name equals one of `statuses` (ASCII case-insensitive; e.g. "Deployed") or its status
+// category key is one of `status_categories` (e.g. "done"). An empty rule is never done.
+struct JiraDoneRule {
+  std::vector<std::string> statuses;
+  std::vector<std::string> status_categories;
+};
+
+// Site-specific mapping settings. Jira has no fixed story-points field: find it once with
 // GET /rest/api/3/field ("Story Points" / "Story point estimate").
 struct JiraFieldConfig {
   std::string story_points_field;  // e.g. "customfield_10016"; empty: no story points.
+  // Project key ("OPS", the part of the issue key before the last '-') -> its done rule.
+  // Projects not listed: done = status category "done".
+  std::map<std::string, JiraDoneRule> done_by_project = {};
 };
 
 // What the connector knows about one Jira issue.
@@ -43,7 +57,9 @@ struct JiraIssue {
   std::string key;  // "OKRX-101"; changes when the issue moves to another project.
   std::string summary;
   std::string status_category_key;  // "new", "indeterminate", "done" or "undefined".
-  bool done = false;
+  std::string status_name;          // fields.status.name, e.g. "In Review"; "" if absent.
+  bool done = false;                // see IsDone
+
   std::optional<double> story_points;
   absl::Time updated = absl::InfinitePast();  // fields.updated; InfinitePast if unknown.
 };
@@ -56,6 +72,14 @@ inline constexpr absl::string_view kStatusCategoryUndefined = "undefined";
 
 // True only for the "done" status category key (exact, case-sensitive match).
 bool IsDoneStatusCategory(absl::string_view status_category_key);
+
+// "OPS" for "OPS-12" (the part before the last '-'); "" if the key has no '-'.
+std::string ProjectKeyOf(absl::string_view issue_key);
+
+// Whether an issue in `project_key` with this status is done under `config` (see
+// JiraDoneRule; projects without a rule: IsDoneStatusCategory).
+bool IsDone(const JiraFieldConfig& config, absl::string_view project_key,
+            absl::string_view status_name, absl::string_view status_category_key);
 
 // Jira's date-time format, e.g. "2025-06-04T12:03:07.381+0200". Also accepts an offset with
 // a colon ("+02:00"), "Z", and no or any number of fractional digits. INVALID_ARGUMENT for

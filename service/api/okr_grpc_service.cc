@@ -10,11 +10,28 @@
 #include "service/api/grpc_status.h"
 #include "service/api/proto_convert.h"
 #include "service/api/watch_events.h"
+#include "service/log/log.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::api {
 namespace {
+
+constexpr char kRequestIdKey[] = "x-request-id";
+
+// Codes that say the service, not the request, failed: worth a log line.
+bool IsServerFault(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
 
 template <typename T, typename ProtoList>
 void AppendAll(const std::vector<T>& items, ProtoList* out) {
@@ -86,9 +103,24 @@ template <typename Fn>
 grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* ctx,
                                                   absl::string_view method, Fn&& fn) {
   const absl::Time start = absl::Now();
+  // Every line logged while handling the call carries its id; the caller gets it back in
+  // the initial metadata.
+  absl::string_view incoming;
+  const auto& metadata = ctx->client_metadata();
+  if (auto it = metadata.find(kRequestIdKey); it != metadata.end()) {
+    incoming = absl::string_view(it->second.data(), it->second.size());
+  }
+  const std::string request_id = log::AcceptOrNewRequestId(incoming);
+  log::ScopedRequestId scope(request_id);
+  ctx->AddInitialMetadata(kRequestIdKey, request_id);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const absl::Status status = fn();
   if (observer_ != nullptr) observer_->OnRpc(method, status.code(), absl::Now() - start);
+  if (IsServerFault(status.code())) {
+    log::Warn("rpc failed", {{"method", std::string(method)},
+                             {"code", absl::StatusCodeToString(status.code())},
+                             {"error", std::string(status.message())}});
+  }
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }

@@ -1,7 +1,10 @@
 // OkrGrpcService: the okr.v1.OkrService gRPC service (callback API). Each handler
 // translates the request to domain types (service/api/proto_convert.h), calls OkrCore and
 // maps the result status once (service/api/grpc_status.h). Holds a non-owning reference
-// to the core, which must outlive the server. Thread-safe.
+// to the core, which must outlive the server. Thread-safe. Every call gets a request id
+// (the caller's `x-request-id` metadata when acceptable, see log::AcceptOrNewRequestId,
+// else a new one) that is on every log line emitted while handling it and is returned in
+// the initial metadata as `x-request-id`.
 //
 //   OkrGrpcService service(core);
 //   builder.RegisterService(&service);

@@ -6,9 +6,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "service/log/log.h"
 
 namespace okr::http {
 namespace {
+
+constexpr char kRequestIdHeader[] = "X-Request-Id";
 
 std::string JsonEscape(absl::string_view s) {
   std::string out;
@@ -116,6 +119,11 @@ HttpServer::~HttpServer() { Stop(); }
 void HttpServer::Handle(const std::string& method, const std::string& path, HttpHandler handler) {
   auto adapter = [handler = std::move(handler)](const httplib::Request& req,
                                                 httplib::Response& res) {
+    // Every line logged while handling the request carries its id; the caller gets it back.
+    const std::string request_id =
+        log::AcceptOrNewRequestId(req.get_header_value(kRequestIdHeader));
+    log::ScopedRequestId scope(request_id);
+    res.set_header(kRequestIdHeader, request_id);
     HttpRequest r;
     r.method = req.method;
     r.path = req.path;

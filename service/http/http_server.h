@@ -10,7 +10,9 @@
 //   (*server)->Stop();                         // waits for in-flight requests
 //
 // Handle() must be called before Start(). Handlers run on a pool of threads and must be
-// thread-safe.
+// thread-safe. Each routed request gets a request id (the caller's X-Request-Id when it is
+// acceptable, see log::AcceptOrNewRequestId, else a new one): it is on every log line
+// emitted while the handler runs and is returned in the X-Request-Id response header.
 #ifndef OKR_SERVICE_HTTP_HTTP_SERVER_H_
 #define OKR_SERVICE_HTTP_HTTP_SERVER_H_
 

@@ -95,6 +95,12 @@ const std::vector<Setting>& Settings() {
        "FAILING (retries continue at the longest backoff)",
        &ServerConfig::delivery_give_up_after,
        {}},
+      {"config",
+       "OKR_CONFIG",
+       "connector configuration file (JSON): several Jira sites / GitLab instances, "
+       "per-project done mapping; see \"Configuration file\" below",
+       &ServerConfig::config_file,
+       {}},
       {"jira-url",
        "OKR_JIRA_URL",
        "Jira site base URL, e.g. https://acme.atlassian.net; enables the Jira connector",
@@ -187,6 +193,95 @@ absl::StatusOr<absl::Duration> ParseDurationSetting(const std::string& text,
   return d;
 }
 
+bool IsHelpFlag(absl::string_view arg) {
+  return arg == "--help" || arg == "-h" || arg == "--helpfull";
+}
+
+// The --config file named on the command line (last wins) or by OKR_CONFIG; "" if none.
+std::string ConfigFilePath(int argc, const char* const* argv, const GetEnv& env) {
+  std::string path;
+  if (const char* value = env("OKR_CONFIG"); value != nullptr) path = value;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::StartsWith(arg, "--config=")) {
+      path = std::string(arg.substr(std::string("--config=").size()));
+    } else if (arg == "--config" && i + 1 < argc) {
+      path = argv[++i];
+    }
+  }
+  return path;
+}
+
+// The file's "default" entries underlie the OKR_JIRA_* / OKR_GITLAB_* settings.
+void ApplyFileDefaults(const ConnectorsFile& file, ServerConfig& config) {
+  for (const JiraSiteConfig& site : file.jira_sites) {
+    if (!site.is_default()) continue;
+    for (auto [from, to] :
+         {std::pair{&site.url, &config.jira_url}, std::pair{&site.email, &config.jira_email},
+          std::pair{&site.api_token, &config.jira_api_token},
+          std::pair{&site.pat, &config.jira_pat},
+          std::pair{&site.webhook_secret, &config.jira_webhook_secret},
+          std::pair{&site.story_points_field, &config.jira_story_points_field},
+          std::pair{&site.deployment, &config.jira_deployment}}) {
+      if (!from->empty()) *to = *from;
+    }
+  }
+  for (const GitLabInstanceConfig& instance : file.gitlab_instances) {
+    if (!instance.is_default()) continue;
+    for (auto [from, to] : {std::pair{&instance.url, &config.gitlab_url},
+                            std::pair{&instance.token, &config.gitlab_token},
+                            std::pair{&instance.webhook_token, &config.gitlab_webhook_token},
+                            std::pair{&instance.label_prefix, &config.gitlab_label_prefix}}) {
+      if (!from->empty()) *to = *from;
+    }
+  }
+}
+
+// The trackers to run: the default site from the final settings (keeping the file's
+// done mapping for it), then the file's named sites.
+void CollectSites(const ConnectorsFile& file, ServerConfig& config) {
+  if (!config.jira_url.empty()) {
+    JiraSiteConfig site;
+    for (const JiraSiteConfig& s : file.jira_sites) {
+      if (s.is_default()) site = s;
+    }
+    site.name = std::string(kDefaultSiteName);
+    site.url = config.jira_url;
+    site.deployment = config.jira_deployment;
+    site.email = config.jira_email;
+    site.api_token = config.jira_api_token;
+    site.pat = config.jira_pat;
+    site.webhook_secret = config.jira_webhook_secret;
+    site.story_points_field = config.jira_story_points_field;
+    config.jira_sites.push_back(std::move(site));
+  }
+  for (const JiraSiteConfig& s : file.jira_sites) {
+    if (!s.is_default()) config.jira_sites.push_back(s);
+  }
+  if (!config.gitlab_url.empty()) {
+    GitLabInstanceConfig instance;
+    for (const GitLabInstanceConfig& i : file.gitlab_instances) {
+      if (i.is_default()) instance = i;
+    }
+    instance.name = std::string(kDefaultSiteName);
+    instance.url = config.gitlab_url;
+    instance.token = config.gitlab_token;
+    instance.webhook_token = config.gitlab_webhook_token;
+    instance.label_prefix = config.gitlab_label_prefix;
+    config.gitlab_instances.push_back(std::move(instance));
+  }
+  for (const GitLabInstanceConfig& i : file.gitlab_instances) {
+    if (!i.is_default()) config.gitlab_instances.push_back(i);
+  }
+}
+
+template <typename Map>
+std::string Keys(const Map& map) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : map) keys.push_back(k);
+  return keys.empty() ? "(none)" : absl::StrJoin(keys, ",");
+}
+
 std::string RedactDatabase(const std::string& url) {
   // postgresql://user:secret@host/db -> postgresql://user:***@host/db
   size_t scheme = url.find("://");
@@ -207,11 +302,34 @@ std::vector<std::string> ServerConfig::DescribeForLog() const {
     if (s.secret) value = value.empty() ? "(not set)" : "(set)";
     lines.push_back(absl::StrCat("setting ", s.flag, "=", value));
   }
+  for (const JiraSiteConfig& site : jira_sites) {
+    lines.push_back(absl::StrCat(
+        "jira site ", site.name, " url=", site.url, " deployment=", site.deployment,
+        " webhook=", site.WebhookPath(),
+        " projects=", site.is_default() ? "(all others)" : absl::StrJoin(site.projects, ","),
+        " done_mapping=", Keys(site.done)));
+  }
+  for (const GitLabInstanceConfig& instance : gitlab_instances) {
+    lines.push_back(
+        absl::StrCat("gitlab instance ", instance.name, " url=", instance.url,
+                     " webhook=", instance.WebhookPath(), " projects=",
+                     instance.is_default() ? "(all others)" : absl::StrJoin(instance.projects, ","),
+                     " done_mapping=", Keys(instance.done)));
+  }
   return lines;
 }
 
 absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, const GetEnv& env) {
   ServerConfig config;
+  bool help = false;
+  for (int i = 1; i < argc; ++i) help = help || IsHelpFlag(argv[i]);
+  ConnectorsFile file;
+  if (const std::string path = ConfigFilePath(argc, argv, env); !path.empty() && !help) {
+    absl::StatusOr<ConnectorsFile> loaded = LoadConnectorsFile(path, env);
+    if (!loaded.ok()) return loaded.status();
+    file = *std::move(loaded);
+    ApplyFileDefaults(file, config);
+  }
   std::map<std::string, const Setting*> by_flag;
   for (const Setting& s : Settings()) {
     by_flag[s.flag] = &s;
@@ -237,7 +355,7 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
   }
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
+    if (IsHelpFlag(arg)) {
       config.show_help = true;
       continue;
     }
@@ -321,6 +439,7 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
           "OKR_GITLAB_TOKEN (or OKR_GITLAB_TOKEN_FILE) is required when OKR_GITLAB_URL is set");
     }
   }
+  CollectSites(file, config);
   return config;
 }
 
@@ -329,7 +448,8 @@ std::string HelpText() {
       "okr-server: the okr-service OKR engine (gRPC API, tracker webhooks, metrics).\n\n"
       "Usage: okr-server [--flag=value ...]\n\n"
       "Every setting can also be given as an environment variable; a flag wins over the\n"
-      "environment, which wins over the default.\n\n";
+      "environment, which wins over the configuration file (--config), which wins over\n"
+      "the default.\n\n";
   const ServerConfig defaults;
   for (const Setting& s : Settings()) {
     if (s.secret) {
@@ -340,7 +460,7 @@ std::string HelpText() {
     absl::StrAppendFormat(&out, "  --%s (env %s, default \"%s\")\n      %s\n", s.flag, s.env,
                           defaults.*(s.field), s.help);
   }
-  absl::StrAppend(&out, "  --help\n      print this text and exit\n");
+  absl::StrAppend(&out, "  --help\n      print this text and exit\n\n", ConnectorsFileHelp());
   return out;
 }
 

@@ -1,8 +1,10 @@
 // Server configuration: every setting of okr-server, each a `--lower-case-flag` with an
-// OKR_* environment variable fallback (flag wins over environment wins over default).
+// OKR_* environment variable fallback, plus the optional connector configuration file
+// (--config, service/server/config_file.h) for several Jira sites / GitLab instances.
+// Precedence: flag > environment > the file's "default" site entry > built-in default.
 // Secrets (tokens, webhook secrets) are read only from their OKR_* environment variable
-// or from the file named by OKR_*_FILE (as Kubernetes mounts secrets), never from a flag,
-// and never printed.
+// or from the file named by OKR_*_FILE (as Kubernetes mounts secrets) or, for the
+// config file, from the variable / file it names; never from a flag, never printed.
 //
 //   absl::StatusOr<ServerConfig> config = ParseConfig(argc, argv, std::getenv);
 //   if (!config.ok()) { print the one-line error; exit(2); }
@@ -16,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/server/config_file.h"
 
 namespace okr::server {
 
@@ -33,6 +36,7 @@ struct ServerConfig {
   std::string delivery_initial_backoff = "1s";
   std::string delivery_max_backoff = "5m";
   std::string delivery_give_up_after = "24h";
+  std::string config_file;  // --config / OKR_CONFIG; empty: no file
 
   // Jira connector (enabled when jira_url is set).
   std::string jira_url;
@@ -51,6 +55,12 @@ struct ServerConfig {
 
   bool show_help = false;
 
+  // The trackers to run (valid after ParseConfig): the default Jira site / GitLab instance
+  // (name "default", from the settings above over the file's "default" entry) when its URL
+  // is set, followed by the file's named sites.
+  std::vector<JiraSiteConfig> jira_sites;
+  std::vector<GitLabInstanceConfig> gitlab_instances;
+
   // Parsed durations (valid after ParseConfig).
   absl::Duration reconcile_every = absl::Minutes(5);
   absl::Duration writeback_every = absl::Seconds(1);
@@ -63,10 +73,11 @@ struct ServerConfig {
   std::vector<std::string> DescribeForLog() const;
 };
 
-using GetEnv = std::function<const char*(const char*)>;
+using GetEnv = GetEnvFn;
 
-// Parses argv (`--name=value` or `--name value`; `--help`). INVALID_ARGUMENT with one
-// clear line for an unknown flag, a missing value or an invalid value.
+// Parses argv (`--name=value` or `--name value`; `--help`) and the --config file.
+// INVALID_ARGUMENT with one clear line for an unknown flag, a missing value, an invalid
+// value or an invalid config file (naming the file and the field).
 absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, const GetEnv& env);
 
 // The --help text: every setting with its flag, environment variable, default and meaning.

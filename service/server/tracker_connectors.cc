@@ -21,12 +21,72 @@
 #include "service/okr/status_macros.h"
 #include "service/storage/postgres/cluster_lock.h"
 #include "service/sync/periodic_runner.h"
+#include "service/sync/site_routing.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
 
 namespace okr::server {
 
 namespace http_out = ::okr::connectors::http;
+
+namespace {
+
+// The outbound stack (libcurl -> retries -> auth -> typed client), the webhook handler
+// (through a SiteSink) and the sync adapters of one Jira site.
+struct JiraSite {
+  std::string name;
+  std::string webhook_path;
+  std::unique_ptr<http_out::CurlHttpClient> curl;
+  std::unique_ptr<http_out::RetryingHttpClient> retrying;
+  std::unique_ptr<http_out::AuthenticatingHttpClient> auth;
+  std::unique_ptr<connectors::jira::JiraClient> client;
+  std::unique_ptr<sync::SiteSink> sink;
+  std::unique_ptr<connectors::jira::JiraWebhookHandler> webhooks;
+  std::unique_ptr<connectors::jira::JiraTrackerSource> source;
+  std::unique_ptr<connectors::jira::JiraTrackerWriter> writer;
+  std::unique_ptr<connectors::jira::JiraIssueOpener> opener;
+};
+
+// The same for one GitLab instance.
+struct GitLabInstance {
+  std::string name;
+  std::string webhook_path;
+  std::unique_ptr<http_out::CurlHttpClient> curl;
+  std::unique_ptr<http_out::RetryingHttpClient> retrying;
+  std::unique_ptr<connectors::gitlab::GitLabClient> client;
+  std::unique_ptr<sync::SiteSink> sink;
+  std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> webhooks;
+  std::unique_ptr<connectors::gitlab::GitLabTrackerSource> source;
+  std::unique_ptr<connectors::gitlab::GitLabTrackerWriter> writer;
+  std::unique_ptr<connectors::gitlab::GitLabIssueOpener> opener;
+};
+
+// Opens a rule's issue through the site that owns the project (SiteMap ownership, asked
+// with a key of that project).
+class RoutingIssueOpener final : public sync::TrackerIssueOpener {
+ public:
+  RoutingIssueOpener(Tracker tracker, const sync::SiteMap& map,
+                     std::vector<sync::TrackerIssueOpener*> openers)
+      : tracker_(tracker), map_(map), openers_(std::move(openers)) {}
+  Tracker tracker() const override { return tracker_; }
+  absl::StatusOr<WorkItem> OpenIssue(const sync::NewIssue& issue) override {
+    const std::string key =
+        absl::StrCat(issue.project, tracker_ == Tracker::kJira ? "-1" : "#1");
+    std::optional<size_t> site = map_.OwnerOf(key);
+    if (!site.has_value() || *site >= openers_.size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no configured site owns project ", issue.project));
+    }
+    return openers_[*site]->OpenIssue(issue);
+  }
+
+ private:
+  const Tracker tracker_;
+  const sync::SiteMap& map_;
+  const std::vector<sync::TrackerIssueOpener*> openers_;
+};
+
+}  // namespace
 
 struct TrackerConnectors::Impl {
   core::OkrCore* core = nullptr;
@@ -42,24 +102,18 @@ struct TrackerConnectors::Impl {
   metrics::Counter* writebacks = nullptr;
   std::atomic<double> last_reconcile_success{0};
 
-  // Jira.
-  std::unique_ptr<http_out::CurlHttpClient> jira_curl;
-  std::unique_ptr<http_out::RetryingHttpClient> jira_retrying;
-  std::unique_ptr<http_out::AuthenticatingHttpClient> jira_auth;
-  std::unique_ptr<connectors::jira::JiraClient> jira_client;
-  std::unique_ptr<connectors::jira::JiraWebhookHandler> jira_webhooks;
-  std::unique_ptr<connectors::jira::JiraTrackerSource> jira_source;
-  std::unique_ptr<connectors::jira::JiraTrackerWriter> jira_writer;
-  std::unique_ptr<connectors::jira::JiraIssueOpener> jira_opener;
-
-  // GitLab.
-  std::unique_ptr<http_out::CurlHttpClient> gitlab_curl;
-  std::unique_ptr<http_out::RetryingHttpClient> gitlab_retrying;
-  std::unique_ptr<connectors::gitlab::GitLabClient> gitlab_client;
-  std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> gitlab_webhooks;
-  std::unique_ptr<connectors::gitlab::GitLabTrackerSource> gitlab_source;
-  std::unique_ptr<connectors::gitlab::GitLabTrackerWriter> gitlab_writer;
-  std::unique_ptr<connectors::gitlab::GitLabIssueOpener> gitlab_opener;
+  // One stack per Jira site / GitLab instance, behind one routing source and writer per
+  // tracker (service/sync/site_routing.h).
+  std::unique_ptr<sync::SiteMap> jira_map;
+  std::vector<std::unique_ptr<JiraSite>> jira_sites;
+  std::unique_ptr<sync::SiteRoutingSource> jira_source;
+  std::unique_ptr<sync::SiteRoutingWriter> jira_writer;
+  std::unique_ptr<sync::SiteMap> gitlab_map;
+  std::vector<std::unique_ptr<GitLabInstance>> gitlab_instances;
+  std::unique_ptr<sync::SiteRoutingSource> gitlab_source;
+  std::unique_ptr<sync::SiteRoutingWriter> gitlab_writer;
+  std::unique_ptr<RoutingIssueOpener> jira_opener;
+  std::unique_ptr<RoutingIssueOpener> gitlab_opener;
 
   std::vector<sync::TrackerSource*> sources;
   std::vector<sync::TrackerWriter*> writers;
@@ -106,19 +160,93 @@ struct TrackerConnectors::Impl {
 
 namespace {
 
-// Adapts the HTTP listener's request/response to the connectors' webhook types and counts
-// deliveries by tracker and outcome.
+// Adapts the HTTP listener's request/response to the connectors' webhook types, counts
+// deliveries by tracker and outcome, and logs one line per delivery (with its request id).
 template <typename Handler>
 http::HttpHandler WebhookRoute(const Handler* handler, metrics::Counter* counter,
-                               std::string tracker) {
-  return [handler, counter, tracker](const http::HttpRequest& req) {
+                               std::string tracker, std::string site) {
+  return [handler, counter, tracker, site](const http::HttpRequest& req) {
     sync::WebhookRequest in;
     in.headers = req.headers;
     in.body = req.body;
     sync::WebhookResponse out = handler->Handle(in);
-    counter->Inc({tracker, out.outcome.empty() ? "unknown" : out.outcome});
+    const std::string outcome = out.outcome.empty() ? "unknown" : out.outcome;
+    counter->Inc({tracker, outcome});
+    log::Info("webhook delivery", {{"tracker", tracker},
+                                   {"site", site},
+                                   {"status", std::to_string(out.status)},
+                                   {"outcome", outcome}});
     return http::HttpResponse{out.status, "application/json", out.body};
   };
+}
+
+// The SiteMap name: "" for the default site (its tracker ids are stored unprefixed).
+template <typename SiteConfig>
+std::string SiteMapName(const SiteConfig& c) {
+  return c.is_default() ? std::string() : c.name;
+}
+
+absl::StatusOr<std::unique_ptr<JiraSite>> BuildJiraSite(const JiraSiteConfig& config,
+                                                        const sync::SiteMap& map, size_t index,
+                                                        sync::TrackerSink& core_sink) {
+  auto site = std::make_unique<JiraSite>();
+  site->name = config.name;
+  site->webhook_path = config.WebhookPath();
+  OKR_ASSIGN_OR_RETURN(site->curl, http_out::CurlHttpClient::Create({}));
+  site->retrying =
+      std::make_unique<http_out::RetryingHttpClient>(*site->curl, http_out::RetryPolicy{});
+  http_out::AuthHeader auth = config.pat.empty()
+                                  ? http_out::BasicAuth(config.email, config.api_token)
+                                  : http_out::BearerAuth(config.pat);
+  site->auth = std::make_unique<http_out::AuthenticatingHttpClient>(*site->retrying, auth);
+  connectors::jira::JiraClientOptions options;
+  options.site_base_url = config.url;
+  options.deployment = config.deployment == "datacenter"
+                           ? connectors::jira::JiraDeployment::kDataCenter
+                           : connectors::jira::JiraDeployment::kCloud;
+  options.fields.story_points_field = config.story_points_field;
+  options.fields.done_by_project = config.done;
+  OKR_ASSIGN_OR_RETURN(site->client, connectors::jira::JiraClient::Create(*site->auth, options));
+  site->sink = std::make_unique<sync::SiteSink>(map, index, core_sink);
+  site->webhooks = std::make_unique<connectors::jira::JiraWebhookHandler>(
+      config.webhook_secret, options.fields, config.url, *site->sink);
+  site->source = std::make_unique<connectors::jira::JiraTrackerSource>(*site->client, config.url);
+  site->writer = std::make_unique<connectors::jira::JiraTrackerWriter>(*site->client);
+  site->opener = std::make_unique<connectors::jira::JiraIssueOpener>(*site->client, config.url);
+  log::Info("jira connector enabled", {{"site", config.name},
+                                       {"url", config.url},
+                                       {"deployment", config.deployment},
+                                       {"webhook", site->webhook_path}});
+  return site;
+}
+
+absl::StatusOr<std::unique_ptr<GitLabInstance>> BuildGitLabInstance(
+    const GitLabInstanceConfig& config, const sync::SiteMap& map, size_t index,
+    sync::TrackerSink& core_sink) {
+  auto instance = std::make_unique<GitLabInstance>();
+  instance->name = config.name;
+  instance->webhook_path = config.WebhookPath();
+  OKR_ASSIGN_OR_RETURN(instance->curl, http_out::CurlHttpClient::Create({}));
+  instance->retrying =
+      std::make_unique<http_out::RetryingHttpClient>(*instance->curl, http_out::RetryPolicy{});
+  connectors::gitlab::GitLabClientOptions options;
+  options.base_url = config.url;
+  options.private_token = config.token;
+  options.done.by_project = config.done;
+  OKR_ASSIGN_OR_RETURN(instance->client,
+                       connectors::gitlab::GitLabClient::Create(*instance->retrying, options));
+  instance->sink = std::make_unique<sync::SiteSink>(map, index, core_sink);
+  instance->webhooks = std::make_unique<connectors::gitlab::GitLabWebhookHandler>(
+      config.webhook_token, *instance->sink, options.done);
+  instance->source = std::make_unique<connectors::gitlab::GitLabTrackerSource>(*instance->client);
+  instance->writer = std::make_unique<connectors::gitlab::GitLabTrackerWriter>(*instance->client,
+                                                                               config.label_prefix);
+  instance->opener = std::make_unique<connectors::gitlab::GitLabIssueOpener>(*instance->client);
+  log::Info("gitlab connector enabled", {{"instance", config.name},
+                                         {"url", config.url},
+                                         {"label_prefix", config.label_prefix},
+                                         {"webhook", instance->webhook_path}});
+  return instance;
 }
 
 }  // namespace
@@ -150,57 +278,51 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
                            "Unix time of the last reconciliation run without errors.",
                            [raw] { return raw->last_reconcile_success.load(); });
 
-  if (!config.jira_url.empty()) {
-    OKR_ASSIGN_OR_RETURN(impl->jira_curl, http_out::CurlHttpClient::Create({}));
-    impl->jira_retrying =
-        std::make_unique<http_out::RetryingHttpClient>(*impl->jira_curl, http_out::RetryPolicy{});
-    http_out::AuthHeader auth = config.jira_pat.empty()
-                                    ? http_out::BasicAuth(config.jira_email, config.jira_api_token)
-                                    : http_out::BearerAuth(config.jira_pat);
-    impl->jira_auth =
-        std::make_unique<http_out::AuthenticatingHttpClient>(*impl->jira_retrying, auth);
-    connectors::jira::JiraClientOptions options;
-    options.site_base_url = config.jira_url;
-    options.deployment = config.jira_deployment == "datacenter"
-                             ? connectors::jira::JiraDeployment::kDataCenter
-                             : connectors::jira::JiraDeployment::kCloud;
-    options.fields.story_points_field = config.jira_story_points_field;
-    OKR_ASSIGN_OR_RETURN(impl->jira_client,
-                         connectors::jira::JiraClient::Create(*impl->jira_auth, options));
-    impl->jira_webhooks = std::make_unique<connectors::jira::JiraWebhookHandler>(
-        config.jira_webhook_secret, options.fields, config.jira_url, *impl->sink);
-    impl->jira_source =
-        std::make_unique<connectors::jira::JiraTrackerSource>(*impl->jira_client, config.jira_url);
-    impl->jira_writer = std::make_unique<connectors::jira::JiraTrackerWriter>(*impl->jira_client);
-    impl->jira_opener =
-        std::make_unique<connectors::jira::JiraIssueOpener>(*impl->jira_client, config.jira_url);
+  if (!config.jira_sites.empty()) {
+    std::vector<sync::SiteMap::Site> sites;
+    for (const JiraSiteConfig& c : config.jira_sites) {
+      sites.push_back({SiteMapName(c), [c](absl::string_view key) { return c.Owns(key); }});
+    }
+    impl->jira_map = std::make_unique<sync::SiteMap>(std::move(sites));
+    std::vector<sync::TrackerSource*> sources;
+    std::vector<sync::TrackerWriter*> writers;
+    for (size_t i = 0; i < config.jira_sites.size(); ++i) {
+      OKR_ASSIGN_OR_RETURN(std::unique_ptr<JiraSite> site,
+                           BuildJiraSite(config.jira_sites[i], *impl->jira_map, i, *impl->sink));
+      sources.push_back(site->source.get());
+      writers.push_back(site->writer.get());
+      impl->jira_sites.push_back(std::move(site));
+    }
+    impl->jira_source = std::make_unique<sync::SiteRoutingSource>(Tracker::kJira, *impl->jira_map,
+                                                                  std::move(sources));
+    impl->jira_writer = std::make_unique<sync::SiteRoutingWriter>(Tracker::kJira, *impl->jira_map,
+                                                                  std::move(writers));
     impl->sources.push_back(impl->jira_source.get());
     impl->writers.push_back(impl->jira_writer.get());
-    log::Info("jira connector enabled",
-              {{"url", config.jira_url}, {"deployment", config.jira_deployment}});
   }
 
-  if (!config.gitlab_url.empty()) {
-    OKR_ASSIGN_OR_RETURN(impl->gitlab_curl, http_out::CurlHttpClient::Create({}));
-    impl->gitlab_retrying =
-        std::make_unique<http_out::RetryingHttpClient>(*impl->gitlab_curl, http_out::RetryPolicy{});
-    connectors::gitlab::GitLabClientOptions options;
-    options.base_url = config.gitlab_url;
-    options.private_token = config.gitlab_token;
-    OKR_ASSIGN_OR_RETURN(impl->gitlab_client,
-                         connectors::gitlab::GitLabClient::Create(*impl->gitlab_retrying, options));
-    impl->gitlab_webhooks = std::make_unique<connectors::gitlab::GitLabWebhookHandler>(
-        config.gitlab_webhook_token, *impl->sink);
-    impl->gitlab_source =
-        std::make_unique<connectors::gitlab::GitLabTrackerSource>(*impl->gitlab_client);
-    impl->gitlab_writer = std::make_unique<connectors::gitlab::GitLabTrackerWriter>(
-        *impl->gitlab_client, config.gitlab_label_prefix);
-    impl->gitlab_opener =
-        std::make_unique<connectors::gitlab::GitLabIssueOpener>(*impl->gitlab_client);
+  if (!config.gitlab_instances.empty()) {
+    std::vector<sync::SiteMap::Site> sites;
+    for (const GitLabInstanceConfig& c : config.gitlab_instances) {
+      sites.push_back({SiteMapName(c), [c](absl::string_view key) { return c.Owns(key); }});
+    }
+    impl->gitlab_map = std::make_unique<sync::SiteMap>(std::move(sites));
+    std::vector<sync::TrackerSource*> sources;
+    std::vector<sync::TrackerWriter*> writers;
+    for (size_t i = 0; i < config.gitlab_instances.size(); ++i) {
+      OKR_ASSIGN_OR_RETURN(
+          std::unique_ptr<GitLabInstance> instance,
+          BuildGitLabInstance(config.gitlab_instances[i], *impl->gitlab_map, i, *impl->sink));
+      sources.push_back(instance->source.get());
+      writers.push_back(instance->writer.get());
+      impl->gitlab_instances.push_back(std::move(instance));
+    }
+    impl->gitlab_source = std::make_unique<sync::SiteRoutingSource>(
+        Tracker::kGitLab, *impl->gitlab_map, std::move(sources));
+    impl->gitlab_writer = std::make_unique<sync::SiteRoutingWriter>(
+        Tracker::kGitLab, *impl->gitlab_map, std::move(writers));
     impl->sources.push_back(impl->gitlab_source.get());
     impl->writers.push_back(impl->gitlab_writer.get());
-    log::Info("gitlab connector enabled",
-              {{"url", config.gitlab_url}, {"label_prefix", config.gitlab_label_prefix}});
   }
 
   if (!impl->sources.empty() && (absl::StartsWith(config.database, "postgresql://") ||
@@ -225,6 +347,18 @@ TrackerConnectors::~TrackerConnectors() { Stop(); }
 bool TrackerConnectors::enabled() const { return !impl_->sources.empty(); }
 
 std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() {
+  if (!impl_->jira_sites.empty() && impl_->jira_opener == nullptr) {
+    std::vector<sync::TrackerIssueOpener*> openers;
+    for (const auto& site : impl_->jira_sites) openers.push_back(site->opener.get());
+    impl_->jira_opener =
+        std::make_unique<RoutingIssueOpener>(Tracker::kJira, *impl_->jira_map, openers);
+  }
+  if (!impl_->gitlab_instances.empty() && impl_->gitlab_opener == nullptr) {
+    std::vector<sync::TrackerIssueOpener*> openers;
+    for (const auto& i : impl_->gitlab_instances) openers.push_back(i->opener.get());
+    impl_->gitlab_opener =
+        std::make_unique<RoutingIssueOpener>(Tracker::kGitLab, *impl_->gitlab_map, openers);
+  }
   std::map<Tracker, sync::TrackerIssueOpener*> openers;
   if (impl_->jira_opener) openers[Tracker::kJira] = impl_->jira_opener.get();
   if (impl_->gitlab_opener) openers[Tracker::kGitLab] = impl_->gitlab_opener.get();
@@ -232,13 +366,14 @@ std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() {
 }
 
 void TrackerConnectors::RegisterRoutes(http::HttpServer& server) {
-  if (impl_->jira_webhooks) {
-    server.Handle("POST", "/webhooks/jira",
-                  WebhookRoute(impl_->jira_webhooks.get(), impl_->webhooks, "jira"));
+  for (const auto& site : impl_->jira_sites) {
+    server.Handle("POST", site->webhook_path,
+                  WebhookRoute(site->webhooks.get(), impl_->webhooks, "jira", site->name));
   }
-  if (impl_->gitlab_webhooks) {
-    server.Handle("POST", "/webhooks/gitlab",
-                  WebhookRoute(impl_->gitlab_webhooks.get(), impl_->webhooks, "gitlab"));
+  for (const auto& instance : impl_->gitlab_instances) {
+    server.Handle(
+        "POST", instance->webhook_path,
+        WebhookRoute(instance->webhooks.get(), impl_->webhooks, "gitlab", instance->name));
   }
 }
 

@@ -1,12 +1,14 @@
 // TrackerConnectors: the composition of the Jira and GitLab connectors for the running
-// server. From the configuration it builds each enabled tracker's outbound stack (libcurl
-// -> retries/backoff -> auth -> typed client), its webhook route on the HTTP listener, its
-// reconciliation source and its write-back writer, and runs reconciliation and write-back
-// on background threads. Only the composition root uses it.
+// server. From the configuration (ServerConfig::jira_sites / gitlab_instances) it builds
+// each Jira site's and GitLab instance's outbound stack (libcurl -> retries/backoff ->
+// auth -> typed client), its webhook route on the HTTP listener, its reconciliation source
+// and its write-back writer; the sites of one tracker are joined by the site routing of
+// service/sync/site_routing.h. It runs reconciliation and write-back on background
+// threads. Only the composition root uses it.
 //
 //   auto connectors = TrackerConnectors::Create(config, core, store, clock, metrics);
-//   connectors->RegisterRoutes(http_server);   // POST /webhooks/jira, /webhooks/gitlab
-//   connectors->Start();
+//   connectors->RegisterRoutes(http_server);   // POST /webhooks/jira[/<site>],
+//   /webhooks/gitlab[/<name>] connectors->Start();
 //   ...
 //   connectors->Stop();
 #ifndef OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_

@@ -148,6 +148,8 @@ if [[ "$ajv_ready" == 1 ]]; then
     'replicacount: 1|must NOT have additional properties'
     'containerPorts: {grpc: "50051"}|/containerPorts/grpc must be integer'
     'config: {reconcileInterval: often}|/config/reconcileInterval must match pattern'
+    'config: {connectorsFile: {jira_sites: [{name: eu, api_token: s3cret}]}}|must NOT have additional properties'
+    'config: {connectorsFile: {jira: []}}|must NOT have additional properties'
   )
   for i in "${!bad_values[@]}"; do
     bad="${bad_values[$i]%%|*}"
@@ -239,6 +241,32 @@ podDisruptionBudget: {enabled: false}
 config: {extraEnv: {OKR_EXPERIMENTAL: "1"}}
 EOF
   render_case "sqlite with existingClaim, digest, existingSecret" "$WORK/sqlite-misc.yaml"
+  cat >"$WORK/connectors-file.yaml" <<'EOF'
+jira: {enabled: true, url: https://acme.atlassian.net}
+ingress: {enabled: true, hosts: [okr.example.com]}
+config:
+  connectorsFile:
+    jira_sites:
+      - name: default
+        done: {OKRX: {statuses: [Deployed]}}
+      - name: eu
+        url: https://acme-eu.atlassian.net
+        email: okr-bot@acme.example
+        api_token_env: OKR_JIRA_EU_API_TOKEN
+        webhook_secret_file: /var/run/secrets/okr-eu/webhook-secret
+        projects: [OPS]
+        done: {OPS: {statuses: [Deployed], status_categories: [done]}}
+    gitlab_instances:
+      - name: internal
+        url: https://gitlab.internal.example
+        token_env: OKR_GITLAB_INTERNAL_TOKEN
+        webhook_token_env: OKR_GITLAB_INTERNAL_WEBHOOK_TOKEN
+        projects: [platform]
+extraEnv:
+  - name: OKR_JIRA_EU_API_TOKEN
+    valueFrom: {secretKeyRef: {name: okr-eu, key: api-token}}
+EOF
+  render_case "connector configuration file" "$WORK/connectors-file.yaml"
   printf 'storage: {sqlite: {persistence: {enabled: false}}}\n' >"$WORK/sqlite-ephemeral.yaml"
   render_case "sqlite without persistence" "$WORK/sqlite-ephemeral.yaml"
 

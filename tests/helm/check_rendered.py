@@ -8,6 +8,7 @@ and exits 1 if there is any.
 """
 
 import base64
+import json
 import os
 import re
 import sys
@@ -28,7 +29,7 @@ SERVER_ENV = {
     "OKR_PUBLIC_URL", "OKR_RECONCILE_INTERVAL", "OKR_JIRA_URL", "OKR_JIRA_EMAIL",
     "OKR_JIRA_API_TOKEN", "OKR_JIRA_PAT", "OKR_JIRA_WEBHOOK_SECRET",
     "OKR_JIRA_STORY_POINTS_FIELD", "OKR_GITLAB_URL", "OKR_GITLAB_TOKEN",
-    "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX",
+    "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX", "OKR_CONFIG",
 }
 SECRET_ENV = {
     "OKR_JIRA_API_TOKEN": ("jira", "apiToken", "jiraApiToken"),
@@ -87,7 +88,14 @@ def check(chart_dir, manifests_path, overrides):
 
     # --- Deployment and pod ------------------------------------------------------------
     dep = one(c, kinds, "Deployment")
+    # The settings ConfigMap, and the connector file's own one when config.connectorsFile
+    # is set.
+    connectors_file = values["config"].get("connectorsFile") or {}
+    config_maps = kinds.get("ConfigMap", [])
+    connectors_cms = [m for m in config_maps if m["metadata"]["name"].endswith("-connectors")]
+    kinds["ConfigMap"] = [m for m in config_maps if m not in connectors_cms]
     cm = one(c, kinds, "ConfigMap")
+    c.equal(len(connectors_cms), 1 if connectors_file else 0, "number of connector ConfigMaps")
     svc = one(c, kinds, "Service")
     if not (dep and cm and svc):
         return c.problems
@@ -145,6 +153,21 @@ def check(chart_dir, manifests_path, overrides):
     mounts = {m["mountPath"]: m["name"] for m in ctr.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     c.expect("emptyDir" in volumes.get(mounts.get("/tmp"), {}), "/tmp is not an emptyDir")
+    if connectors_file and connectors_cms:
+        # The file is the values rendered as JSON, mounted read-only and named by OKR_CONFIG.
+        text = connectors_cms[0].get("data", {}).get("connectors.json", "")
+        c.equal(json.loads(text) if text else None, connectors_file, "connectors.json")
+        c.equal(volumes.get(mounts.get("/etc/okr"), {}).get("configMap", {}).get("name"),
+                connectors_cms[0]["metadata"]["name"], "ConfigMap mounted at /etc/okr")
+        ro = [m.get("readOnly") for m in ctr["volumeMounts"] if m["mountPath"] == "/etc/okr"]
+        c.equal(ro, [True], "/etc/okr mounted read-only")
+        c.equal((cm.get("data") or {}).get("OKR_CONFIG"), "/etc/okr/connectors.json",
+                "OKR_CONFIG")
+        c.expect("checksum/connectors" in spec["template"]["metadata"].get("annotations", {}),
+                 "no checksum/connectors annotation: pods would not restart on a change")
+    else:
+        c.expect("/etc/okr" not in mounts, "/etc/okr mounted without config.connectorsFile")
+        c.expect("OKR_CONFIG" not in (cm.get("data") or {}), "OKR_CONFIG without a file")
     pvcs = kinds.get("PersistentVolumeClaim", [])
     if sqlite:
         data = volumes.get(mounts.get("/var/lib/okr"), {})
@@ -265,8 +288,11 @@ def check(chart_dir, manifests_path, overrides):
         c.equal(len(ingresses), 1, "number of Ingresses")
         for rule in (ingresses[0]["spec"]["rules"] if ingresses else []):
             paths = rule["http"]["paths"]
-            c.equal(sorted(p["path"] for p in paths), ["/webhooks/gitlab", "/webhooks/jira"],
-                    "Ingress paths")
+            want = ["/webhooks/gitlab", "/webhooks/jira"]
+            for tracker, key in (("jira", "jira_sites"), ("gitlab", "gitlab_instances")):
+                want += ["/webhooks/%s/%s" % (tracker, s["name"])
+                         for s in connectors_file.get(key, []) if s["name"] != "default"]
+            c.equal(sorted(p["path"] for p in paths), sorted(want), "Ingress paths")
             for p in paths:
                 c.equal(p["backend"]["service"], {"name": svc["metadata"]["name"],
                         "port": {"number": values["service"]["httpPort"]}}, "Ingress backend")

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
@@ -92,6 +93,30 @@ TEST_F(ServerProcessTest, UnknownFlag_StopsWithOneClearLine) {
   ServerProcess p({"--no-such-flag=1"}, dir_.File("bad.log"));
   EXPECT_EQ(p.Wait(), 2);
   EXPECT_THAT(p.Log(), HasSubstr("unknown flag --no-such-flag"));
+}
+
+TEST_F(ServerProcessTest, BadConfigFile_StopsWithOneLineNamingFileAndField) {
+  const std::string path = dir_.File("connectors.json");
+  {
+    std::ofstream out(path);
+    out << R"({"jira_sites": [{"name": "eu", "projects": ["OPS"]}]})";
+  }
+  ServerProcess p({"--config=" + path}, dir_.File("bad-config.log"));
+  EXPECT_EQ(p.Wait(), 2);
+  const std::string log = p.Log();
+  EXPECT_EQ(log, absl::StrCat("okr-server: configuration error: ", path,
+                              ": jira_sites[0].url: required\n"));
+
+  // Not JSON at all, named through OKR_CONFIG.
+  {
+    std::ofstream out(path);
+    out << "jira_sites: []";
+  }
+  ServerProcess q({}, dir_.File("bad-json.log"), {"OKR_CONFIG=" + path});
+  EXPECT_EQ(q.Wait(), 2);
+  const std::string json_log = q.Log();
+  EXPECT_THAT(json_log, HasSubstr(path + ": not valid JSON: "));
+  EXPECT_EQ(std::count(json_log.begin(), json_log.end(), '\n'), 1) << json_log;
 }
 
 TEST_F(ServerProcessTest, Sigterm_ShutsDownCleanly) {

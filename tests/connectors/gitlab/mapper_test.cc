@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -69,6 +70,39 @@ TEST(IssueFromRestJsonTest, DoneOnlyWhenClosed) {
     absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, "g/p");
     ASSERT_TRUE(issue.ok()) << issue.status();
     EXPECT_EQ(issue->done, c.done) << c.state;
+  }
+}
+
+// A per-project rule (GitLabDoneMapping) replaces "state == closed" for that project only,
+// in REST issues and in hooks alike.
+TEST(IssueFromRestJsonTest, ProjectDoneRule_StateOrLabelDecides) {
+  GitLabDoneMapping mapping;
+  mapping.by_project["g/p"] = GitLabDoneRule{{}, {"workflow::deployed"}};
+  mapping.by_project["g/q"] = GitLabDoneRule{{"closed"}, {"workflow::deployed"}};
+  const struct {
+    const char* project;
+    const char* state;
+    std::vector<std::string> labels;
+    bool done;
+  } kCases[] = {
+      {"g/p", "opened", {"bug", "workflow::deployed"}, true},
+      {"g/p", "closed", {"bug"}, false},                 // closed alone no longer counts here
+      {"g/p", "opened", {"workflow::Deployed"}, false},  // labels match exactly
+      {"g/q", "closed", {}, true},
+      {"g/q", "opened", {"workflow::deployed"}, true},
+      {"g/q", "opened", {}, false},
+      {"g/other", "closed", {}, true},  // no rule: closed decides
+      {"g/other", "opened", {"workflow::deployed"}, false},
+  };
+  for (const auto& c : kCases) {
+    nlohmann::json json = nlohmann::json::parse(kRestIssue);
+    json["state"] = c.state;
+    json["labels"] = c.labels;
+    absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, c.project, "issue", mapping);
+    ASSERT_TRUE(issue.ok()) << issue.status();
+    EXPECT_EQ(issue->done, c.done) << c.project << " " << c.state;
+    EXPECT_EQ(IsDone(*issue, mapping), c.done);
+    EXPECT_EQ(IsDone(*issue, {}), std::string(c.state) == "closed");
   }
 }
 

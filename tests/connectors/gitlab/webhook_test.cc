@@ -191,6 +191,18 @@ TEST(WorkItemKeyTest, InvalidKeys_InvalidArgument) {
 
 // --- ParseIssueHook -------------------------------------------------------------------------
 
+TEST(ParseIssueHookTest, ProjectDoneRule_AppliesToHooks) {
+  GitLabDoneMapping mapping;
+  mapping.by_project["gitlabhq/gitlab-test"] = GitLabDoneRule{{}, {"API"}};
+  absl::StatusOr<GitLabIssueEvent> event = ParseIssueHook(kDocumentedIssueHook, mapping);
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->state, "opened");
+  EXPECT_TRUE(event->done);  // carries the "API" label
+  EXPECT_TRUE(ToWorkItem(*event).done);
+  mapping.by_project["gitlabhq/gitlab-test"] = GitLabDoneRule{{}, {"api"}};
+  EXPECT_FALSE(ParseIssueHook(kDocumentedIssueHook, mapping)->done);  // labels match exactly
+}
+
 TEST(ParseIssueHookTest, DocumentedPayload_MapsEveryField) {
   absl::StatusOr<GitLabIssueEvent> event = ParseIssueHook(kDocumentedIssueHook);
   ASSERT_TRUE(event.ok()) << event.status();

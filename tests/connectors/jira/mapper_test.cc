@@ -64,6 +64,43 @@ INSTANTIATE_TEST_SUITE_P(
                       DoneCase{"Done", false}, DoneCase{"DONE", false},
                       DoneCase{"completed", false}, DoneCase{"in-flight", false}));
 
+// A per-project rule (JiraFieldConfig::done_by_project) replaces the category rule for
+// that project only.
+TEST(MapperTest, ProjectDoneRule_StatusNameOrCategoryDecides) {
+  JiraFieldConfig config = kConfig;
+  config.done_by_project["OKRX"] = JiraDoneRule{{"Deployed"}, {}};
+  config.done_by_project["OPS"] = JiraDoneRule{{"Released"}, {"done"}};
+  const struct {
+    const char* key;
+    const char* status_name;
+    const char* category;
+    bool done;
+  } kCases[] = {
+      {"OKRX-101", "Deployed", "indeterminate", true},  // the listed status
+      {"OKRX-101", "deployed", "indeterminate", true},  // names match case-insensitively
+      {"OKRX-101", "Done", "done", false},              // category "done" no longer enough
+      {"OKRX-101", "In Review", "indeterminate", false},
+      {"OPS-7", "Released", "indeterminate", true},
+      {"OPS-7", "Done", "done", true},  // its listed category
+      {"OPS-7", "Deployed", "indeterminate", false},
+      {"WEB-1", "Deployed", "indeterminate", false},  // no rule: category decides
+      {"WEB-1", "Done", "done", true},
+      {"MY-OKRX-3", "Deployed", "indeterminate", false},  // project "MY-OKRX", not "OKRX"
+  };
+  for (const auto& c : kCases) {
+    nlohmann::json issue = Issue(c.category);
+    issue["key"] = c.key;
+    issue["fields"]["status"]["name"] = c.status_name;
+    absl::StatusOr<JiraIssue> mapped = IssueFromJson(issue, config);
+    ASSERT_TRUE(mapped.ok()) << mapped.status();
+    EXPECT_EQ(mapped->status_name, c.status_name);
+    EXPECT_EQ(mapped->done, c.done) << c.key << " " << c.status_name << " " << c.category;
+    EXPECT_EQ(IsDone(config, ProjectKeyOf(c.key), c.status_name, c.category), c.done);
+  }
+  EXPECT_EQ(ProjectKeyOf("OKRX-101"), "OKRX");
+  EXPECT_EQ(ProjectKeyOf("nodash"), "");
+}
+
 TEST(MapperTest, CategoryNameIsIgnored_OnlyKeyCounts) {
   nlohmann::json issue = Issue("indeterminate");
   issue["fields"]["status"]["name"] = "Done";

@@ -413,7 +413,8 @@ std::vector<FakeJiraIssue> MakeFakeIssues(int count, int64_t first_id,
 
 nlohmann::json FakeIssueFieldsJson(const FakeJiraIssue& issue, absl::string_view api_url,
                                    absl::string_view story_points_field) {
-  const FakeJiraStatus status = FakeStatusFor(issue.status_category);
+  FakeJiraStatus status = FakeStatusFor(issue.status_category);
+  if (!issue.status_name.empty()) status.name = issue.status_name;
   const std::string project_key(ProjectOf(issue.key));
   nlohmann::json category = {
       {"self", absl::StrCat(api_url, "/statuscategory/", status.category_id)},

@@ -72,6 +72,8 @@ struct FakeJiraIssue {
   std::string key;  // e.g. "OKRX-1"; the project key is the part before the last '-'.
   std::string summary;
   std::string status_category = "new";  // "new", "indeterminate", "done" or "undefined".
+  // Workflow status name; empty: the usual one of the category (FakeStatusFor).
+  std::string status_name;
   std::optional<double> story_points;
   std::vector<std::string> labels;
   std::string issue_type = "Story";  // One of FakeJiraOptions::issue_types.
