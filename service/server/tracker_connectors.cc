@@ -70,8 +70,7 @@ class RoutingIssueOpener final : public sync::TrackerIssueOpener {
       : tracker_(tracker), map_(map), openers_(std::move(openers)) {}
   Tracker tracker() const override { return tracker_; }
   absl::StatusOr<WorkItem> OpenIssue(const sync::NewIssue& issue) override {
-    const std::string key =
-        absl::StrCat(issue.project, tracker_ == Tracker::kJira ? "-1" : "#1");
+    const std::string key = absl::StrCat(issue.project, tracker_ == Tracker::kJira ? "-1" : "#1");
     std::optional<size_t> site = map_.OwnerOf(key);
     if (!site.has_value() || *site >= openers_.size()) {
       return absl::FailedPreconditionError(
