@@ -58,15 +58,4 @@ echo "== running the Jira client through Prism"
 client_rc=0
 timeout 120 "$CLIENT_BIN" --base_url="http://127.0.0.1:$PROXY_PORT" || client_rc=$?
 
-violations=$(prism_violations "$WORK/prism.log")
-if [[ -n "$violations" ]]; then
-  echo "FAIL: Prism reported contract violations:" >&2
-  echo "$violations" >&2
-  exit 1
-fi
-if [[ $client_rc -ne 0 ]]; then
-  echo "FAIL: jira_contract_client exited with $client_rc; Prism log tail:" >&2
-  tail -n 40 "$WORK/prism.log" >&2
-  exit 1
-fi
-echo "PASS: no contract violations"
+prism_verdict "$WORK/prism.log" "$client_rc" "jira_contract_client"

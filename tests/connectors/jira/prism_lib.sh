@@ -6,8 +6,8 @@
 #   prism_find                                 # sets PRISM_BIN; exits 77 if absent (1 in CI)
 #   prism_check_spec "$SPEC"                   # exits 1 if the OpenAPI file is unreadable
 #   prism_start "$SPEC" "http://127.0.0.1:$P" "$LOG"   # sets PRISM_PID and PROXY_PORT
-#   ...run the connector against http://127.0.0.1:$PROXY_PORT...
-#   prism_violations "$LOG"                    # prints violations ("" when clean)
+#   ...run the connector against http://127.0.0.1:$PROXY_PORT, keeping its exit code...
+#   prism_verdict "$LOG" "$rc" "what ran"      # exits 1 on violations or rc != 0
 #
 # Prism comes from npm, installed outside the repo by .ci/install-deps.sh:
 #   npm install --prefix ~/.cache/okr-npm @stoplight/prism-cli@5
@@ -106,4 +106,22 @@ prism_violations() {
     /Unable to match the returned status code/ && last_status == "429" { next }
     /✖|⚠|[Vv]iolation|VIOLATIONS|UNPROCESSABLE|VALIDATOR/ { print }
   '
+}
+
+# prism_verdict <log> <exit code of what ran through Prism> <its name>: fails (exit 1) on any
+# violation Prism logged, then on a non-zero exit code; prints PASS otherwise.
+prism_verdict() {
+  local log=$1 rc=$2 what=$3 violations
+  violations=$(prism_violations "$log")
+  if [[ -n "$violations" ]]; then
+    echo "FAIL: Prism reported contract violations:" >&2
+    echo "$violations" >&2
+    exit 1
+  fi
+  if [[ $rc -ne 0 ]]; then
+    echo "FAIL: $what exited with $rc; Prism log tail:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  echo "PASS: $what passed through Prism, no contract violations"
 }
