@@ -37,6 +37,7 @@
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/webhook_route.h"
 
 namespace okr::connectors::jira {
 namespace {
@@ -406,19 +407,11 @@ TEST_F(JiraSyncIntegrationTest, StoryPoints_WeightProgress) {
 TEST_F(JiraSyncIntegrationTest, ThroughRealHttpServer_RouteVerifiesAndApplies) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
-  ::okr::http::HttpServer::Options options;
-  options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<::okr::http::HttpServer>> server =
-      ::okr::http::HttpServer::Create(options);
+      okr::testing::LoopbackHttpServer();
   ASSERT_TRUE(server.ok()) << server.status();
   // What the composition root registers: HttpRequest <-> sync::WebhookRequest/Response.
-  (*server)->Handle("POST", "/webhooks/jira", [this](const ::okr::http::HttpRequest& in) {
-    sync::WebhookRequest request;
-    request.headers = in.headers;
-    request.body = in.body;
-    sync::WebhookResponse response = handler_->Handle(request);
-    return ::okr::http::HttpResponse{response.status, "application/json", response.body};
-  });
+  (*server)->Handle("POST", "/webhooks/jira", okr::testing::WebhookRoute(*handler_));
   ASSERT_TRUE((*server)->Start().ok());
   const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/webhooks/jira");
 
