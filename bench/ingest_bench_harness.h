@@ -21,7 +21,10 @@
 // progress.
 //
 //   <bench> [--threads=8] [--duration=8] [--rounds=4] [--latency_samples=300] [--dir=DIR]
+//           [--sqlite_sync=full]
 //
+// --sqlite_sync=normal drops the fsync per commit (not durable on power loss, so not what
+// the service promises); it is there to show what the fsync costs.
 // --dir (default $BENCH_TMP, else the current directory) holds the scratch database; keep
 // it on a real disk, not a tmpfs, so that fsync costs what it costs. Prints
 // "ingest/empty = 0.xx" and the p50/p99 latency; exits 1 on any failed request.
