@@ -14,8 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "connectors/gitlab/json_util.h"
 #include "connectors/http/status_mapping.h"
+#include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::gitlab {
@@ -93,7 +93,7 @@ http::HttpRequest JsonRequest(absl::string_view method, std::string url,
   request.method = std::string(method);
   request.url = std::move(url);
   request.headers.emplace_back("Content-Type", std::string(kJsonContentType));
-  request.body = internal::DumpJson(body);
+  request.body = json_util::DumpJson(body);
   return request;
 }
 
@@ -216,7 +216,7 @@ absl::StatusOr<nlohmann::json> GitLabClient::Call(absl::string_view operation,
                                                   http::HttpRequest request) {
   OKR_ASSIGN_OR_RETURN(http::HttpResponse response, Send(operation, std::move(request)));
   absl::StatusOr<nlohmann::json> json =
-      internal::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
+      json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
   if (!json.ok()) return Internal(operation, json.status().message());
   return json;
 }
@@ -258,7 +258,7 @@ absl::Status GitLabClient::ListPages(absl::string_view operation, absl::string_v
     request.url = url;
     OKR_ASSIGN_OR_RETURN(http::HttpResponse response, Send(operation, std::move(request)));
     absl::StatusOr<nlohmann::json> json =
-        internal::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
+        json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
     if (!json.ok()) return Internal(operation, json.status().message());
     if (!json->is_array()) return Internal(operation, "response is not a JSON array");
     for (size_t i = 0; i < json->size(); ++i) {
@@ -369,7 +369,7 @@ absl::StatusOr<int64_t> GitLabClient::CreateNote(absl::string_view project_path,
       "POST", absl::StrCat(ProjectUrl(project_path), "/issues/", iid, "/notes"), request_body);
   request.idempotent = false;
   OKR_ASSIGN_OR_RETURN(nlohmann::json json, Call(kOperation, std::move(request)));
-  const std::optional<int64_t> id = internal::GetInt(json, "id");
+  const std::optional<int64_t> id = json_util::GetInt(json, "id");
   if (!id.has_value() || *id <= 0) return Internal(kOperation, "response has no note id");
   return *id;
 }

@@ -7,16 +7,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "connectors/gitlab/json_util.h"
+#include "connectors/json/json_util.h"
 
 namespace okr::connectors::gitlab {
 namespace {
 
-using internal::GetArray;
-using internal::GetInt;
-using internal::GetNumber;
-using internal::GetObject;
-using internal::GetString;
+using json_util::GetArray;
+using json_util::GetInt;
+using json_util::GetNumber;
+using json_util::GetObject;
+using json_util::GetString;
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, " ", problem));

@@ -9,14 +9,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/gitlab/json_util.h"
+#include "connectors/json/json_util.h"
 
 namespace okr::connectors::gitlab {
 namespace {
 
-using internal::GetBool;
-using internal::GetObject;
-using internal::GetString;
+using json_util::GetBool;
+using json_util::GetObject;
+using json_util::GetString;
 using Sha256Digest = std::array<unsigned char, 32>;
 
 Sha256Digest Sha256(absl::string_view data) {
@@ -58,7 +58,7 @@ bool IsIssueHookEvent(absl::string_view x_gitlab_event) {
 
 absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body,
                                                 const GitLabDoneMapping& done) {
-  absl::StatusOr<nlohmann::json> body = internal::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
+  absl::StatusOr<nlohmann::json> body = json_util::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
   if (!body.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("body: ", body.status().message()));
   }

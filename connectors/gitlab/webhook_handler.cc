@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "connectors/gitlab/gitlab_sync.h"
-#include "connectors/gitlab/json_util.h"
 #include "connectors/gitlab/webhook.h"
+#include "connectors/json/json_util.h"
 #include "service/core/okr_core.h"
 #include "service/log/log.h"
 
@@ -28,13 +28,13 @@ constexpr char kOutcomeUnavailable[] = "unavailable";
 
 // A 2xx answer: {"status":"<status>"}.
 sync::WebhookResponse Answer(const char* status, const char* outcome) {
-  return {200, internal::DumpJson({{"status", status}}), outcome};
+  return {200, json_util::DumpJson({{"status", status}}), outcome};
 }
 sync::WebhookResponse Answer(const char* outcome) { return Answer(outcome, outcome); }
 
 sync::WebhookResponse Error(int status, absl::string_view message, const char* outcome) {
   const nlohmann::json body = {{"error", {{"code", status}, {"message", std::string(message)}}}};
-  return {status, internal::DumpJson(body), outcome};
+  return {status, json_util::DumpJson(body), outcome};
 }
 
 sync::WebhookResponse ForOutcome(core::SyncOutcome outcome) {

@@ -17,17 +17,17 @@
 #include "absl/strings/strip.h"
 #include "connectors/http/auth.h"
 #include "connectors/http/status_mapping.h"
-#include "connectors/jira/json_util.h"
+#include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::jira {
 namespace {
 
-using internal::GetArray;
-using internal::GetBool;
-using internal::GetInt;
-using internal::GetObject;
-using internal::GetString;
+using json_util::GetArray;
+using json_util::GetBool;
+using json_util::GetInt;
+using json_util::GetObject;
+using json_util::GetString;
 
 // Backstop for response bodies (the HttpClient has its own, usually smaller, limit).
 constexpr size_t kMaxResponseBytes = size_t{32} << 20;
@@ -337,7 +337,7 @@ absl::StatusOr<nlohmann::json> JiraClient::Call(absl::string_view operation,
   }
   if (http_status != nullptr) *http_status = response->status;
   absl::StatusOr<nlohmann::json> json =
-      internal::ParseBoundedJson(response->body, kMaxResponseBytes);
+      json_util::ParseBoundedJson(response->body, kMaxResponseBytes);
   if (!json.ok()) return Malformed(operation, json.status().message());
   if (!json->is_object()) return Malformed(operation, "not a JSON object");
   return json;

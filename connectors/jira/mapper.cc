@@ -12,15 +12,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "connectors/jira/json_util.h"
+#include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::jira {
 namespace {
 
-using internal::GetMember;
-using internal::GetObject;
-using internal::GetString;
+using json_util::GetMember;
+using json_util::GetObject;
+using json_util::GetString;
 
 // Jira issue ids are positive integers; 19 digits bound them to int64.
 constexpr size_t kMaxIssueIdDigits = 19;

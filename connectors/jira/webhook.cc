@@ -14,17 +14,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "connectors/jira/json_util.h"
+#include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::jira {
 namespace {
 
-using internal::GetArray;
-using internal::GetInt;
-using internal::GetMember;
-using internal::GetObject;
-using internal::GetString;
+using json_util::GetArray;
+using json_util::GetInt;
+using json_util::GetMember;
+using json_util::GetObject;
+using json_util::GetString;
 
 constexpr size_t kSha256Bytes = 32;
 using Digest = std::array<unsigned char, kSha256Bytes>;
@@ -144,7 +144,7 @@ absl::Status VerifySignature(absl::string_view secret, absl::string_view raw_bod
 absl::StatusOr<JiraWebhookEvent> ParseWebhook(absl::string_view raw_body,
                                               const JiraFieldConfig& config) {
   absl::StatusOr<nlohmann::json> parsed =
-      internal::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
+      json_util::ParseBoundedJson(raw_body, kMaxWebhookBodyBytes);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("Jira webhook: ", parsed.status().message()));
   }

@@ -36,6 +36,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/webhook_route.h"
 
 namespace okr::connectors::gitlab {
 namespace {
@@ -487,19 +488,11 @@ TEST_F(GitLabSyncIntegrationTest, Weight_WeightsProgress) {
 TEST_F(GitLabSyncIntegrationTest, ThroughRealHttpServer_RouteVerifiesAndApplies) {
   CreateWorkItemsKeyResult("epics");
   AddAndLinkIssues("epics", 2);
-  ::okr::http::HttpServer::Options options;
-  options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<::okr::http::HttpServer>> server =
-      ::okr::http::HttpServer::Create(options);
+      okr::testing::LoopbackHttpServer();
   ASSERT_TRUE(server.ok()) << server.status();
   // What the composition root registers: HttpRequest <-> sync::WebhookRequest/Response.
-  (*server)->Handle("POST", "/webhooks/gitlab", [this](const ::okr::http::HttpRequest& in) {
-    sync::WebhookRequest request;
-    request.headers = in.headers;
-    request.body = in.body;
-    sync::WebhookResponse response = handler_->Handle(request);
-    return ::okr::http::HttpResponse{response.status, "application/json", response.body};
-  });
+  (*server)->Handle("POST", "/webhooks/gitlab", okr::testing::WebhookRoute(*handler_));
   ASSERT_TRUE((*server)->Start().ok());
   const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/webhooks/gitlab");
 

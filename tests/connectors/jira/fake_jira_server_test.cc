@@ -195,6 +195,39 @@ TEST_F(FakeJiraServerTest, GetProject_KnownFromIssues_UnknownIs404) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_THAT(unknown->body, HasSubstr("No project could be found with key 'NOPE'."));
+
+TEST_F(FakeJiraServerTest, Reset_ForgetsIssuesLinksCountersAndFailures) {
+  httplib::Result result = client_->Post(
+      "/rest/api/3/issue/10001/remotelink", auth_,
+      R"({"globalId":"g","object":{"url":"https://x","title":"t"}})", "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 201);
+  ASSERT_TRUE(client_->Get("/rest/api/3/issue/10001"));  // unauthorized
+  fake_->FailNextRequests(3);
+  ASSERT_TRUE(client_->Get("/rest/api/3/issue/10001", auth_));
+
+  fake_->Reset();
+  EXPECT_FALSE(fake_->GetIssue("OKRX-1").has_value());
+  EXPECT_THAT(fake_->RemoteLinks("10001"), SizeIs(0));
+  EXPECT_EQ(fake_->RemoteLinkWrites("10001"), 0);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kGetIssue), 0);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kRemoteLinkWrite), 0);
+  EXPECT_EQ(fake_->UnauthorizedCount(), 0);
+  EXPECT_EQ(fake_->InjectedFailureCount(), 0);
+  EXPECT_EQ(fake_->LastAuthorization(), "");
+
+  // The remaining injected failures are gone, and the same ids are handed out again.
+  fake_->PutIssues(MakeFakeIssues(1));
+  result = client_->Get("/rest/api/3/issue/10001", auth_);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  result = client_->Post("/rest/api/3/issue/10001/remotelink", auth_,
+                         R"({"globalId":"g","object":{"url":"https://x","title":"t"}})",
+                         "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 201);
+  ASSERT_THAT(fake_->RemoteLinks("10001"), SizeIs(1));
+  EXPECT_EQ(fake_->RemoteLinks("10001")[0].id, 10000);
 }
 
 }  // namespace

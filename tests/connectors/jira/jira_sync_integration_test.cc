@@ -6,6 +6,10 @@
 // JiraTrackerSource / JiraTrackerWriter to the Reconciler and the WriteBackWorker.
 //
 // Every case asserts exact progress values read back through OkrCore::GetKeyResult.
+//
+// CTest runs this binary twice: directly, and under prism_integration_test.sh, where every
+// request of the connector and every response of the fake pass through Prism validating them
+// against Atlassian's OpenAPI description (see jira_test_stack.h).
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -33,11 +37,14 @@
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/webhook_route.h"
 
 namespace okr::connectors::jira {
 namespace {
 
+using ::okr::connectors::jira::testing::FakeJiraForTest;
 using ::okr::connectors::jira::testing::JiraTestStack;
+using ::okr::connectors::jira::testing::SharedFakeJiraForTest;
 using ::okr::testing::FakeJiraEndpoint;
 using ::okr::testing::FakeJiraFailure;
 using ::okr::testing::FakeJiraIssue;
@@ -94,16 +101,17 @@ class JiraSyncIntegrationTest : public ::testing::Test {
     core_ = std::make_unique<core::OkrCore>(*store_, clock_);
     sink_ = std::make_unique<sync::CoreTrackerSink>(*core_);
 
-    absl::StatusOr<std::unique_ptr<FakeJiraServer>> fake = FakeJiraServer::Start();
+    absl::StatusOr<FakeJiraForTest> fake = SharedFakeJiraForTest();
     ASSERT_TRUE(fake.ok()) << fake.status();
-    fake_ = *std::move(fake);
-    absl::StatusOr<std::unique_ptr<JiraTestStack>> stack = JiraTestStack::Create(*fake_);
+    fake_ = fake->fake;
+    jira_url_ = fake->jira_url;
+    absl::StatusOr<std::unique_ptr<JiraTestStack>> stack = JiraTestStack::Create(*fake_, jira_url_);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
 
     handler_ = std::make_unique<JiraWebhookHandler>(
-        kSecret, JiraFieldConfig{fake_->options().story_points_field}, fake_->base_url(), *sink_);
-    source_ = std::make_unique<JiraTrackerSource>(*stack_->client, fake_->base_url());
+        kSecret, JiraFieldConfig{fake_->options().story_points_field}, jira_url_, *sink_);
+    source_ = std::make_unique<JiraTrackerSource>(*stack_->client, jira_url_);
     writer_ = std::make_unique<JiraTrackerWriter>(*stack_->client);
     reconciler_ = std::make_unique<sync::Reconciler>(
         *core_, *store_, std::vector<sync::TrackerSource*>{source_.get()});
@@ -163,7 +171,7 @@ class JiraSyncIntegrationTest : public ::testing::Test {
 
   WebhookEventOptions EventOptions(const FakeJiraIssue& issue) const {
     WebhookEventOptions options;
-    options.site_base_url = fake_->base_url();
+    options.site_base_url = jira_url_;
     options.story_points_field = fake_->options().story_points_field;
     options.timestamp_ms = absl::ToUnixMillis(issue.updated) + 100;
     return options;
@@ -212,7 +220,8 @@ class JiraSyncIntegrationTest : public ::testing::Test {
   std::unique_ptr<storage::SqliteStore> store_;
   std::unique_ptr<core::OkrCore> core_;
   std::unique_ptr<sync::CoreTrackerSink> sink_;
-  std::unique_ptr<FakeJiraServer> fake_;
+  FakeJiraServer* fake_ = nullptr;  // Shared by the binary's tests, reset for each.
+  std::string jira_url_;            // The fake, or the Prism proxy in front of it.
   std::unique_ptr<JiraTestStack> stack_;
   std::unique_ptr<JiraWebhookHandler> handler_;
   std::unique_ptr<JiraTrackerSource> source_;
@@ -240,7 +249,7 @@ TEST_F(JiraSyncIntegrationTest, CloseIssue_MovesKeyResultProgress) {
   ASSERT_TRUE(targets.ok()) << targets.status();
   ASSERT_EQ(targets->size(), 1u);
   EXPECT_EQ((*targets)[0].link.item.external_id, "10001");
-  EXPECT_EQ((*targets)[0].link.item.url, fake_->base_url() + "/browse/OKRX-1");
+  EXPECT_EQ((*targets)[0].link.item.url, jira_url_ + "/browse/OKRX-1");
   EXPECT_TRUE((*targets)[0].link.item.done);
 }
 
@@ -398,19 +407,11 @@ TEST_F(JiraSyncIntegrationTest, StoryPoints_WeightProgress) {
 TEST_F(JiraSyncIntegrationTest, ThroughRealHttpServer_RouteVerifiesAndApplies) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
-  ::okr::http::HttpServer::Options options;
-  options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<::okr::http::HttpServer>> server =
-      ::okr::http::HttpServer::Create(options);
+      okr::testing::LoopbackHttpServer();
   ASSERT_TRUE(server.ok()) << server.status();
   // What the composition root registers: HttpRequest <-> sync::WebhookRequest/Response.
-  (*server)->Handle("POST", "/webhooks/jira", [this](const ::okr::http::HttpRequest& in) {
-    sync::WebhookRequest request;
-    request.headers = in.headers;
-    request.body = in.body;
-    sync::WebhookResponse response = handler_->Handle(request);
-    return ::okr::http::HttpResponse{response.status, "application/json", response.body};
-  });
+  (*server)->Handle("POST", "/webhooks/jira", okr::testing::WebhookRoute(*handler_));
   ASSERT_TRUE((*server)->Start().ok());
   const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/webhooks/jira");
 

@@ -606,6 +606,28 @@ int64_t FakeJiraServer::IssuesCreated() const {
   return issues_created_;
 }
 
+void FakeJiraServer::Reset() {
+  absl::MutexLock lock(&mu_);
+  issues_.clear();
+  projects_.clear();
+  issues_created_ = 0;
+  next_project_id_ = 10000;
+  create_failures_left_ = 0;
+  create_failure_after_ = false;
+  create_failure_ = FakeJiraFailure{};
+  id_by_key_.clear();
+  links_by_issue_id_.clear();
+  link_writes_by_issue_id_.clear();
+  next_link_id_ = 10000;
+  failures_left_ = 0;
+  failure_ = FakeJiraFailure{};
+  delay_ = absl::ZeroDuration();
+  request_counts_ = {};
+  unauthorized_ = 0;
+  injected_failures_ = 0;
+  last_authorization_.clear();
+}
+
 void FakeJiraServer::SetResponseDelay(absl::Duration delay) {
   absl::MutexLock lock(&mu_);
   delay_ = delay;

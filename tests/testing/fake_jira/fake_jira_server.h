@@ -196,6 +196,10 @@ class FakeJiraServer {
   // The Authorization header of the last request ("" if none).
   std::string LastAuthorization() const;
 
+  // Forgets all issues, remote links, counters, pending failures and the response delay, as
+  // if just started (the port and options stay). For a fake shared by a whole test binary.
+  void Reset();
+
   // Stops serving (also done by the destructor). Idempotent.
   void Stop();
 

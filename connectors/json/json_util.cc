@@ -1,4 +1,4 @@
-#include "connectors/gitlab/json_util.h"
+#include "connectors/json/json_util.h"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace okr::connectors::gitlab::internal {
+namespace okr::connectors::json_util {
 namespace {
 
 // The deepest nesting of arrays/objects in `body`, not counting brackets inside strings.
@@ -47,6 +47,42 @@ int NestingDepth(absl::string_view body, int limit) {
   return deepest;
 }
 
+// Records where parsing failed and builds nothing. nlohmann's own error text quotes the
+// input, so only the position is kept.
+class ErrorPositionSax final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    position_ = position;
+    return false;
+  }
+  size_t position() const { return position_; }
+
+ private:
+  size_t position_ = 0;
+};
+
+// The byte (1-based, as nlohmann counts) at which `body`, known to be malformed, stops
+// being JSON. Runs only on the error path; the depth was already checked.
+size_t SyntaxErrorPosition(absl::string_view body) {
+  ErrorPositionSax sax;
+  nlohmann::json::sax_parse(body.begin(), body.end(), &sax, nlohmann::json::input_format_t::json,
+                            /*strict=*/true);
+  return sax.position();
+}
+
 }  // namespace
 
 absl::StatusOr<nlohmann::json> ParseBoundedJson(absl::string_view body, size_t max_bytes,
@@ -57,11 +93,15 @@ absl::StatusOr<nlohmann::json> ParseBoundedJson(absl::string_view body, size_t m
   }
   if (NestingDepth(body, max_depth) > max_depth) {
     return absl::InvalidArgumentError(
-        absl::StrCat("JSON nesting deeper than ", max_depth, " levels"));
+        absl::StrCat("JSON body nests deeper than ", max_depth, " levels"));
   }
   nlohmann::json parsed = nlohmann::json::parse(body.begin(), body.end(), /*cb=*/nullptr,
                                                 /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return absl::InvalidArgumentError("malformed JSON");
+  if (parsed.is_discarded()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON: the body is not valid JSON (syntax error at byte ",
+                     SyntaxErrorPosition(body), ")"));
+  }
   return parsed;
 }
 
@@ -128,4 +168,4 @@ std::string DumpJson(const nlohmann::json& value) {
                     nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace okr::connectors::gitlab::internal
+}  // namespace okr::connectors::json_util
