@@ -195,6 +195,7 @@ TEST_F(FakeJiraServerTest, GetProject_KnownFromIssues_UnknownIs404) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_THAT(unknown->body, HasSubstr("No project could be found with key 'NOPE'."));
+}
 
 TEST_F(FakeJiraServerTest, Reset_ForgetsIssuesLinksCountersAndFailures) {
   httplib::Result result = client_->Post(
