@@ -82,6 +82,11 @@ int64_t EventHub::head() const {
   return head_;
 }
 
+void EventHub::NotifyClosing() {
+  absl::MutexLock lock(&listeners_mu_);
+  for (EventListener* l : listeners_) l->OnClosing();
+}
+
 void EventHub::AddListener(EventListener* listener) {
   absl::MutexLock lock(&listeners_mu_);
   listeners_.insert(listener);

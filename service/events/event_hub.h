@@ -34,6 +34,8 @@ class EventListener {
   virtual ~EventListener() = default;
   // New events are in the ring (called on the poller thread, without hub locks held).
   virtual void OnNewEvents() = 0;
+  // The server is shutting down (EventHub::NotifyClosing): end what follows the tail.
+  virtual void OnClosing() {}
 };
 
 struct EventHubOptions {
@@ -60,6 +62,11 @@ class EventHub {
   bool ReadSince(int64_t after, size_t max, std::vector<Event>* out) const;
   // The highest sequence the hub has seen.
   int64_t head() const;
+
+  // Tells every listener that the server is shutting down (before the gRPC server waits
+  // for open calls), so that endless WatchEvents streams end at once instead of at the
+  // end of the shutdown grace period.
+  void NotifyClosing();
 
   void AddListener(EventListener* listener);
   // After it returns, `listener` is not called again.

@@ -1,7 +1,7 @@
 // Process-level tests of the event features of the okr-server binary: signed webhook
 // deliveries to a local HTTP receiver (signature, event id, JSON body), retries after 5xx
-// without loss, a kill -9 in the middle of a retry, and WatchEvents resumed from the last
-// sequence seen.
+// without loss, a kill -9 in the middle of a retry; WatchEvents resumed from the last
+// sequence seen, and a clean SIGTERM while a stream is open.
 #include <httplib.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -457,6 +457,32 @@ TEST_F(EventsProcessTest, WatchEvents_ResumeFromLastSequenceReplaysExactlyTheMis
   EXPECT_EQ(e.cause().ref(), next.name());
   ctx->TryCancel();
   reader->Finish();
+}
+
+TEST_F(EventsProcessTest, Sigterm_WithOpenWatchStream_EndsTheStreamAndExitsZero) {
+  ServerProcess p(Args(), dir_.File("server.log"));
+  const int port = p.WaitForGrpcPort();
+  ASSERT_GT(port, 0) << p.Log();
+  auto stub = Connect(port);
+  CreateBasics(*stub);
+  v1::WatchEventsRequest watch;
+  std::unique_ptr<grpc::ClientContext> ctx = Ctx(60);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->WatchEvents(ctx.get(), watch);
+  CheckIn(*stub, 100);
+  v1::Event e;
+  ASSERT_TRUE(reader->Read(&e));  // the stream is open and live
+
+  p.Signal(SIGTERM);
+  // The stream ends at once with UNAVAILABLE (retryable: resume from the last sequence),
+  // not cancelled at the end of the server's 10 s shutdown grace period.
+  while (reader->Read(&e)) {
+  }
+  const grpc::Status ended = reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
+  EXPECT_THAT(ended.error_message(), HasSubstr("shutting down"));
+  ASSERT_TRUE(p.WaitForExit(absl::Seconds(30))) << p.Log();
+  EXPECT_EQ(p.Wait(), 0) << p.Log();
+  EXPECT_THAT(p.Log(), HasSubstr("stopped"));
 }
 
 }  // namespace
