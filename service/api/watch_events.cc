@@ -30,6 +30,14 @@ void WatchEventsReactor::Begin() {
 
 void WatchEventsReactor::OnNewEvents() { Pump(); }
 
+void WatchEventsReactor::OnClosing() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  Pump();
+}
+
 void WatchEventsReactor::OnWriteDone(bool ok) {
   if (!ok) {
     // The client went away.
@@ -70,6 +78,11 @@ void WatchEventsReactor::Pump() {
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || writing_) return;
+    if (closing_) {
+      finished_ = true;
+      finish = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the server is shutting down; resume with the last sequence received");
+    }
     while (pending_.empty() && !finish.has_value()) {
       std::vector<Event> batch;
       if (!hub_.ReadSince(cursor_, kReadBatch, &batch)) {

@@ -4,7 +4,9 @@
 // event is read by position, so a reconnect with the last sequence seen continues exactly
 // there. Slow clients never block writers or other watchers: each stream only reads; a
 // live stream whose position has left the hub's bounded ring is ended with
-// RESOURCE_EXHAUSTED (naming the sequence to resume after). Deletes itself when done.
+// RESOURCE_EXHAUSTED (naming the sequence to resume after); when the server shuts down
+// the stream ends at once with UNAVAILABLE (resume after the last sequence received).
+// Deletes itself when done.
 #ifndef OKR_SERVICE_API_WATCH_EVENTS_H_
 #define OKR_SERVICE_API_WATCH_EVENTS_H_
 
@@ -38,6 +40,7 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::Event>,
   void OnCancel() override;
   void OnDone() override;
   void OnNewEvents() override;
+  void OnClosing() override;
 
  private:
   // Sends the next matching event if no write is in flight, reading more when needed.
@@ -52,6 +55,7 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::Event>,
   bool live_ ABSL_GUARDED_BY(mu_) = false;  // caught up with the hub at least once
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;       // end after the write in flight
   std::deque<Event> pending_ ABSL_GUARDED_BY(mu_);  // read, matching, not yet written
   v1::Event message_ ABSL_GUARDED_BY(mu_);
 };

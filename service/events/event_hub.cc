@@ -62,7 +62,7 @@ absl::Status EventHub::PollOnce() {
     }
     if (static_cast<int>(batch->size()) < options_.batch) break;
   }
-  if (any) Dispatch();
+  if (any) Dispatch(&EventListener::OnNewEvents);
   return absl::OkStatus();
 }
 
@@ -81,7 +81,10 @@ int64_t EventHub::head() const {
   return head_;
 }
 
-void EventHub::Dispatch() {
+void EventHub::NotifyClosing() { Dispatch(&EventListener::OnClosing); }
+
+void EventHub::Dispatch(void (EventListener::*call)()) {
+  absl::MutexLock one_at_a_time(&dispatch_mu_);
   std::vector<EventListener*> snapshot;
   {
     absl::MutexLock lock(&listeners_mu_);
@@ -96,7 +99,7 @@ void EventHub::Dispatch() {
     }
     // Called without hub locks: a listener may finish its stream here, and gRPC may run
     // the stream's OnDone (which removes the listener) on this very thread.
-    listener->OnNewEvents();
+    (listener->*call)();
     absl::MutexLock lock(&listeners_mu_);
     calling_ = nullptr;
   }

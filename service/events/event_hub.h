@@ -37,6 +37,8 @@ class EventListener {
   virtual ~EventListener() = default;
   // New events are in the ring (called on the poller thread, without hub locks held).
   virtual void OnNewEvents() = 0;
+  // The server is shutting down (EventHub::NotifyClosing): end what follows the tail.
+  virtual void OnClosing() {}
 };
 
 struct EventHubOptions {
@@ -64,6 +66,11 @@ class EventHub {
   // The highest sequence the hub has seen.
   int64_t head() const;
 
+  // Tells every listener that the server is shutting down (before the gRPC server waits
+  // for open calls), so that endless WatchEvents streams end at once instead of at the
+  // end of the shutdown grace period.
+  void NotifyClosing();
+
   void AddListener(EventListener* listener);
   // After it returns, `listener` is not called again.
   void RemoveListener(EventListener* listener);
@@ -78,9 +85,10 @@ class EventHub {
   std::deque<Event> ring_ ABSL_GUARDED_BY(mu_);
   int64_t base_ ABSL_GUARDED_BY(mu_) = 0;  // every event with seq > base_ is in the ring
   int64_t head_ ABSL_GUARDED_BY(mu_) = 0;
-  // Calls OnNewEvents of every listener (poller thread).
-  void Dispatch();
+  // Calls `call` on every listener, one dispatch at a time.
+  void Dispatch(void (EventListener::*call)());
 
+  absl::Mutex dispatch_mu_;  // held for a whole Dispatch; never by RemoveListener
   absl::Mutex listeners_mu_;
   absl::flat_hash_set<EventListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
   EventListener* calling_ ABSL_GUARDED_BY(listeners_mu_) = nullptr;

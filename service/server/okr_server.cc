@@ -195,7 +195,9 @@ void OkrServer::Shutdown(absl::Duration grace) {
   }
   if (connectors_) connectors_->Stop();
   if (grpc_server_) {
-    // Open WatchEvents streams end with the server; the hub must outlive them.
+    // Open WatchEvents streams end with the server (UNAVAILABLE at once rather than
+    // cancelled at the end of the grace period); the hub must outlive them.
+    if (events_) events_->hub().NotifyClosing();
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();

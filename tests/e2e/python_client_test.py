@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end test of okr-server from another language: a Python gRPC client built from
 proto/okr/v1/okr_service.proto (messages from protoc, calls through grpcio's generic
-unary-unary API) against the real okr-server binary on a temporary SQLite database.
+unary-unary and unary-stream APIs) against the real okr-server binary on a temporary SQLite
+database.
 
 Usage: python_client_test.py OKR_SERVER_BINARY PROTO_ROOT
 Prints 'N passed, N failed' and exits non-zero on any failure.
@@ -34,11 +35,14 @@ class Client:
         self.channel = channel
         self.pb = pb
         service = pb.DESCRIPTOR.services_by_name["OkrService"]
-        from google.protobuf import empty_pb2
+        from google.protobuf import descriptor_pb2, empty_pb2
         for method in service.methods:
             out_cls = (empty_pb2.Empty if method.output_type.full_name == "google.protobuf.Empty"
                        else getattr(pb, method.output_type.name))
-            setattr(self, method.name, channel.unary_unary(
+            shape = descriptor_pb2.MethodDescriptorProto()
+            method.CopyToProto(shape)
+            call = channel.unary_stream if shape.server_streaming else channel.unary_unary
+            setattr(self, method.name, call(
                 f"/okr.v1.OkrService/{method.name}",
                 request_serializer=lambda m: m.SerializeToString(),
                 response_deserializer=out_cls.FromString))
@@ -153,6 +157,76 @@ def main():
             # promtool exits 1 for lint warnings too; a parse error says "error while linting".
             check("promtool parses /metrics", "error while linting" not in res.stderr and
                   "error" not in res.stdout.lower(), res.stdout + res.stderr)
+
+        # Events: the check-in's history through ListEvents, then WatchEvents from the start
+        # and resumed after the last sequence seen.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            c = Client(channel, pb)
+
+            def list_events(parent, page_size=100):
+                events, token = [], ""
+                while True:
+                    resp = c.ListEvents(pb.ListEventsRequest(parent=parent, page_size=page_size,
+                                                             page_token=token), timeout=10)
+                    events.extend(resp.events)
+                    token = resp.next_page_token
+                    if not token:
+                        return events
+
+            def read_through(stream, last):
+                got = []
+                for ev in stream:
+                    got.append(ev)
+                    if ev.sequence >= last:
+                        break
+                return got
+
+            kr_events = list_events(kr.name)
+            moved = [e for e in kr_events if e.type == pb.PROGRESS_CHANGED]
+            check("ListEvents on the KR has the check-in's PROGRESS_CHANGED",
+                  len(moved) == 1 and moved[0].cause.kind == pb.CAUSE_CHECK_IN and
+                  moved[0].cause.ref == ci.name and moved[0].subject == kr.name and
+                  abs(moved[0].old_progress) < 1e-9 and abs(moved[0].new_progress - 0.5) < 1e-9,
+                  kr_events)
+            sequences = [e.sequence for e in kr_events]
+            check("events are in increasing sequence order", sequences == sorted(set(sequences)),
+                  sequences)
+            check("ListEvents pages one by one",
+                  [e.sequence for e in list_events(kr.name, page_size=1)] == sequences)
+            code, msg = code_of(c.ListEvents, pb.ListEventsRequest(parent=kr.name, page_size=-1))
+            check("ListEvents: negative page_size -> INVALID_ARGUMENT",
+                  code == grpc.StatusCode.INVALID_ARGUMENT and "page_size" in msg, (code, msg))
+
+            team_filter = pb.EventFilter(team="teams/payments")
+            history = list_events("teams/payments")
+            stream = c.WatchEvents(pb.WatchEventsRequest(filter=team_filter, after_sequence=0),
+                                   timeout=20)
+            seen = read_through(stream, history[-1].sequence)
+            check("WatchEvents from 0 replays the team's history",
+                  [e.sequence for e in seen] == [e.sequence for e in history],
+                  ([e.sequence for e in seen], [e.sequence for e in history]))
+            ci2 = c.CreateCheckIn(pb.CreateCheckInRequest(
+                parent=kr.name, check_in=pb.CheckIn(value=25, confidence=0.8)))
+            live = read_through(stream, list_events("teams/payments")[-1].sequence)
+            check("WatchEvents streams a new check-in's events live",
+                  any(e.type == pb.PROGRESS_CHANGED and e.cause.ref == ci2.name for e in live), live)
+            last = live[-1].sequence
+            stream.cancel()
+
+            ci3 = c.CreateCheckIn(pb.CreateCheckInRequest(
+                parent=kr.name, check_in=pb.CheckIn(value=22, confidence=0.9)))
+            missed = [e.sequence for e in list_events("teams/payments") if e.sequence > last]
+            stream = c.WatchEvents(pb.WatchEventsRequest(filter=team_filter, after_sequence=last),
+                                   timeout=20)
+            resumed = read_through(stream, missed[-1])
+            stream.cancel()
+            check("WatchEvents resumed after the last sequence replays exactly the missed events",
+                  [e.sequence for e in resumed] == missed, ([e.sequence for e in resumed], missed))
+            check("the missed events include the check-in made while disconnected",
+                  any(e.cause.ref == ci3.name for e in resumed), resumed)
+            code, msg = code_of(c.ListEvents, pb.ListEventsRequest(parent="objectives/missing"))
+            check("ListEvents of a missing objective -> NOT_FOUND",
+                  code == grpc.StatusCode.NOT_FOUND, (code, msg))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -85,6 +85,20 @@ class ServerProcess {
   }
 
   void Signal(int sig) { kill(pid_, sig); }
+  // Whether the process exited within `timeout` (then Wait() returns at once).
+  bool WaitForExit(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!exited_) {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        exited_ = true;
+      } else if (absl::Now() >= deadline) {
+        return false;
+      } else {
+        absl::SleepFor(absl::Milliseconds(20));  // polling the child, bounded by deadline
+      }
+    }
+    return true;
+  }
   // Waits for exit; returns the exit code (or 128 + signal).
   int Wait() {
     if (!exited_) waitpid(pid_, &status_, 0);
