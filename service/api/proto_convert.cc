@@ -464,6 +464,8 @@ std::string EventToJson(const Event& event) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = false;
+  // Receivers see every field, zeros included (e.g. oldProgress 0 on a first check-in).
+  options.always_print_primitive_fields = true;
   if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) return "{}";
   return json;
 }

@@ -55,8 +55,8 @@ absl::StatusOr<ExplicitScores> FromProto(
 
 // Events, subscriptions, rules. `field` prefixes error messages ("filter").
 void ToProto(const Event& event, v1::Event* out);
-// The Event message in proto3 JSON (lowerCamelCase names, enums by name): the body of a
-// webhook subscription delivery.
+// The Event message in proto3 JSON (lowerCamelCase names, enums by name, every field
+// printed, zeros included): the body of a webhook subscription delivery.
 std::string EventToJson(const Event& event);
 void ToProto(const EventFilter& filter, v1::EventFilter* out);
 void ToProto(const Subscription& subscription, v1::Subscription* out);
