@@ -25,6 +25,7 @@ constexpr char kRule[] = "rule";
 constexpr char kFiring[] = "firing";
 constexpr char kIssueAction[] = "issue_action";
 constexpr char kFindings[] = "findings";
+constexpr char kHealthWatch[] = "health_watch";
 
 // ---- Payload codec: the documents' JSON, in one place ----
 
@@ -475,6 +476,46 @@ absl::StatusOr<int> EventsCore::RecordFindings(const std::string& cycle_id,
     return tx.InsertDocument(d);
   }));
   return appended;
+}
+
+// ---- Health moved by time alone ----
+
+absl::StatusOr<absl::Time> EventsCore::HealthWatchTime() {
+  absl::Time at = absl::InfinitePast();
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kHealthWatch, "last"));
+    if (!doc.has_value()) return absl::OkStatus();
+    OKR_ASSIGN_OR_RETURN(json j, Parse(*doc));
+    at = Time(j, "at");
+    return absl::OkStatus();
+  }));
+  return at;
+}
+
+absl::Status EventsCore::RecordHealthWatch(absl::Time previous, absl::Time now,
+                                           std::vector<Event> events) {
+  return store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kHealthWatch, "last"));
+    absl::Time stored = absl::InfinitePast();
+    if (doc.has_value()) {
+      OKR_ASSIGN_OR_RETURN(json j, Parse(*doc));
+      stored = Time(j, "at");
+    }
+    if (stored != previous) {
+      return absl::AbortedError("health watch: another round recorded meanwhile");
+    }
+    for (Event& e : events) OKR_RETURN_IF_ERROR(tx.AppendEvent(e));
+    const std::string payload = Dump({{"at", TimeToJson(now)}});
+    if (doc.has_value()) {
+      const int64_t revision = doc->meta.revision;
+      doc->payload = payload;
+      Touch(doc->meta, now);
+      return tx.UpdateDocument(*doc, revision);
+    }
+    Document d{kHealthWatch, "last", payload, {}};
+    NewMeta(d.meta, now);
+    return tx.InsertDocument(d);
+  });
 }
 
 // ---- Rules ----

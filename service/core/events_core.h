@@ -101,6 +101,14 @@ class EventsCore {
   absl::StatusOr<int> RecordFindings(const std::string& cycle_id,
                                      const std::vector<Finding>& findings);
 
+  // ---- Health moved by time alone ----
+  // When the health watch last ran (InfinitePast: never).
+  absl::StatusOr<absl::Time> HealthWatchTime();
+  // Appends `events` (HEALTH_CHANGED caused by time) and records `now` as the watch time,
+  // in one transaction. ABORTED if the watch time moved since `previous` (another round
+  // ran meanwhile): nothing is appended.
+  absl::Status RecordHealthWatch(absl::Time previous, absl::Time now, std::vector<Event> events);
+
   // ---- Rules ----
   // Stores the rule (id generated if empty) after checking that its objective or team
   // exists (INVALID_ARGUMENT naming `rule.parent`), its subscription exists, and for

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/log/log.h"
 #include "service/okr/names.h"
+#include "service/okr/progress.h"
 
 namespace okr::events {
 namespace {
@@ -145,11 +146,70 @@ void RuleEngine::Evaluate(const Rule& rule, RuleRoundStats& stats) {
   }
 }
 
+void RuleEngine::CheckHealthDrift(RuleRoundStats& stats) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<absl::Time> previous = events_.HealthWatchTime();
+  if (!previous.ok()) return;
+  std::vector<Event> drifts;
+  if (*previous != absl::InfinitePast() && *previous < now) {
+    absl::StatusOr<std::vector<Cycle>> cycles =
+        All<Cycle>([&](const core::PageRequest& p) { return core_.ListCycles(p); });
+    if (!cycles.ok()) return;
+    for (const Cycle& cycle : *cycles) {
+      if (cycle.end_time < *previous || cycle.start_time > now) continue;  // no time moved
+      storage::ObjectiveFilter filter;
+      filter.cycle_id = cycle.id;
+      absl::StatusOr<std::vector<Objective>> objectives = All<Objective>(
+          [&](const core::PageRequest& p) { return core_.ListObjectives(filter, p); });
+      if (!objectives.ok()) continue;
+      auto drift = [&](const std::string& objective_id, const std::string& key_result_id,
+                       const std::string& team_id, double progress, absl::Time updated) {
+        const absl::Time since = std::max(*previous, updated);
+        if (since >= now) return;
+        const Health before =
+            ComputeHealth(progress, ExpectedProgress(cycle.start_time, cycle.end_time, since),
+                          cycle.start_time, since);
+        const double expected = ExpectedProgress(cycle.start_time, cycle.end_time, now);
+        const Health after = ComputeHealth(progress, expected, cycle.start_time, now);
+        if (before == after) return;
+        Event base;
+        base.time = now;
+        base.objective_id = objective_id;
+        base.key_result_id = key_result_id;
+        base.team_id = team_id;
+        base.cycle_id = cycle.id;
+        base.cause = EventCause{CauseKind::kTimePassed, absl::StrCat("cycles/", cycle.id), ""};
+        SubjectState s_before{progress, before, {}, {}, {}};
+        SubjectState s_after{progress, after, {}, {}, {}};
+        for (Event& e : ChangeEvents(base, s_before, s_after)) drifts.push_back(std::move(e));
+      };
+      for (const Objective& o : *objectives) {
+        if (o.state == ObjectiveState::kClosed) continue;
+        absl::StatusOr<std::vector<KeyResult>> krs = All<KeyResult>(
+            [&](const core::PageRequest& p) { return core_.ListKeyResults(o.id, p); });
+        if (!krs.ok()) continue;
+        for (const KeyResult& kr : *krs) {
+          drift(o.id, kr.id, o.team_id, kr.progress, kr.meta.update_time);
+        }
+        drift(o.id, "", o.team_id, o.progress, o.meta.update_time);
+      }
+    }
+  }
+  const size_t count = drifts.size();
+  absl::Status recorded = events_.RecordHealthWatch(*previous, now, std::move(drifts));
+  if (!recorded.ok()) {
+    log::Warn("recording health changes failed", {{"error", recorded.ToString()}});
+    return;
+  }
+  stats.health_drifts += static_cast<int>(count);
+}
+
 void RuleEngine::CheckAlignment(RuleRoundStats& stats) {
   const absl::Time now = clock_.Now();
-  // A whole-cycle check: once per interval, not after every change.
+  // Whole-store checks: once per interval, not after every change.
   if (now >= last_alignment_check_ && now - last_alignment_check_ < options_.interval) return;
   last_alignment_check_ = now;
+  CheckHealthDrift(stats);
   absl::StatusOr<std::vector<Cycle>> cycles =
       All<Cycle>([&](const core::PageRequest& p) { return core_.ListCycles(p); });
   if (!cycles.ok()) return;

@@ -41,6 +41,7 @@ struct RuleRoundStats {
   int issues_opened = 0;
   int issues_failed = 0;
   int findings_changed = 0;  // ALIGNMENT_FINDING events (new or resolved)
+  int health_drifts = 0;     // HEALTH_CHANGED events caused by time alone
 };
 
 class RuleEngine {
@@ -63,6 +64,11 @@ class RuleEngine {
   // ALIGNMENT_FINDING events: the findings of every current cycle, diffed with the last
   // round's.
   void CheckAlignment(RuleRoundStats& stats);
+  // HEALTH_CHANGED with cause TIME_PASSED: for every key result and objective of a
+  // current cycle, its health at its current progress at the later of the last watch and
+  // its last update, against its health now. (Changes caused by writes are the writes'
+  // own events.)
+  void CheckHealthDrift(RuleRoundStats& stats);
 
   core::EventsCore& events_;
   core::OkrCore& core_;

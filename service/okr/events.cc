@@ -66,6 +66,9 @@ std::string CauseText(const EventCause& cause) {
     case CauseKind::kAlignmentCheck:
       text = absl::StrCat("alignment check of ", cause.ref);
       break;
+    case CauseKind::kTimePassed:
+      text = absl::StrCat("time passing in ", cause.ref, ": expected progress moved");
+      break;
     case CauseKind::kUnspecified:
       text = "an update";
       break;
@@ -122,6 +125,8 @@ absl::string_view CauseKindName(CauseKind kind) {
       return "RULE";
     case CauseKind::kAlignmentCheck:
       return "ALIGNMENT_CHECK";
+    case CauseKind::kTimePassed:
+      return "TIME_PASSED";
     case CauseKind::kUnspecified:
       break;
   }

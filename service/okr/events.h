@@ -46,6 +46,7 @@ enum class CauseKind {
   kScopeSync = 10,        // ref: the key result whose tracker scope was reconciled
   kRule = 11,             // ref: the rule's resource name
   kAlignmentCheck = 12,   // ref: the cycle checked
+  kTimePassed = 13,       // ref: the cycle whose expected progress moved with time
 };
 absl::string_view CauseKindName(CauseKind kind);
 

@@ -213,6 +213,39 @@ TEST_F(RuleEngineTest, NoOpenerForTheTracker_KeepsTheIssueQueued) {
   EXPECT_THAT((*queued)[0].last_error, HasSubstr("GitLab"));
 }
 
+TEST_F(RuleEngineTest, HealthMovedByTimeAlone_IsAHealthChangedEventWithTimeAsCause) {
+  std::unique_ptr<RuleEngine> engine = Engine();
+  EXPECT_EQ(engine->RunOnce().health_drifts, 0);  // first round: the watch starts here
+  clock_.Set(kStart + absl::Hours(24 * 20));      // expected 20%, progress still 0
+  RuleRoundStats moved = engine->RunOnce();
+  EXPECT_EQ(moved.health_drifts, 2);  // the key result and its objective
+  absl::StatusOr<core::ListResult<Event>> history =
+      events_->ListEvents(core::EventParent{"o1", "", ""}, {});
+  ASSERT_TRUE(history.ok()) << history.status();
+  std::vector<Event> health;
+  for (const Event& e : history->items) {
+    if (e.type == EventType::kHealthChanged) health.push_back(e);
+  }
+  ASSERT_EQ(health.size(), 2u);
+  EXPECT_EQ(health[0].key_result_id, "nps");
+  EXPECT_EQ(health[0].old_health, Health::kOnTrack);
+  EXPECT_EQ(health[0].new_health, Health::kAtRisk);
+  EXPECT_EQ(health[0].cause.kind, CauseKind::kTimePassed);
+  EXPECT_THAT(health[0].message, HasSubstr("time passing"));
+  EXPECT_TRUE(health[1].key_result_id.empty());
+  // Nothing moved since: no repeat.
+  clock_.Advance(absl::Minutes(2));
+  EXPECT_EQ(engine->RunOnce().health_drifts, 0);
+  // A check-in reports its own health change; time does not report it again.
+  CheckIn c;
+  c.objective_id = "o1";
+  c.key_result_id = "nps";
+  c.value = 36;
+  ASSERT_TRUE(core_->CreateCheckIn(c, "").ok());
+  clock_.Advance(absl::Minutes(2));
+  EXPECT_EQ(engine->RunOnce().health_drifts, 0);
+}
+
 TEST_F(RuleEngineTest, AlignmentFindings_BecomeEvents_WhenTheyAppearAndWhenResolved) {
   Objective o;
   o.id = "o2";
