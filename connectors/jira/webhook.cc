@@ -1,11 +1,5 @@
 #include "connectors/jira/webhook.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <array>
-#include <climits>
 #include <string>
 #include <utility>
 
@@ -14,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "connectors/http/signature.h"
 #include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 
@@ -26,36 +21,13 @@ using json_util::GetMember;
 using json_util::GetObject;
 using json_util::GetString;
 
-constexpr size_t kSha256Bytes = 32;
-using Digest = std::array<unsigned char, kSha256Bytes>;
+constexpr size_t kSha256HexDigits = 64;
 
-// HMAC-SHA256; false only if OpenSSL fails (out of memory).
-bool HmacSha256(absl::string_view key, absl::string_view data, Digest& out) {
-  if (key.size() > static_cast<size_t>(INT_MAX)) return false;
-  unsigned int length = 0;
-  // HMAC() wants a non-null key pointer even for an empty key.
-  static constexpr unsigned char kEmpty[1] = {0};
-  const void* key_data = key.empty() ? static_cast<const void*>(kEmpty) : key.data();
-  const unsigned char* result =
-      HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
-  return result != nullptr && length == kSha256Bytes;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool DecodeHexDigest(absl::string_view hex, Digest& out) {
-  if (hex.size() != 2 * kSha256Bytes) return false;
-  for (size_t i = 0; i < kSha256Bytes; ++i) {
-    const int high = HexValue(hex[2 * i]);
-    const int low = HexValue(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return false;
-    out[i] = static_cast<unsigned char>(high * 16 + low);
+// 64 hex digits, either case.
+bool IsHexDigest(absl::string_view hex) {
+  if (hex.size() != kSha256HexDigits) return false;
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }
@@ -99,15 +71,8 @@ void CopyIssue(JiraIssue issue, JiraWebhookEvent& event) {
 }  // namespace
 
 std::string ComputeSignature(absl::string_view secret, absl::string_view raw_body) {
-  Digest digest{};
-  if (!HmacSha256(secret, raw_body, digest)) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string signature = "sha256=";
-  for (unsigned char byte : digest) {
-    signature.push_back(kHex[byte >> 4]);
-    signature.push_back(kHex[byte & 0xF]);
-  }
-  return signature;
+  const std::string hex = http::HmacSha256Hex(secret, raw_body);
+  return hex.empty() ? std::string() : absl::StrCat("sha256=", hex);
 }
 
 absl::Status VerifySignature(absl::string_view secret, absl::string_view raw_body,
@@ -125,16 +90,14 @@ absl::Status VerifySignature(absl::string_view secret, absl::string_view raw_bod
     return absl::UnauthenticatedError(
         absl::StrCat(kSignatureHeader, " must be sha256=<hex digest>"));
   }
-  Digest received{};
-  if (!DecodeHexDigest(header.substr(equals + 1), received)) {
+  const absl::string_view received = header.substr(equals + 1);
+  if (!IsHexDigest(received)) {
     return absl::UnauthenticatedError(
         absl::StrCat(kSignatureHeader, " does not hold a 64-digit hex SHA-256 digest"));
   }
-  Digest expected{};
-  if (!HmacSha256(secret, raw_body, expected)) {
-    return absl::InternalError("HMAC-SHA256 computation failed");
-  }
-  if (CRYPTO_memcmp(expected.data(), received.data(), kSha256Bytes) != 0) {
+  const std::string expected = http::HmacSha256Hex(secret, raw_body);
+  if (expected.empty()) return absl::InternalError("HMAC-SHA256 computation failed");
+  if (!http::ConstantTimeEquals(expected, absl::AsciiStrToLower(received))) {
     return absl::UnauthenticatedError(
         absl::StrCat(kSignatureHeader, " does not match the body and the webhook secret"));
   }
