@@ -60,7 +60,10 @@ class HttpServer {
   struct Options {
     std::string address = "0.0.0.0:8080";  // host:port; port 0 picks a free port
     size_t max_body_bytes = 8 << 20;       // larger bodies get 413 (routes may limit more)
-    int threads = 8;
+    // Each kept-alive connection holds a thread while it is open (cpp-httplib), so the pool
+    // must outnumber the connections trackers, scrapers and probes keep at once: with too
+    // few, a webhook burst starves /healthz and /readyz.
+    int threads = 64;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(Options options);
