@@ -163,8 +163,8 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
                                                google::protobuf::Empty* resp) override;
   grpc::ServerUnaryReactor* CreateRule(grpc::CallbackServerContext* ctx,
                                        const v1::CreateRuleRequest* req, v1::Rule* resp) override;
-  grpc::ServerUnaryReactor* GetRule(grpc::CallbackServerContext* ctx,
-                                    const v1::GetRuleRequest* req, v1::Rule* resp) override;
+  grpc::ServerUnaryReactor* GetRule(grpc::CallbackServerContext* ctx, const v1::GetRuleRequest* req,
+                                    v1::Rule* resp) override;
   grpc::ServerUnaryReactor* ListRules(grpc::CallbackServerContext* ctx,
                                       const v1::ListRulesRequest* req,
                                       v1::ListRulesResponse* resp) override;

@@ -35,7 +35,6 @@
 
 namespace okr::core {
 
-
 // One key result a tracker item serves, with its objective.
 struct WorkItemLinkTarget {
   WorkItemLink link;

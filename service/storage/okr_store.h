@@ -211,9 +211,7 @@ class OkrTransaction {
 
   // Appends an event in this transaction and sets its sequence. Sequences grow in commit
   // order: a reader that has seen sequence N never later sees a new event below N.
-  virtual absl::Status AppendEvent(Event& event) {
-    return absl::UnimplementedError("AppendEvent");
-  }
+  virtual absl::Status AppendEvent(Event& event) { return absl::UnimplementedError("AppendEvent"); }
   // Events after `after_sequence` in sequence order, at most `limit`, matching every set
   // field of the query (objective_id, key_result_id, team_id exactly).
   struct EventQuery {
