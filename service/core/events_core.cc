@@ -182,15 +182,8 @@ absl::StatusOr<IssueAction> IssueActionFromDoc(const Document& d) {
 
 // Every document of one kind, in creation order.
 absl::StatusOr<std::vector<Document>> AllDocuments(OkrTransaction& tx, const std::string& kind) {
-  std::vector<Document> all;
-  storage::PageQuery q{0, 500};
-  while (true) {
-    OKR_ASSIGN_OR_RETURN(storage::Page<Document> page, tx.ListDocuments(kind, q));
-    for (Document& d : page.items) all.push_back(std::move(d));
-    if (!page.has_more || all.empty()) break;
-    q.after_seq = all.back().meta.seq;
-  }
-  return all;
+  return internal::CollectPages<Document>(
+      [&](const storage::PageQuery& q) { return tx.ListDocuments(kind, q); });
 }
 
 absl::StatusOr<Document> RequireDocument(OkrTransaction& tx, const std::string& kind,
@@ -198,6 +191,14 @@ absl::StatusOr<Document> RequireDocument(OkrTransaction& tx, const std::string& 
   OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kind, id));
   if (!doc.has_value()) return absl::NotFoundError(absl::StrCat(what, " not found"));
   return *std::move(doc);
+}
+
+// Whether a firing document says the rule holds (fired and not re-armed since).
+absl::StatusOr<bool> IsFiring(const std::optional<Document>& firing) {
+  if (!firing.has_value()) return false;
+  OKR_ASSIGN_OR_RETURN(json j, Parse(*firing));
+  auto it = j.find("firing");
+  return it != j.end() && it->is_boolean() && it->get<bool>();
 }
 
 std::string FiringId(const Rule& rule, const KeyResult& kr) {
@@ -599,17 +600,23 @@ absl::StatusOr<bool> EventsCore::RecordVerdict(const Rule& rule, const KeyResult
                                                const Objective& objective,
                                                const RuleVerdict& verdict, const IssueText& issue) {
   const absl::Time now = clock_.Now();
+  // Most evaluations change nothing: answer those from a snapshot, without queueing for
+  // the writer (the write transaction below checks again).
+  bool unchanged = false;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> firing,
+                         tx.GetDocument(kFiring, FiringId(rule, kr)));
+    OKR_ASSIGN_OR_RETURN(bool was_firing, IsFiring(firing));
+    unchanged = verdict.holds == was_firing;
+    return absl::OkStatus();
+  }));
+  if (unchanged) return false;
   bool fired = false;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     fired = false;
     const std::string firing_key = FiringId(rule, kr);
     OKR_ASSIGN_OR_RETURN(std::optional<Document> firing, tx.GetDocument(kFiring, firing_key));
-    bool was_firing = false;
-    if (firing.has_value()) {
-      OKR_ASSIGN_OR_RETURN(json j, Parse(*firing));
-      auto it = j.find("firing");
-      was_firing = it != j.end() && it->is_boolean() && it->get<bool>();
-    }
+    OKR_ASSIGN_OR_RETURN(bool was_firing, IsFiring(firing));
     if (verdict.holds == was_firing) return absl::OkStatus();
     // The rule must still exist (deleted between listing and now: do nothing).
     OKR_ASSIGN_OR_RETURN(std::optional<Document> still, tx.GetDocument(kRule, rule.id));

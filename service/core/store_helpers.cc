@@ -15,24 +15,6 @@ namespace {
 using storage::OkrTransaction;
 using storage::PageQuery;
 
-// Rows per page when reading whole collections.
-constexpr int kBatch = 1000;
-
-// Calls `fetch(query)` page after page and collects every row.
-template <typename T, typename Fetch>
-absl::StatusOr<std::vector<T>> CollectPages(Fetch fetch) {
-  std::vector<T> all;
-  PageQuery q{0, kBatch};
-  while (true) {
-    absl::StatusOr<storage::Page<T>> page = fetch(q);
-    if (!page.ok()) return page.status();
-    const bool more = page->has_more && !page->items.empty();
-    if (more) q.after_seq = page->items.back().meta.seq;
-    for (T& item : page->items) all.push_back(std::move(item));
-    if (!more) return all;
-  }
-}
-
 }  // namespace
 
 void Touch(EntityMeta& meta, absl::Time now) {

@@ -53,6 +53,21 @@ absl::StatusOr<KeyResult> ReadKeyResult(storage::OkrTransaction& tx,
                                         const std::string& objective_id, const std::string& id,
                                         absl::Time now);
 
+// Calls `fetch(query)` page after page (seq order) and collects every row.
+template <typename T, typename Fetch>
+absl::StatusOr<std::vector<T>> CollectPages(Fetch fetch) {
+  std::vector<T> all;
+  storage::PageQuery q{0, 1000};
+  while (true) {
+    absl::StatusOr<storage::Page<T>> page = fetch(q);
+    if (!page.ok()) return page.status();
+    const bool more = page->has_more && !page->items.empty();
+    if (more) q.after_seq = page->items.back().meta.seq;
+    for (T& item : page->items) all.push_back(std::move(item));
+    if (!more) return all;
+  }
+}
+
 // Whole collections, paged through in seq order.
 absl::StatusOr<std::vector<Team>> AllTeams(storage::OkrTransaction& tx);
 absl::StatusOr<std::vector<Cycle>> AllCycles(storage::OkrTransaction& tx);

@@ -70,25 +70,26 @@ void SubscriptionDeliverer::RunOnce() {
   int64_t failing = 0;
   int64_t backlog = 0;
   for (const Subscription& s : *subscriptions) {
-    backlog += DeliverOne(s, clock_.Now());
-    absl::StatusOr<core::DeliveryState> state = events_.GetDeliveryState(s.id);
-    if (state.ok() && state->state == SubscriptionState::kFailing) ++failing;
+    const RoundResult result = DeliverOne(s, clock_.Now());
+    backlog += result.backlog;
+    failing += result.failing ? 1 : 0;
   }
   absl::MutexLock lock(&mu_);
   failing_ = failing;
   backlog_ = backlog;
 }
 
-int64_t SubscriptionDeliverer::DeliverOne(const Subscription& sub, absl::Time now) {
+SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subscription& sub,
+                                                                     absl::Time now) {
   absl::StatusOr<core::DeliveryState> loaded = events_.GetDeliveryState(sub.id);
-  if (!loaded.ok()) return 0;  // deleted meanwhile
+  if (!loaded.ok()) return {};  // deleted meanwhile
   core::DeliveryState state = *loaded;
-  if (state.next_attempt > now) return 0;
+  if (state.next_attempt > now) return {0, state.state == SubscriptionState::kFailing};
   absl::StatusOr<std::vector<Event>> events =
       events_.EventsAfter(state.delivered_sequence, options_.batch);
   if (!events.ok()) {
     log::Warn("reading events for delivery failed", {{"error", events.status().ToString()}});
-    return 0;
+    return {0, state.state == SubscriptionState::kFailing};
   }
   SubtreeIndex subtree(core_, clock_);
   bool changed = false;
@@ -156,11 +157,12 @@ int64_t SubscriptionDeliverer::DeliverOne(const Subscription& sub, absl::Time no
       log::Warn("saving delivery state failed", {{"error", saved.ToString()}});
     }
   }
+  const bool failing = state.state == SubscriptionState::kFailing;
   if (static_cast<int>(events->size()) == options_.batch) {
     Trigger();  // more to read
-    return pending + options_.batch;
+    return {pending + options_.batch, failing};
   }
-  return pending;
+  return {pending, failing};
 }
 
 }  // namespace okr::events

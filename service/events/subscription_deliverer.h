@@ -77,8 +77,12 @@ class SubscriptionDeliverer {
   int64_t backlog() const;
 
  private:
-  // Delivers the due events of one subscription; returns its backlog estimate.
-  int64_t DeliverOne(const Subscription& subscription, absl::Time now);
+  struct RoundResult {
+    int64_t backlog = 0;   // estimate of matching events not yet delivered
+    bool failing = false;  // the subscription is FAILING after this round
+  };
+  // Delivers the due events of one subscription.
+  RoundResult DeliverOne(const Subscription& subscription, absl::Time now);
   absl::Duration Backoff(int attempts);
 
   core::EventsCore& events_;
