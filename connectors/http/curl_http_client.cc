@@ -1,9 +1,13 @@
 #include "connectors/http/curl_http_client.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/base/call_once.h"
@@ -12,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/http/auth.h"
+#include "connectors/http/status_mapping.h"
 
 namespace okr::connectors::http {
 namespace {
@@ -74,7 +79,30 @@ struct Transfer {
   size_t max_body_bytes = 0;
   bool body_too_large = false;
   HttpResponse response;
+  const AddressGuard* guard = nullptr;  // checks every socket when set
+  // Why the guard refused the last address it refused ("127.0.0.1 is a loopback address;
+  // ...") and its class ("loopback"); empty while it refused nothing.
+  std::string refused_reason;
+  std::string refused_class;
 };
+
+// CURLOPT_OPENSOCKETFUNCTION of guarded transfers: the address curl is about to connect to
+// (after DNS, for every address it tries) must pass the guard, or no socket is opened.
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  std::optional<IpAddress> ip = IpAddress::FromSockaddr(&address->addr, address->addrlen);
+  if (!ip.has_value()) {
+    transfer->refused_reason = "not an IPv4 or IPv6 address";
+    transfer->refused_class = "unsupported address family";
+    return CURL_SOCKET_BAD;
+  }
+  if (std::optional<AddressClass> refused = transfer->guard->Refuses(*ip); refused.has_value()) {
+    transfer->refused_reason = std::string(transfer->guard->CheckAddress(*ip).message());
+    transfer->refused_class = std::string(AddressClassName(*refused));
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -128,34 +156,104 @@ bool Append(Slist& list, const std::string& line) {
   return true;
 }
 
-absl::Status TransportError(CURLcode code, const char* error_buffer, const HttpRequest& request,
-                            const Transfer& transfer) {
-  const std::string what =
-      absl::StrCat(request.method, " ", RedactedUrl(request.url), ": ",
-                   error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+// The FailureClass (status_mapping.h) of a failed transfer; `os_errno` is CURLINFO_OS_ERRNO.
+std::string TransportFailureClass(CURLcode code, CurlLong os_errno) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
-      return absl::DeadlineExceededError(what);
+      return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "DNS lookup failed";
+    case CURLE_COULDNT_CONNECT:
+      if (os_errno == ECONNREFUSED) return "connection refused";
+      if (os_errno == ENETUNREACH || os_errno == EHOSTUNREACH) return "host unreachable";
+      if (os_errno == ETIMEDOUT) return "timeout";
+      return "connection failed";
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return "connection reset";
+    case CURLE_GOT_NOTHING:
+      return "empty response";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP3:
+      return "invalid HTTP response";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return "TLS error";
     case CURLE_FILESIZE_EXCEEDED:
-      return absl::ResourceExhaustedError(
-          absl::StrCat("response body over ", transfer.max_body_bytes, " bytes from ", what));
-    case CURLE_WRITE_ERROR:
-      if (transfer.body_too_large) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("response body over ", transfer.max_body_bytes, " bytes from ",
-                         request.method, " ", RedactedUrl(request.url)));
-      }
-      return absl::InternalError(what);
+      return "response too large";
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_BAD_FUNCTION_ARGUMENT:
-      return absl::InvalidArgumentError(what);
+      return "invalid request";
+    default:
+      return "connection failed";
+  }
+}
+
+absl::Status TransportError(CURLcode code, CurlLong os_errno, const char* error_buffer,
+                            const HttpRequest& request, const Transfer& transfer) {
+  if (!transfer.refused_class.empty() &&
+      (code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT)) {
+    return WithFailureClass(
+        absl::PermissionDeniedError(absl::StrCat(request.method, " ", RedactedUrl(request.url),
+                                                 ": ", transfer.refused_reason)),
+        absl::StrCat("address not allowed (", transfer.refused_class, ")"));
+  }
+  const std::string what =
+      absl::StrCat(request.method, " ", RedactedUrl(request.url), ": ",
+                   error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+  std::string failure_class = TransportFailureClass(code, os_errno);
+  absl::Status status;
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      status = absl::DeadlineExceededError(what);
+      break;
+    case CURLE_FILESIZE_EXCEEDED:
+      status = absl::ResourceExhaustedError(
+          absl::StrCat("response body over ", transfer.max_body_bytes, " bytes from ", what));
+      break;
+    case CURLE_WRITE_ERROR:
+      if (transfer.body_too_large) {
+        failure_class = "response too large";
+        status = absl::ResourceExhaustedError(
+            absl::StrCat("response body over ", transfer.max_body_bytes, " bytes from ",
+                         request.method, " ", RedactedUrl(request.url)));
+      } else {
+        status = absl::InternalError(what);
+      }
+      break;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+      status = absl::InvalidArgumentError(what);
+      break;
     case CURLE_OUT_OF_MEMORY:
     case CURLE_FAILED_INIT:
-      return absl::InternalError(what);
+      status = absl::InternalError(what);
+      break;
     default:
-      return absl::UnavailableError(what);
+      status = absl::UnavailableError(what);
+      break;
   }
+  return WithFailureClass(std::move(status), failure_class);
 }
 
 }  // namespace
@@ -237,8 +335,15 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  if (options_.address_guard != nullptr) {
+    transfer.guard = options_.address_guard.get();
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // No proxy, not even from the environment.
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &transfer);
+  }
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // Whatever libcurl can decode.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
@@ -272,9 +377,12 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
 
   const CURLcode code = curl_easy_perform(curl);
   CurlLong status = 0;
+  CurlLong os_errno = 0;
   if (code == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  absl::Status error =
-      code == CURLE_OK ? absl::OkStatus() : TransportError(code, error_buffer, request, transfer);
+  if (code != CURLE_OK) curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+  absl::Status error = code == CURLE_OK
+                           ? absl::OkStatus()
+                           : TransportError(code, os_errno, error_buffer, request, transfer);
   ReleaseHandle(curl);
 
   if (!error.ok()) return error;

@@ -16,6 +16,15 @@
 //    RedactedUrl(url), never header values.
 //  - Requests are sent as given plus `User-Agent`; curl's default `Expect: 100-continue`
 //    and form Content-Type are suppressed. Compressed responses are decoded.
+//  - Every transport error carries its FailureClass (status_mapping.h): "timeout",
+//    "DNS lookup failed", "connection refused", "TLS error", ...
+//  - With options.address_guard (for URLs users choose, e.g. webhook targets), every socket
+//    is checked before it is opened, on the address actually connected to (after DNS, so a
+//    name re-resolving inside is refused too), and no proxy is used (the environment's
+//    http_proxy / https_proxy are ignored: the guard checks the target, not a proxy). When
+//    the guard refused the address, Send fails with PERMISSION_DENIED and the failure class
+//    "address not allowed (<class>)", e.g. "address not allowed (loopback)". Without a
+//    guard (operator-configured tracker URLs) connections are not checked.
 #ifndef OKR_CONNECTORS_HTTP_CURL_HTTP_CLIENT_H_
 #define OKR_CONNECTORS_HTTP_CURL_HTTP_CLIENT_H_
 
@@ -28,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "connectors/http/address_guard.h"
 #include "connectors/http/http_client.h"
 
 namespace okr::connectors::http {
@@ -38,6 +48,9 @@ struct CurlHttpClientOptions {
   // Responses with a larger (decoded) body fail with RESOURCE_EXHAUSTED.
   size_t max_response_body_bytes = size_t{16} << 20;
   std::string user_agent = "okr-service/0.1";
+  // When set, checks every connection (see the contract above); shared with whoever else
+  // checks the same URLs (e.g. at subscription creation).
+  std::shared_ptr<const AddressGuard> address_guard;
 };
 
 class CurlHttpClient final : public HttpClient {

@@ -16,7 +16,9 @@
 //    callers map it with status_mapping.h. An error status means no complete HTTP response
 //    was received: UNAVAILABLE (connect/DNS/TLS/reset) or DEADLINE_EXCEEDED (timeout).
 //    Implementations may also return INVALID_ARGUMENT for a malformed request (bad URL,
-//    CR/LF in a header) and RESOURCE_EXHAUSTED for a response body over their size limit.
+//    CR/LF in a header), RESOURCE_EXHAUSTED for a response body over their size limit and
+//    PERMISSION_DENIED for an address they may not connect to (address_guard.h).
+//    FailureClass (status_mapping.h) says what failed in words safe to show the URL's owner.
 //  - Send never logs request headers or bodies (they carry credentials).
 #ifndef OKR_CONNECTORS_HTTP_HTTP_CLIENT_H_
 #define OKR_CONNECTORS_HTTP_HTTP_CLIENT_H_

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/http/auth.h"
 
@@ -99,6 +100,37 @@ bool IsRetryable(int http_status) {
       return true;
     default:
       return false;
+  }
+}
+
+namespace {
+constexpr char kFailureClassUrl[] = "type.okr-service/connectors.http.FailureClass";
+}  // namespace
+
+absl::Status WithFailureClass(absl::Status status, absl::string_view failure_class) {
+  status.SetPayload(kFailureClassUrl, absl::Cord(failure_class));
+  return status;
+}
+
+std::string FailureClass(const absl::StatusOr<HttpResponse>& result) {
+  if (result.ok()) {
+    if (StatusCodeForHttpStatus(result->status) == absl::StatusCode::kOk) return "";
+    return absl::StrCat("HTTP ", result->status);
+  }
+  if (auto attached = result.status().GetPayload(kFailureClassUrl); attached.has_value()) {
+    return std::string(*attached);
+  }
+  switch (result.status().code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return "timeout";
+    case absl::StatusCode::kPermissionDenied:
+      return "address not allowed";
+    case absl::StatusCode::kResourceExhausted:
+      return "response too large";
+    case absl::StatusCode::kInvalidArgument:
+      return "invalid request";
+    default:
+      return "connection failed";
   }
 }
 

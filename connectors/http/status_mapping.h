@@ -19,7 +19,10 @@
 #ifndef OKR_CONNECTORS_HTTP_STATUS_MAPPING_H_
 #define OKR_CONNECTORS_HTTP_STATUS_MAPPING_H_
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "connectors/http/http_client.h"
 
@@ -37,6 +40,23 @@ absl::Status HttpResponseToStatus(const HttpRequest& request, const HttpResponse
 
 // Statuses worth retrying (for an idempotent request): 408, 425, 429, 500, 502, 503, 504.
 bool IsRetryable(int http_status);
+
+// ---- Failure classes ----
+// What went wrong with an exchange, in words safe to show whoever chose the URL (e.g. a
+// subscription's owner): never a response body, header, address detail or library text.
+//   a response             "HTTP 500" (empty for 2xx: nothing failed)
+//   a transport error      the class its HttpClient attached with WithFailureClass:
+//                          "timeout", "DNS lookup failed", "connection refused",
+//                          "host unreachable", "connection failed", "connection reset",
+//                          "empty response", "invalid HTTP response", "TLS error",
+//                          "response too large", "address not allowed (loopback)", ...
+//                          or, without one, by code: DEADLINE_EXCEEDED "timeout",
+//                          PERMISSION_DENIED "address not allowed", RESOURCE_EXHAUSTED
+//                          "response too large", INVALID_ARGUMENT "invalid request",
+//                          anything else "connection failed".
+std::string FailureClass(const absl::StatusOr<HttpResponse>& result);
+// `status` carrying `failure_class` (a payload; the message is unchanged).
+absl::Status WithFailureClass(absl::Status status, absl::string_view failure_class);
 
 }  // namespace okr::connectors::http
 

@@ -129,18 +129,26 @@ void RuleEngine::Evaluate(const Rule& rule, RuleRoundStats& stats) {
           absl::StrCat("The key result \"", kr.title, "\" of the objective \"", o.title,
                        "\" needs attention: ", verdict.reason, ".\n\nKey result: ", issue.url,
                        "\nOpened by rule rules/", rule.id, " of okr-service.");
-      absl::StatusOr<bool> fired = events_.RecordVerdict(rule, kr, o, verdict, issue);
+      absl::StatusOr<core::VerdictRecord> recorded =
+          events_.RecordVerdict(rule, kr, o, verdict, issue);
       ++stats.evaluated;
-      if (!fired.ok()) {
+      if (!recorded.ok()) {
         log::Warn("recording a rule verdict failed", {{"rule", absl::StrCat("rules/", rule.id)},
-                                                      {"error", fired.status().ToString()}});
+                                                      {"error", recorded.status().ToString()}});
         continue;
       }
-      if (*fired) {
+      if (recorded->fired) {
         ++stats.fired;
         log::Info("rule fired", {{"rule", absl::StrCat("rules/", rule.id)},
                                  {"key_result", names::KeyResult(o.id, kr.id)},
                                  {"reason", verdict.reason}});
+      }
+      if (recorded->issue_capped) {
+        ++stats.issues_capped;
+        log::Warn("rule reached its limit of issues per 24 hours; this firing opens none",
+                  {{"rule", absl::StrCat("rules/", rule.id)},
+                   {"key_result", names::KeyResult(o.id, kr.id)},
+                   {"limit", absl::StrCat(events_.options().max_issues_per_rule_per_day)}});
       }
     }
   }

@@ -3,10 +3,12 @@
 // every rule (service/okr/events.h Rule) over the key results in its scope -- on a timer, because
 // pace-based conditions change with time alone, and soon after new events (Trigger) -- and records
 // each verdict through EventsCore::RecordVerdict, which fires a rule once per streak of its
-// condition holding (RULE_FIRED event, and a queued issue for OPEN_ISSUE) in one transaction. It
-// then works off the queued issues: opens each in the owning team's tracker through a
-// TrackerIssueOpener with a label unique to the firing, so neither re-evaluation nor a
-// restart between "created" and "recorded" opens a second issue.
+// condition holding (RULE_FIRED event, and a queued issue for OPEN_ISSUE -- at most
+// EventsCoreOptions::max_issues_per_rule_per_day per rule in 24 hours; a firing over it logs
+// one warning naming the rule) in one transaction. It then works off the queued issues:
+// opens each in the owning team's tracker through a TrackerIssueOpener with a label unique
+// to the firing, so neither re-evaluation nor a restart between "created" and "recorded"
+// opens a second issue.
 //
 // The clock is injected (tests move time). Runs on its own thread in the replica holding
 // the cluster lock; RunOnce is public for tests.
@@ -40,6 +42,7 @@ struct RuleRoundStats {
   int fired = 0;
   int issues_opened = 0;
   int issues_failed = 0;
+  int issues_capped = 0;     // firings over their rule's issues-per-24-hours limit (none queued)
   int findings_changed = 0;  // ALIGNMENT_FINDING events (new or resolved)
   int health_drifts = 0;     // HEALTH_CHANGED events caused by time alone
 };

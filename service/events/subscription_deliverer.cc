@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/http/retrying_http_client.h"
 #include "connectors/http/signature.h"
+#include "connectors/http/status_mapping.h"
 #include "service/events/subtree.h"
 #include "service/log/log.h"
 
@@ -113,7 +114,10 @@ SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subsc
                        {"X-OKR-Event-Type", std::string(EventTypeName(e.type))}};
     absl::StatusOr<http::HttpResponse> response = http_.Send(request);
     const absl::Time at = clock_.Now();
-    if (response.ok() && response->status >= 200 && response->status < 300) {
+    // What the subscription's owner may see of a failure: its class ("timeout", "HTTP 500",
+    // "address not allowed (loopback)"), never a response body or transport detail.
+    std::string error = http::FailureClass(response);
+    if (error.empty()) {
       state.delivered_sequence = e.sequence;
       state.state = SubscriptionState::kActive;
       state.attempts = 0;
@@ -125,8 +129,6 @@ SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subsc
       continue;
     }
     // Failed: schedule the retry of this event; later events wait (order is kept).
-    std::string error =
-        response.ok() ? absl::StrCat("HTTP ", response->status) : response.status().ToString();
     if (state.failing_since == absl::InfinitePast()) state.failing_since = at;
     state.attempts += 1;
     absl::Duration wait = Backoff(state.attempts);
@@ -138,8 +140,11 @@ SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subsc
     const bool give_up = at - state.failing_since >= options_.give_up_after;
     if (give_up) {
       if (state.state != SubscriptionState::kFailing) {
+        // The operator's log gets the detail too.
         log::Warn("subscription failing",
-                  {{"subscription", absl::StrCat("subscriptions/", sub.id)}, {"error", error}});
+                  {{"subscription", absl::StrCat("subscriptions/", sub.id)},
+                   {"error", error},
+                   {"detail", response.ok() ? error : response.status().ToString()}});
       }
       state.state = SubscriptionState::kFailing;
       wait = std::max(wait, options_.max_backoff);

@@ -12,7 +12,10 @@
 // Retry-After asks. An event still undelivered `give_up_after` after its first failure
 // turns the subscription FAILING (visible in the API and metrics); delivery keeps being
 // tried at the longest backoff and a success makes it ACTIVE again. Retry schedule and
-// attempts are stored too, so a restart mid-retry keeps the schedule.
+// attempts are stored too, so a restart mid-retry keeps the schedule. The stored
+// last_error is only the class of the failure (connectors/http FailureClass: "timeout",
+// "connection refused", "HTTP 500", "address not allowed (loopback)", ...): the owner of a
+// subscription never sees response bodies or transport details of the URL they chose.
 //
 // Runs on its own thread (Start/Stop), in the replica that holds the cluster lock
 // (`may_run`); deliveries never block the RPCs or webhooks that produced the events.

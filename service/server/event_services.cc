@@ -1,8 +1,12 @@
 #include "service/server/event_services.h"
 
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/http/address_guard.h"
 #include "connectors/http/curl_http_client.h"
 #include "service/api/proto_convert.h"
 #include "service/events/event_hub.h"
@@ -44,9 +48,29 @@ absl::StatusOr<std::unique_ptr<EventServices>> EventServices::Create(
     metrics::Registry& metrics, std::map<Tracker, sync::TrackerIssueOpener*> openers) {
   auto impl = std::make_unique<Impl>();
   Impl* raw = impl.get();
-  impl->events_core = std::make_unique<core::EventsCore>(store, clock);
+  // Subscription targets are chosen by API callers: the same guard checks them when they
+  // are created and at every connection the deliverer makes (tracker URLs, set by the
+  // operator, go through their own unguarded client).
+  absl::StatusOr<connectors::http::AddressGuard> guard =
+      connectors::http::AddressGuard::Create(config.outbound_allow_cidrs);
+  if (!guard.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--outbound-allow-cidrs: ", guard.status().message()));
+  }
+  auto shared_guard = std::make_shared<const connectors::http::AddressGuard>(*std::move(guard));
+  for (const connectors::http::Cidr& block : shared_guard->allowed()) {
+    log::Info("subscription deliveries may reach an inside block", {{"cidr", block.ToString()}});
+  }
+  core::EventsCoreOptions core_options;
+  core_options.max_issues_per_rule_per_day = config.rule_max_issues_per_day_n;
+  core_options.target_url_check = [shared_guard](const std::string& url) {
+    return shared_guard->CheckUrl(url);
+  };
+  impl->events_core = std::make_unique<core::EventsCore>(store, clock, std::move(core_options));
   impl->hub = std::make_unique<events::EventHub>(*impl->events_core, events::EventHubOptions{});
-  OKR_ASSIGN_OR_RETURN(impl->http, connectors::http::CurlHttpClient::Create({}));
+  connectors::http::CurlHttpClientOptions http_options;
+  http_options.address_guard = shared_guard;
+  OKR_ASSIGN_OR_RETURN(impl->http, connectors::http::CurlHttpClient::Create(http_options));
   if (absl::StartsWith(config.database, "postgresql://") ||
       absl::StartsWith(config.database, "postgres://")) {
     storage::PostgresClusterLockOptions lock_options;

@@ -2,7 +2,9 @@
 // EventsCore use cases, the EventHub tailing the outbox for WatchEvents, the webhook
 // SubscriptionDeliverer and the RuleEngine -- with their metrics and, on PostgreSQL, a
 // cluster lock so that one replica delivers and evaluates rules at a time (any replica
-// serves WatchEvents). Only the composition root uses it.
+// serves WatchEvents). Subscription target URLs are checked against an AddressGuard
+// (--outbound-allow-cidrs) when created and at every delivery connection; OPEN_ISSUE rules
+// are capped by --rule-max-issues-per-day. Only the composition root uses it.
 #ifndef OKR_SERVICE_SERVER_EVENT_SERVICES_H_
 #define OKR_SERVICE_SERVER_EVENT_SERVICES_H_
 
@@ -28,7 +30,8 @@ namespace okr::server {
 
 class EventServices {
  public:
-  // `openers`: where OPEN_ISSUE rules open issues (the enabled trackers).
+  // `openers`: where OPEN_ISSUE rules open issues (the enabled trackers). INVALID_ARGUMENT
+  // naming --outbound-allow-cidrs when it is not a list of CIDR blocks.
   static absl::StatusOr<std::unique_ptr<EventServices>> Create(
       const ServerConfig& config, core::OkrCore& core, storage::OkrStore& store, const Clock& clock,
       metrics::Registry& metrics, std::map<Tracker, sync::TrackerIssueOpener*> openers);

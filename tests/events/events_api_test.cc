@@ -92,6 +92,8 @@ class EventsApiTest : public ::testing::Test {
     config.http_address = "127.0.0.1:0";
     config.database = "sqlite:" + dir_.File("okr.db");
     config.sqlite_sync = "normal";
+    config.auth = "none";  // these tests exercise the API, not access control
+    config.outbound_allow_cidrs = "127.0.0.0/8";  // the receivers listen on loopback
     config.delivery_initial_backoff_d = absl::Seconds(1);
     config.delivery_max_backoff_d = absl::Seconds(4);
     config.delivery_give_up_after_d = absl::Hours(1);

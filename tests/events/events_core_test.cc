@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/core/okr_core.h"
@@ -296,13 +297,16 @@ TEST_F(EventsCoreTest, RecordVerdict_FiresOncePerStreak_AndQueuesOneIssue) {
   RuleVerdict holds{true, "health is OFF_TRACK"};
   RuleVerdict clear{false, "health is ON_TRACK"};
 
-  absl::StatusOr<bool> first = events_->RecordVerdict(r, *kr, *o, holds, text);
+  absl::StatusOr<VerdictRecord> first = events_->RecordVerdict(r, *kr, *o, holds, text);
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_TRUE(*first);
+  EXPECT_TRUE(first->fired);
+  EXPECT_TRUE(first->issue_queued);
+  EXPECT_FALSE(first->issue_capped);
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<bool> again = events_->RecordVerdict(r, *kr, *o, holds, text);
+    absl::StatusOr<VerdictRecord> again = events_->RecordVerdict(r, *kr, *o, holds, text);
     ASSERT_TRUE(again.ok());
-    EXPECT_FALSE(*again);
+    EXPECT_FALSE(again->fired);
+    EXPECT_FALSE(again->issue_queued);
   }
   absl::StatusOr<std::vector<IssueAction>> due = events_->DueIssueActions(clock_.Now(), 10);
   ASSERT_TRUE(due.ok());
@@ -333,15 +337,298 @@ TEST_F(EventsCoreTest, RecordVerdict_FiresOncePerStreak_AndQueuesOneIssue) {
   EXPECT_TRUE(later->empty());
 
   // The condition clears (re-arms), then holds again: a second firing.
-  absl::StatusOr<bool> cleared = events_->RecordVerdict(r, *kr, *o, clear, text);
+  absl::StatusOr<VerdictRecord> cleared = events_->RecordVerdict(r, *kr, *o, clear, text);
   ASSERT_TRUE(cleared.ok());
-  EXPECT_FALSE(*cleared);
-  absl::StatusOr<bool> second = events_->RecordVerdict(r, *kr, *o, holds, text);
+  EXPECT_FALSE(cleared->fired);
+  absl::StatusOr<VerdictRecord> second = events_->RecordVerdict(r, *kr, *o, holds, text);
   ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(*second);
+  EXPECT_TRUE(second->fired);
   due = events_->DueIssueActions(clock_.Now(), 10);
   ASSERT_TRUE(due.ok());
   EXPECT_EQ(due->size(), 1u);
+}
+
+// ---- The OPEN_ISSUE cap and cancelling on delete ----
+
+class RuleIssuesTest : public EventsCoreTest {
+ protected:
+  void SetUp() override {
+    EventsCoreTest::SetUp();
+    EventsCoreOptions options;
+    options.max_issues_per_rule_per_day = 2;
+    capped_ = std::make_unique<EventsCore>(*store_, clock_, options);
+  }
+
+  absl::StatusOr<Rule> IssueRule(const std::string& id) {
+    Rule r;
+    r.id = id;
+    r.objective_id = "o1";
+    r.condition = RuleConditionType::kLowConfidence;
+    r.threshold = 0.5;
+    r.action = RuleActionType::kOpenIssue;
+    return capped_->CreateRule(r);
+  }
+
+  // The condition clears, then holds again on `kr_id`: one new firing.
+  absl::StatusOr<VerdictRecord> Fire(const Rule& rule, const std::string& kr_id = "nps") {
+    absl::StatusOr<KeyResult> kr = core_->GetKeyResult("o1", kr_id);
+    absl::StatusOr<Objective> o = core_->GetObjective("o1");
+    if (!kr.ok()) return kr.status();
+    if (!o.ok()) return o.status();
+    IssueText text{"Low confidence in key result", "details", "http://okr/x"};
+    absl::StatusOr<VerdictRecord> cleared =
+        capped_->RecordVerdict(rule, *kr, *o, RuleVerdict{false, "confident"}, text);
+    if (!cleared.ok()) return cleared.status();
+    return capped_->RecordVerdict(rule, *kr, *o, RuleVerdict{true, "confidence 0.2"}, text);
+  }
+
+  // Queued issue actions, by rule id.
+  std::vector<std::string> QueuedRules() {
+    absl::StatusOr<std::vector<IssueAction>> due =
+        capped_->DueIssueActions(absl::InfiniteFuture(), 100);
+    EXPECT_TRUE(due.ok()) << due.status();
+    std::vector<std::string> rules;
+    if (due.ok()) {
+      for (const IssueAction& a : *due) rules.push_back(a.rule_id);
+    }
+    return rules;
+  }
+
+  int RuleFiredEvents() {
+    int n = 0;
+    for (const Event& e : History("o1")) n += e.type == EventType::kRuleFired ? 1 : 0;
+    return n;
+  }
+
+  std::unique_ptr<EventsCore> capped_;
+};
+
+TEST_F(RuleIssuesTest, FiringsOverTheDailyCap_EmitRuleFired_ButQueueNoIssue) {
+  absl::StatusOr<Rule> rule = IssueRule("low");
+  ASSERT_OK(rule);
+  const absl::Time t0 = clock_.Now();
+
+  std::vector<VerdictRecord> records;
+  for (int i = 0; i < 3; ++i) {
+    clock_.Set(t0 + absl::Hours(i));
+    absl::StatusOr<VerdictRecord> fired = Fire(*rule);
+    ASSERT_OK(fired);
+    records.push_back(*fired);
+  }
+
+  EXPECT_TRUE(records[0].fired && records[0].issue_queued && !records[0].issue_capped);
+  EXPECT_TRUE(records[1].fired && records[1].issue_queued && !records[1].issue_capped);
+  EXPECT_TRUE(records[2].fired);
+  EXPECT_FALSE(records[2].issue_queued);
+  EXPECT_TRUE(records[2].issue_capped);
+  EXPECT_EQ(RuleFiredEvents(), 3);
+  EXPECT_THAT(QueuedRules(), ElementsAre("low", "low"));
+  // Completing the queued issues does not lift the cap: it counts issues queued.
+  absl::StatusOr<std::vector<IssueAction>> due = capped_->DueIssueActions(clock_.Now(), 10);
+  ASSERT_OK(due);
+  for (const IssueAction& a : *due) ASSERT_OK(capped_->CompleteIssueAction(a, "OKRX-1"));
+  clock_.Set(t0 + absl::Hours(23));
+  absl::StatusOr<VerdictRecord> still = Fire(*rule);
+  ASSERT_OK(still);
+  EXPECT_TRUE(still->issue_capped);
+  EXPECT_THAT(QueuedRules(), IsEmpty());
+}
+
+TEST_F(RuleIssuesTest, TheCapIsASliding24HourWindow) {
+  absl::StatusOr<Rule> rule = IssueRule("low");
+  ASSERT_OK(rule);
+  const absl::Time t0 = clock_.Now();
+  auto fire_at = [&](absl::Duration offset) {
+    clock_.Set(t0 + offset);
+    absl::StatusOr<VerdictRecord> fired = Fire(*rule);
+    EXPECT_TRUE(fired.ok() && fired->fired) << fired.status();
+    return fired.ok() && fired->issue_queued;
+  };
+  EXPECT_TRUE(fire_at(absl::ZeroDuration()));
+  EXPECT_TRUE(fire_at(absl::Hours(10)));
+  EXPECT_FALSE(fire_at(absl::Hours(20)));
+  EXPECT_FALSE(fire_at(absl::Hours(24) - absl::Seconds(1)));  // t0's issue still counts
+  EXPECT_TRUE(fire_at(absl::Hours(24)));                      // t0's issue is 24 h old
+  EXPECT_FALSE(fire_at(absl::Hours(30)));                     // 10 h and 24 h are within the window
+  EXPECT_TRUE(fire_at(absl::Hours(34) + absl::Seconds(1)));
+  EXPECT_EQ(RuleFiredEvents(), 7);
+  EXPECT_EQ(QueuedRules().size(), 4u);
+}
+
+TEST_F(RuleIssuesTest, TheCapCountsPerRule_OverAllItsKeyResults) {
+  absl::StatusOr<Rule> low = IssueRule("low");
+  absl::StatusOr<Rule> other = IssueRule("other");
+  ASSERT_OK(low);
+  ASSERT_OK(other);
+
+  absl::StatusOr<VerdictRecord> nps = Fire(*low, "nps");
+  absl::StatusOr<VerdictRecord> epics = Fire(*low, "epics");
+  absl::StatusOr<VerdictRecord> third = Fire(*low, "nps");
+  absl::StatusOr<VerdictRecord> other_rule = Fire(*other, "nps");
+
+  ASSERT_OK(nps);
+  ASSERT_OK(epics);
+  ASSERT_OK(third);
+  ASSERT_OK(other_rule);
+  EXPECT_TRUE(nps->issue_queued);
+  EXPECT_TRUE(epics->issue_queued);
+  EXPECT_TRUE(third->issue_capped);       // two issues of rule "low" already, on two KRs
+  EXPECT_TRUE(other_rule->issue_queued);  // another rule has its own count
+  EXPECT_THAT(QueuedRules(), ElementsAre("low", "low", "other"));
+}
+
+TEST_F(RuleIssuesTest, DeleteRule_CancelsItsQueuedIssues_AndNoOtherRules) {
+  absl::StatusOr<Rule> low = IssueRule("low");
+  absl::StatusOr<Rule> other = IssueRule("other");
+  ASSERT_OK(low);
+  ASSERT_OK(other);
+  ASSERT_OK(Fire(*low, "nps"));
+  ASSERT_OK(Fire(*low, "epics"));
+  ASSERT_OK(Fire(*other, "nps"));
+  ASSERT_THAT(QueuedRules(), ElementsAre("low", "low", "other"));
+
+  ASSERT_OK(capped_->DeleteRule("low"));
+
+  EXPECT_THAT(QueuedRules(), ElementsAre("other"));
+  EXPECT_TRUE(absl::IsNotFound(capped_->DeleteRule("low")));
+  // A firing recorded for the deleted rule (evaluated just before the delete) queues nothing.
+  absl::StatusOr<VerdictRecord> late = Fire(*low, "nps");
+  ASSERT_OK(late);
+  EXPECT_FALSE(late->fired);
+  EXPECT_THAT(QueuedRules(), ElementsAre("other"));
+  // A new rule of the same id starts with a fresh count.
+  absl::StatusOr<Rule> again = IssueRule("low");
+  ASSERT_OK(again);
+  absl::StatusOr<VerdictRecord> fresh = Fire(*again, "epics");
+  ASSERT_OK(fresh);
+  EXPECT_TRUE(fresh->issue_queued);
+}
+
+// ---- The injected target URL check ----
+
+TEST_F(EventsCoreTest, CreateSubscription_RunsTheTargetUrlCheck_NamingTheField) {
+  std::vector<std::string> checked;
+  EventsCoreOptions options;
+  options.target_url_check = [&checked](const std::string& url) {
+    checked.push_back(url);
+    if (absl::StrContains(url, "127.0.0.1")) {
+      return absl::InvalidArgumentError("127.0.0.1 is a loopback address");
+    }
+    return absl::OkStatus();
+  };
+  EventsCore guarded(*store_, clock_, options);
+  Subscription s;
+  s.target_url = "http://127.0.0.1:9/hook";
+  s.secret = "0123456789abcdef";
+
+  absl::StatusOr<Subscription> refused = guarded.CreateSubscription(s);
+
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "subscription.target_url: 127.0.0.1 is a loopback address");
+  absl::StatusOr<std::vector<Subscription>> stored = guarded.AllSubscriptions();
+  ASSERT_OK(stored);
+  EXPECT_THAT(*stored, IsEmpty());
+  // A URL that fails the syntax check never reaches the injected check.
+  s.target_url = "ftp://example.com/";
+  EXPECT_FALSE(guarded.CreateSubscription(s).ok());
+  s.target_url = "https://hooks.example.com/okr";
+  ASSERT_OK(guarded.CreateSubscription(s));
+  EXPECT_THAT(checked, ElementsAre("http://127.0.0.1:9/hook", "https://hooks.example.com/okr"));
+}
+
+// ---- Updates of subscriptions and rules ----
+
+TEST_F(EventsCoreTest, UpdateSubscription_ChecksTheNewTargetLikeCreate_AndComparesEtags) {
+  std::vector<std::string> checked;
+  EventsCoreOptions options;
+  options.target_url_check = [&checked](const std::string& url) {
+    checked.push_back(url);
+    if (absl::StrContains(url, "10.0.0.1")) {
+      return absl::InvalidArgumentError("10.0.0.1 is a private address");
+    }
+    return absl::OkStatus();
+  };
+  EventsCore guarded(*store_, clock_, options);
+  Subscription s;
+  s.id = "hook";
+  s.target_url = "https://hooks.example.com/okr";
+  s.secret = "0123456789abcdef";
+  absl::StatusOr<Subscription> created = guarded.CreateSubscription(s);
+  ASSERT_OK(created);
+  ASSERT_OK(CheckInValue(30));  // events after the subscription's start
+
+  Subscription patch;
+  patch.id = "hook";
+  patch.target_url = "http://10.0.0.1/okr";
+  absl::StatusOr<Subscription> refused = guarded.UpdateSubscription(patch, {"target_url"}, "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "subscription.target_url: 10.0.0.1 is a private address");
+  patch.target_url = "ftp://example.com/";  // the syntax check comes first
+  EXPECT_FALSE(guarded.UpdateSubscription(patch, {"target_url"}, "").ok());
+  patch.target_url = "https://other.example.com/okr";
+  patch.filter.team_id = "checkout";
+  absl::StatusOr<Subscription> updated = guarded.UpdateSubscription(
+      patch, {"target_url", "filter"}, FormatEtag(created->meta.revision));
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->target_url, "https://other.example.com/okr");
+  EXPECT_EQ(updated->filter.team_id, "checkout");
+  EXPECT_EQ(updated->secret, "0123456789abcdef");                       // not in the mask
+  EXPECT_EQ(updated->delivered_sequence, created->delivered_sequence);  // cursor kept
+  EXPECT_EQ(updated->meta.revision, created->meta.revision + 1);
+  EXPECT_THAT(checked, ElementsAre("https://hooks.example.com/okr", "http://10.0.0.1/okr",
+                                   "https://other.example.com/okr"));
+  // Stale etag, unknown path, missing subscription, missing filter team.
+  EXPECT_EQ(guarded.UpdateSubscription(patch, {"filter"}, FormatEtag(created->meta.revision))
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_THAT(std::string(guarded.UpdateSubscription(patch, {"state"}, "").status().message()),
+              HasSubstr("update_mask"));
+  patch.id = "nope";
+  EXPECT_TRUE(absl::IsNotFound(guarded.UpdateSubscription(patch, {"filter"}, "").status()));
+  patch.id = "hook";
+  patch.filter.team_id = "ghost";
+  EXPECT_THAT(std::string(guarded.UpdateSubscription(patch, {"filter"}, "").status().message()),
+              HasSubstr("subscription.filter.team"));
+}
+
+TEST_F(EventsCoreTest, UpdateRule_ValidatedLikeCreate_KeepsTheParent_AndComparesEtags) {
+  Rule r;
+  r.id = "risk";
+  r.objective_id = "o1";
+  absl::StatusOr<Rule> created = events_->CreateRule(r);
+  ASSERT_OK(created);
+  Rule patch;
+  patch.id = "risk";
+  patch.team_id = "elsewhere";  // the parent is not updatable: ignored
+  patch.condition = RuleConditionType::kBehindPace;
+  patch.threshold = 0.2;
+  absl::StatusOr<Rule> updated =
+      events_->UpdateRule(patch, {"condition"}, FormatEtag(created->meta.revision));
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->condition, RuleConditionType::kBehindPace);
+  EXPECT_DOUBLE_EQ(updated->threshold, 0.2);
+  EXPECT_EQ(updated->objective_id, "o1");
+  EXPECT_EQ(updated->action, RuleActionType::kEmitEvent);
+  absl::StatusOr<Rule> got = events_->GetRule("risk");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->meta.revision, created->meta.revision + 1);
+  EXPECT_EQ(
+      events_->UpdateRule(patch, {"condition"}, FormatEtag(created->meta.revision)).status().code(),
+      absl::StatusCode::kAborted);
+  patch.threshold = 3;
+  EXPECT_THAT(std::string(events_->UpdateRule(patch, {"condition"}, "").status().message()),
+              HasSubstr("rule.condition.threshold"));
+  patch.action = RuleActionType::kCallSubscription;
+  patch.subscription_id = "missing";
+  EXPECT_THAT(std::string(events_->UpdateRule(patch, {"action"}, "").status().message()),
+              HasSubstr("rule.action.subscription"));
+  patch.action = RuleActionType::kOpenIssue;
+  patch.tracker = Tracker::kGitLab;  // the team has a Jira project only
+  EXPECT_THAT(std::string(events_->UpdateRule(patch, {"action"}, "").status().message()),
+              HasSubstr("gitlab_project"));
+  EXPECT_THAT(std::string(events_->UpdateRule(patch, {"parent"}, "").status().message()),
+              HasSubstr("update_mask"));
 }
 
 }  // namespace

@@ -4,16 +4,20 @@
 // exactly one issue per firing -- not again on re-evaluation, not again after a restart.
 #include "service/events/rule_engine.h"
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "connectors/gitlab/gitlab_issue_opener.h"
 #include "connectors/jira/jira_issue_opener.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/core/events_core.h"
 #include "service/core/okr_core.h"
+#include "service/log/log.h"
 #include "service/storage/sqlite/sqlite_store.h"
 #include "tests/connectors/gitlab/gitlab_test_stack.h"
 #include "tests/connectors/jira/jira_test_stack.h"
@@ -211,6 +215,73 @@ TEST_F(RuleEngineTest, NoOpenerForTheTracker_KeepsTheIssueQueued) {
   ASSERT_TRUE(queued.ok());
   ASSERT_EQ(queued->size(), 1u);
   EXPECT_THAT((*queued)[0].last_error, HasSubstr("GitLab"));
+}
+
+TEST_F(RuleEngineTest, OpenIssueRuleOverItsDailyCap_StillFires_OpensNoIssue_AndWarns) {
+  core::EventsCoreOptions capped_options;
+  capped_options.max_issues_per_rule_per_day = 1;
+  core::EventsCore capped(*store_, clock_, capped_options);
+  Rule rule;
+  rule.id = "low";
+  rule.team_id = "checkout";
+  rule.condition = RuleConditionType::kLowConfidence;
+  rule.threshold = 0.5;
+  rule.action = RuleActionType::kOpenIssue;
+  rule.tracker = Tracker::kJira;
+  ASSERT_TRUE(capped.CreateRule(rule).ok());
+  RuleEngineOptions options;
+  options.public_url = kPublicUrl;
+  RuleEngine engine(capped, *core_, clock_, {{Tracker::kJira, jira_opener_.get()}}, options);
+  std::FILE* log_file = std::tmpfile();
+  ASSERT_NE(log_file, nullptr);
+  log::SetOutput(log_file);
+
+  RuleRoundStats total;
+  for (double confidence : {0.2, 0.9, 0.2, 0.9, 0.2}) {  // fires three times
+    CheckIn c;
+    c.objective_id = "o1";
+    c.key_result_id = "nps";
+    c.value = 31;
+    c.confidence = confidence;
+    ASSERT_TRUE(core_->CreateCheckIn(c, "").ok());
+    clock_.Advance(absl::Minutes(1));
+    RuleRoundStats stats = engine.RunOnce();
+    total.fired += stats.fired;
+    total.issues_opened += stats.issues_opened;
+    total.issues_capped += stats.issues_capped;
+  }
+  log::SetOutput(stderr);
+  std::rewind(log_file);
+  std::string logged;
+  for (int ch = std::fgetc(log_file); ch != EOF; ch = std::fgetc(log_file)) logged.push_back(ch);
+  std::fclose(log_file);
+
+  EXPECT_EQ(total.fired, 3);
+  EXPECT_EQ(total.issues_opened, 1);
+  EXPECT_EQ(total.issues_capped, 2);
+  EXPECT_EQ(jira_->IssuesCreated(), 1);
+  int warnings = 0;
+  for (absl::string_view line : absl::StrSplit(logged, '\n')) {
+    if (!absl::StrContains(line, "limit of issues per 24 hours")) continue;
+    ++warnings;
+    EXPECT_THAT(std::string(line), HasSubstr("WARN"));
+    EXPECT_THAT(std::string(line), HasSubstr("rules/low"));
+  }
+  EXPECT_EQ(warnings, 2) << logged;  // one line per capped firing
+
+  // A day later the rule may open an issue again.
+  clock_.Advance(absl::Hours(24));
+  for (double confidence : {0.9, 0.2}) {
+    CheckIn c;
+    c.objective_id = "o1";
+    c.key_result_id = "nps";
+    c.value = 31;
+    c.confidence = confidence;
+    ASSERT_TRUE(core_->CreateCheckIn(c, "").ok());
+    clock_.Advance(absl::Minutes(1));
+    engine.RunOnce();
+  }
+  EXPECT_EQ(jira_->IssuesCreated(), 2);
 }
 
 TEST_F(RuleEngineTest, HealthMovedByTimeAlone_IsAHealthChangedEventWithTimeAsCause) {

@@ -160,7 +160,9 @@ class EventsProcessTest : public ::testing::Test {
   std::vector<std::string> Args() {
     return {"--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
             "--database=sqlite:" + dir_.File("okr.db"), "--delivery-initial-backoff=200ms",
-            "--delivery-max-backoff=1s"};
+            "--delivery-max-backoff=1s",
+            // The receivers listen on loopback, which deliveries may not reach by default.
+            "--outbound-allow-cidrs=127.0.0.0/8"};
   }
   std::unique_ptr<v1::OkrService::Stub> Connect(int port) {
     return v1::OkrService::NewStub(

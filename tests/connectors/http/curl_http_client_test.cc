@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "connectors/http/address_guard.h"
+#include "connectors/http/status_mapping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/connectors/http/local_http_server.h"
@@ -243,6 +245,7 @@ TEST_F(CurlHttpClientTest, ServerSlowerThanTimeout_ReturnsDeadlineExceeded) {
 
   EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(response.status().message(), HasSubstr(absl::StrCat("GET ", local_.Url("/slow"))));
+  EXPECT_EQ(FailureClass(response), "timeout");
 }
 
 TEST_F(CurlHttpClientTest, BodyOverLimit_ReturnsResourceExhausted) {
@@ -352,6 +355,90 @@ TEST(CurlHttpClientTransportTest, ConnectionRefused_ReturnsUnavailableWithRedact
               HasSubstr(absl::StrCat("GET http://127.0.0.1:", refusing.port(), "/rest")));
   EXPECT_THAT(response.status().message(), Not(HasSubstr("hunter2")));
   EXPECT_THAT(response.status().message(), Not(HasSubstr("abc123")));
+  EXPECT_EQ(FailureClass(response), "connection refused");
+}
+
+// ---- The address guard at connection time ----
+
+std::unique_ptr<CurlHttpClient> GuardedClient(absl::string_view allow_cidrs) {
+  absl::StatusOr<AddressGuard> guard = AddressGuard::Create(allow_cidrs);
+  EXPECT_TRUE(guard.ok()) << guard.status();
+  CurlHttpClientOptions options;
+  options.address_guard = std::make_shared<const AddressGuard>(*guard);
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client = CurlHttpClient::Create(options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+TEST_F(CurlHttpClientTest, GuardedClient_RefusesALoopbackServer_BeforeConnecting) {
+  std::unique_ptr<CurlHttpClient> guarded = GuardedClient("");
+
+  absl::StatusOr<HttpResponse> response = guarded->Send(Request("POST", "/echo", "payload"));
+
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kPermissionDenied) << response.status();
+  EXPECT_THAT(response.status().message(), HasSubstr("127.0.0.1 is a loopback address"));
+  EXPECT_EQ(FailureClass(response), "address not allowed (loopback)");
+  EXPECT_EQ(seen().method, "");  // the server never saw a request
+}
+
+TEST_F(CurlHttpClientTest, GuardedClient_ChecksTheResolvedAddressOfAName) {
+  std::unique_ptr<CurlHttpClient> guarded = GuardedClient("");
+  HttpRequest request = Request("GET", "/echo");
+  request.url = absl::StrCat("http://localhost:", local_.port(), "/echo");
+
+  absl::StatusOr<HttpResponse> response = guarded->Send(request);
+
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kPermissionDenied) << response.status();
+  EXPECT_EQ(FailureClass(response), "address not allowed (loopback)");
+  EXPECT_EQ(seen().method, "");
+}
+
+TEST_F(CurlHttpClientTest, GuardedClient_ReachesLoopback_WhenItsBlockIsAllowed) {
+  std::unique_ptr<CurlHttpClient> guarded = GuardedClient("127.0.0.0/8");
+
+  absl::StatusOr<HttpResponse> response = guarded->Send(Request("POST", "/echo", "payload"));
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(seen().body, "payload");
+  // Another inside block stays refused.
+  std::unique_ptr<CurlHttpClient> other = GuardedClient("10.0.0.0/8");
+  EXPECT_EQ(FailureClass(other->Send(Request("GET", "/echo"))), "address not allowed (loopback)");
+}
+
+TEST_F(CurlHttpClientTest, GuardedClient_DoesNotFollowRedirects) {
+  std::unique_ptr<CurlHttpClient> guarded = GuardedClient("127.0.0.0/8");
+
+  absl::StatusOr<HttpResponse> response = guarded->Send(Request("GET", "/redirect"));
+
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 302);
+  EXPECT_EQ(seen().method, "");  // /echo was not fetched
+}
+
+// An environment proxy would make curl connect to the proxy, so the guard would check the
+// proxy's address instead of the target's: the guarded client uses none.
+TEST_F(CurlHttpClientTest, GuardedClient_IgnoresTheEnvironmentProxy) {
+  LocalHttpServer proxy;
+  proxy.server().Get(".*", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 203;
+    res.set_content("via proxy", "text/plain");
+  });
+  ASSERT_TRUE(proxy.Start());
+  const std::string proxy_url = absl::StrCat("http://127.0.0.1:", proxy.port());
+  for (const char* name : {"no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"}) unsetenv(name);
+  setenv("http_proxy", proxy_url.c_str(), 1);
+
+  absl::StatusOr<HttpResponse> unguarded = MakeClient({})->Send(Request("GET", "/echo"));
+  absl::StatusOr<HttpResponse> guarded =
+      GuardedClient("127.0.0.0/8")->Send(Request("GET", "/echo"));
+  unsetenv("http_proxy");
+
+  ASSERT_TRUE(unguarded.ok()) << unguarded.status();
+  EXPECT_EQ(unguarded->status, 203);  // the environment's proxy is in effect here ...
+  ASSERT_TRUE(guarded.ok()) << guarded.status();
+  EXPECT_EQ(guarded->status, 200);  // ... but the guarded client went straight to the target
+  EXPECT_EQ(guarded->body, "echo:");
 }
 
 TEST(CurlHttpClientCreateTest, InvalidOptions_AreRejected) {

@@ -1,6 +1,7 @@
 #include "connectors/http/status_mapping.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -158,6 +159,58 @@ TEST(HttpResponseToStatusTest, Success_IsOk) {
   response.body = "ignored";
 
   EXPECT_TRUE(HttpResponseToStatus("PUT", "https://x/a", response).ok());
+}
+
+// ---- Failure classes ----
+
+HttpResponse WithStatus(int status, std::string body = "") {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+struct FailureClassCase {
+  absl::StatusOr<HttpResponse> result;
+  std::string expected;
+};
+
+class FailureClassTest : public ::testing::TestWithParam<FailureClassCase> {};
+
+TEST_P(FailureClassTest, NamesOnlyTheClass) {
+  EXPECT_EQ(FailureClass(GetParam().result), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Classes, FailureClassTest,
+    ::testing::Values(
+        FailureClassCase{WithStatus(200, "fine"), ""}, FailureClassCase{WithStatus(204), ""},
+        FailureClassCase{WithStatus(500, "<html>stack trace with secrets</html>"), "HTTP 500"},
+        FailureClassCase{WithStatus(404, "no such hook"), "HTTP 404"},
+        FailureClassCase{WithStatus(302), "HTTP 302"},
+        FailureClassCase{WithFailureClass(absl::UnavailableError("POST http://x/: Failed to "
+                                                                 "connect to x port 80: refused"),
+                                          "connection refused"),
+                         "connection refused"},
+        FailureClassCase{WithFailureClass(absl::PermissionDeniedError("POST http://x/: 127.0.0.1 "
+                                                                      "is a loopback address"),
+                                          "address not allowed (loopback)"),
+                         "address not allowed (loopback)"},
+        // Without an attached class: from the code, never the message.
+        FailureClassCase{absl::DeadlineExceededError("curl: Operation timed out after 10001 ms"),
+                         "timeout"},
+        FailureClassCase{absl::PermissionDeniedError("10.0.0.1 is a private address"),
+                         "address not allowed"},
+        FailureClassCase{absl::ResourceExhaustedError("body over 16 MiB"), "response too large"},
+        FailureClassCase{absl::InvalidArgumentError("bad URL"), "invalid request"},
+        FailureClassCase{absl::UnavailableError("SSL certificate problem: self-signed"),
+                         "connection failed"}));
+
+TEST(FailureClassTest, WithFailureClass_KeepsCodeAndMessage) {
+  absl::Status status = WithFailureClass(absl::UnavailableError("detail"), "TLS error");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "detail");
+  EXPECT_EQ(FailureClass(status), "TLS error");
 }
 
 }  // namespace
