@@ -46,7 +46,27 @@ std::string JsonEscape(absl::string_view s) {
 
 void Write(const HttpResponse& r, httplib::Response& res) {
   res.status = r.status;
+  for (const auto& [name, value] : r.headers) res.set_header(name, value);
   res.set_content(r.body, r.content_type);
+}
+
+const char* DefaultReason(int status) {
+  return status == 413   ? "request body too large"
+         : status == 404 ? "not found"
+         : status == 405 ? "method not allowed"
+         : status == 400 ? "bad request"
+                         : "request failed";
+}
+
+HttpRequest ToRequest(const httplib::Request& req) {
+  HttpRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  for (const auto& [name, value] : req.headers) r.headers[absl::AsciiStrToLower(name)] = value;
+  for (const auto& [name, value] : req.params) r.query.emplace(name, value);
+  r.remote_addr = req.remote_addr;
+  r.body = req.body;
+  return r;
 }
 
 }  // namespace
@@ -81,14 +101,31 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(absl::string_view addr
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) {
   auto hp = SplitHostPort(options.address, "http_address");
   if (!hp.ok()) return hp.status();
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(options), hp->first, hp->second));
+  std::unique_ptr<httplib::Server> server;
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    server = std::make_unique<httplib::Server>();
+  } else {
+    auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                    options.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("http: cannot load the TLS certificate ",
+                                                     options.tls_cert_file, " and key ",
+                                                     options.tls_key_file));
+    }
+    // cpp-httplib allows TLS 1.1; gRPC (and every current client) starts at 1.2.
+    SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
+    server = std::move(ssl);
+  }
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(std::move(options), hp->first, hp->second, std::move(server)));
 }
 
-HttpServer::HttpServer(Options options, std::string host, int port)
+HttpServer::HttpServer(Options options, std::string host, int port,
+                       std::unique_ptr<httplib::Server> server)
     : options_(std::move(options)),
       host_(std::move(host)),
       port_(port),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(std::move(server)) {
   const int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);
@@ -101,12 +138,7 @@ HttpServer::HttpServer(Options options, std::string host, int port)
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     // Only called for responses without a body (404, 413 from the library, ...).
     if (!res.body.empty()) return;
-    const char* reason = res.status == 413   ? "request body too large"
-                         : res.status == 404 ? "not found"
-                         : res.status == 405 ? "method not allowed"
-                         : res.status == 400 ? "bad request"
-                                             : "request failed";
-    Write(JsonError(res.status, reason), res);
+    Write(JsonError(res.status, DefaultReason(res.status)), res);
   });
   server_->set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -124,12 +156,7 @@ void HttpServer::Handle(const std::string& method, const std::string& path, Http
         log::AcceptOrNewRequestId(req.get_header_value(kRequestIdHeader));
     log::ScopedRequestId scope(request_id);
     res.set_header(kRequestIdHeader, request_id);
-    HttpRequest r;
-    r.method = req.method;
-    r.path = req.path;
-    for (const auto& [name, value] : req.headers) r.headers[absl::AsciiStrToLower(name)] = value;
-    r.body = req.body;
-    Write(handler(r), res);
+    Write(handler(ToRequest(req)), res);
   };
   if (method == "GET") {
     server_->Get(path, adapter);
@@ -140,6 +167,22 @@ void HttpServer::Handle(const std::string& method, const std::string& path, Http
   } else if (method == "DELETE") {
     server_->Delete(path, adapter);
   }
+}
+
+void HttpServer::HandleNotFound(HttpHandler handler) {
+  server_->set_error_handler([handler = std::move(handler)](const httplib::Request& req,
+                                                            httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
+      const std::string request_id =
+          log::AcceptOrNewRequestId(req.get_header_value(kRequestIdHeader));
+      log::ScopedRequestId scope(request_id);
+      res.set_header(kRequestIdHeader, request_id);
+      Write(handler(ToRequest(req)), res);
+      return;
+    }
+    Write(JsonError(res.status, DefaultReason(res.status)), res);
+  });
 }
 
 absl::Status HttpServer::Start() {

@@ -9,6 +9,10 @@
 //   ...
 //   (*server)->Stop();                         // waits for in-flight requests
 //
+// With Options::tls_cert_file and tls_key_file set, the listener speaks HTTPS only (TLS 1.2
+// or later) and never asks for client certificates (webhook senders cannot present them);
+// Create() fails with INVALID_ARGUMENT when the files do not load.
+//
 // Handle() must be called before Start(). Handlers run on a pool of threads and must be
 // thread-safe. Each routed request gets a request id (the caller's X-Request-Id when it is
 // acceptable, see log::AcceptOrNewRequestId, else a new one): it is on every log line
@@ -40,6 +44,10 @@ struct HttpRequest {
   // Header names lower-cased.
   std::map<std::string, std::string> headers;
   std::string body;
+  // Query parameters, decoded (the first value of a repeated name).
+  std::map<std::string, std::string> query;
+  // The peer address of the TCP connection ("127.0.0.1", "::1"), never a forwarded header.
+  std::string remote_addr;
   // Returns the header value or "" (name is matched case-insensitively).
   std::string Header(absl::string_view name) const;
 };
@@ -48,6 +56,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Extra response headers (Location, Set-Cookie, Content-Security-Policy, ...).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 // {"error": {"code": <status>, "message": "<message>"}}
@@ -64,12 +74,20 @@ class HttpServer {
     // must outnumber the connections trackers, scrapers and probes keep at once: with too
     // few, a webhook burst starves /healthz and /readyz.
     int threads = 64;
+    // HTTPS: PEM certificate chain and private key files. Both empty (the default): HTTP.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
+  // INVALID_ARGUMENT for a malformed address or TLS files that do not load.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(Options options);
   ~HttpServer();
 
+  // `path` is a full-match regular expression ("/healthz", "/objectives/([^/]+)").
   void Handle(const std::string& method, const std::string& path, HttpHandler handler);
+  // Answers requests no route matches (instead of the JSON 404), e.g. an HTML 404 page
+  // for browser paths. Must be called before Start().
+  void HandleNotFound(HttpHandler handler);
   // Binds and starts serving on a background thread. INVALID_ARGUMENT for a malformed
   // address, UNAVAILABLE if the port cannot be bound.
   absl::Status Start();
@@ -78,7 +96,7 @@ class HttpServer {
   void Stop();
 
  private:
-  HttpServer(Options options, std::string host, int port);
+  HttpServer(Options options, std::string host, int port, std::unique_ptr<httplib::Server> server);
 
   Options options_;
   std::string host_;
