@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "service/api/grpc_status.h"
+#include "service/api/okr_grpc_service.h"
 #include "service/api/proto_convert.h"
 
 namespace okr::api {
@@ -16,10 +18,12 @@ constexpr size_t kReadBatch = 256;
 
 WatchEventsReactor::WatchEventsReactor(core::EventsCore& events, core::OkrCore& core,
                                        events::EventHub& hub, const Clock& clock,
-                                       EventFilter filter, int64_t after_sequence)
+                                       EventFilter filter, int64_t after_sequence,
+                                       RpcObserver* observer)
     : events_(events),
       hub_(hub),
       filter_(std::move(filter)),
+      observer_(observer),
       subtree_(core, clock),
       cursor_(after_sequence) {}
 
@@ -47,7 +51,7 @@ void WatchEventsReactor::OnWriteDone(bool ok) {
       writing_ = false;
       if (!finished_) finish = finished_ = true;
     }
-    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+    if (finish) End(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
     return;
   }
   {
@@ -63,7 +67,7 @@ void WatchEventsReactor::OnCancel() {
     absl::MutexLock lock(&mu_);
     if (!finished_ && !writing_) finish = finished_ = true;
   }
-  if (finish) Finish(grpc::Status::CANCELLED);
+  if (finish) End(grpc::Status::CANCELLED);
 }
 
 void WatchEventsReactor::OnDone() {
@@ -122,8 +126,16 @@ void WatchEventsReactor::Pump() {
   if (write) {
     StartWrite(&message_);
   } else if (finish.has_value()) {
-    Finish(*finish);
+    End(*finish);
   }
+}
+
+void WatchEventsReactor::End(const grpc::Status& status) {
+  if (observer_ != nullptr) {
+    observer_->OnRpc("WatchEvents", static_cast<absl::StatusCode>(status.error_code()),
+                     absl::Now() - start_);
+  }
+  Finish(status);
 }
 
 }  // namespace okr::api

@@ -6,7 +6,7 @@
 // live stream whose position has left the hub's bounded ring is ended with
 // RESOURCE_EXHAUSTED (naming the sequence to resume after); when the server shuts down
 // the stream ends at once with UNAVAILABLE (resume after the last sequence received).
-// Deletes itself when done.
+// Tells the RpcObserver, if any, how and when the stream ended. Deletes itself when done.
 #ifndef OKR_SERVICE_API_WATCH_EVENTS_H_
 #define OKR_SERVICE_API_WATCH_EVENTS_H_
 
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "okr/v1/okr_service.pb.h"
 #include "service/core/events_core.h"
@@ -27,11 +28,15 @@
 
 namespace okr::api {
 
+class RpcObserver;
+
 class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::Event>,
                                  public events::EventListener {
  public:
+  // `observer` may be null; it must outlive the stream.
   WatchEventsReactor(core::EventsCore& events, core::OkrCore& core, events::EventHub& hub,
-                     const Clock& clock, EventFilter filter, int64_t after_sequence);
+                     const Clock& clock, EventFilter filter, int64_t after_sequence,
+                     RpcObserver* observer = nullptr);
 
   // Registers with the hub and starts sending. Call once, right after construction.
   void Begin();
@@ -45,10 +50,14 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::Event>,
  private:
   // Sends the next matching event if no write is in flight, reading more when needed.
   void Pump();
+  // Finishes the stream (once) and tells the observer.
+  void End(const grpc::Status& status);
 
   core::EventsCore& events_;
   events::EventHub& hub_;
   const EventFilter filter_;
+  RpcObserver* const observer_;
+  const absl::Time start_ = absl::Now();
   absl::Mutex mu_;
   events::SubtreeIndex subtree_ ABSL_GUARDED_BY(mu_);
   int64_t cursor_ ABSL_GUARDED_BY(mu_);     // every event up to here was read

@@ -1,21 +1,34 @@
 #include "service/metrics/metrics.h"
 
-#include <cmath>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 
 namespace okr::metrics {
 namespace {
 
-std::string EscapeLabel(const std::string& v) {
+[[noreturn]] void Misuse(const std::string& name, const std::string& what) {
+  std::fprintf(stderr, "okr-server: metrics: %s: %s\n", name.c_str(), what.c_str());
+  std::abort();
+}
+
+// prometheus-cpp 1.0.1 writes HELP text as given: escape backslashes and newlines here, as
+// the exposition format requires.
+std::string EscapeHelp(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -25,120 +38,91 @@ std::string EscapeLabel(const std::string& v) {
   return out;
 }
 
-std::string EscapeHelp(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
+// names[i] = values[i]; missing values are empty (the same series as an absent label).
+prometheus::Labels ToLabels(const std::vector<std::string>& names, const LabelValues& values) {
+  prometheus::Labels labels;
+  for (size_t i = 0; i < names.size(); ++i) {
+    labels.emplace(names[i], i < values.size() ? values[i] : std::string());
   }
-  return out;
+  return labels;
 }
 
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrFormat("%.0f", v);
-  return absl::StrFormat("%.17g", v);
-}
-
-// {a="x",b="y"} plus an optional extra label; empty string when there are no labels.
-std::string LabelSet(const std::vector<std::string>& names, const LabelValues& values,
-                     const std::string& extra_name = "", const std::string& extra_value = "") {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    absl::StrAppend(&out, out.empty() ? "" : ",", names[i], "=\"", EscapeLabel(values[i]), "\"");
+template <typename T, typename BuilderFn>
+prometheus::Family<T>& Register(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help, BuilderFn builder) {
+  try {
+    return builder().Name(name).Help(EscapeHelp(help)).Register(registry);
+  } catch (const std::exception& e) {
+    Misuse(name, e.what());
   }
-  if (!extra_name.empty()) {
-    absl::StrAppend(&out, out.empty() ? "" : ",", extra_name, "=\"", extra_value, "\"");
-  }
-  return out.empty() ? out : absl::StrCat("{", out, "}");
-}
-
-void Header(std::string& out, const std::string& name, const std::string& help, const char* type) {
-  absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type, "\n");
 }
 
 }  // namespace
 
-Counter::Counter(std::string name, std::string help, std::vector<std::string> labels)
-    : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)) {}
+// --- Counter ------------------------------------------------------------------------------
+
+Counter::Counter(prometheus::Family<prometheus::Counter>& family, std::vector<std::string> labels)
+    : family_(family), labels_(std::move(labels)) {}
+
+prometheus::Counter& Counter::Series(const LabelValues& values) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = series_.find(values);
+    if (it != series_.end()) return *it->second;
+  }
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = series_.try_emplace(values, nullptr);
+  if (inserted) {
+    try {
+      it->second = &family_.Add(ToLabels(labels_, values));
+    } catch (const std::exception& e) {
+      Misuse(family_.GetName(), e.what());
+    }
+  }
+  return *it->second;
+}
 
 void Counter::Inc(const LabelValues& values, double delta) {
-  absl::MutexLock lock(&mu_);
-  values_[values] += delta;
+  if (delta < 0) return;
+  Series(values).Increment(delta);
 }
 
 double Counter::Value(const LabelValues& values) const {
-  absl::MutexLock lock(&mu_);
-  auto it = values_.find(values);
-  return it == values_.end() ? 0 : it->second;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = series_.find(values);
+  return it == series_.end() ? 0 : it->second->Value();
 }
 
-void Counter::Render(std::string& out) const {
-  Header(out, name_, help_, "counter");
-  absl::MutexLock lock(&mu_);
-  if (values_.empty() && labels_.empty()) absl::StrAppend(&out, name_, " 0\n");
-  for (const auto& [values, v] : values_) {
-    absl::StrAppend(&out, name_, LabelSet(labels_, values), " ", FormatValue(v), "\n");
+// --- Histogram ----------------------------------------------------------------------------
+
+Histogram::Histogram(prometheus::Family<prometheus::Histogram>& family,
+                     std::vector<std::string> labels, std::vector<double> bounds)
+    : family_(family), labels_(std::move(labels)), bounds_(std::move(bounds)) {}
+
+prometheus::Histogram& Histogram::Series(const LabelValues& values) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = series_.find(values);
+    if (it != series_.end()) return *it->second;
   }
-}
-
-CallbackGauge::CallbackGauge(std::string name, std::string help, std::function<double()> read)
-    : name_(std::move(name)), help_(std::move(help)), read_(std::move(read)) {}
-
-void CallbackGauge::Render(std::string& out) const {
-  Header(out, name_, help_, "gauge");
-  absl::StrAppend(&out, name_, " ", FormatValue(read_()), "\n");
-}
-
-Histogram::Histogram(std::string name, std::string help, std::vector<std::string> labels,
-                     std::vector<double> bounds)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      labels_(std::move(labels)),
-      bounds_(std::move(bounds)) {}
-
-void Histogram::Observe(const LabelValues& values, double v) {
   absl::MutexLock lock(&mu_);
-  Series& s = series_[values];
-  if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    if (v <= bounds_[i]) {
-      ++s.buckets[i];
-      break;
+  auto [it, inserted] = series_.try_emplace(values, nullptr);
+  if (inserted) {
+    try {
+      it->second = &family_.Add(ToLabels(labels_, values), bounds_);
+    } catch (const std::exception& e) {
+      Misuse(family_.GetName(), e.what());
     }
   }
-  ++s.count;
-  s.sum += v;
+  return *it->second;
 }
+
+void Histogram::Observe(const LabelValues& values, double v) { Series(values).Observe(v); }
 
 uint64_t Histogram::Count(const LabelValues& values) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = series_.find(values);
-  return it == series_.end() ? 0 : it->second.count;
-}
-
-void Histogram::Render(std::string& out) const {
-  Header(out, name_, help_, "histogram");
-  absl::MutexLock lock(&mu_);
-  for (const auto& [values, s] : series_) {
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < bounds_.size(); ++i) {
-      cumulative += s.buckets[i];
-      absl::StrAppend(&out, name_, "_bucket",
-                      LabelSet(labels_, values, "le", FormatValue(bounds_[i])), " ", cumulative,
-                      "\n");
-    }
-    absl::StrAppend(&out, name_, "_bucket", LabelSet(labels_, values, "le", "+Inf"), " ", s.count,
-                    "\n");
-    absl::StrAppend(&out, name_, "_sum", LabelSet(labels_, values), " ", FormatValue(s.sum), "\n");
-    absl::StrAppend(&out, name_, "_count", LabelSet(labels_, values), " ", s.count, "\n");
-  }
+  return it == series_.end() ? 0 : it->second->Collect().histogram.sample_count;
 }
 
 std::vector<double> LatencyBuckets() {
@@ -146,41 +130,92 @@ std::vector<double> LatencyBuckets() {
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
+// --- Registry -----------------------------------------------------------------------------
+
+Registry::Registry() : registry_(std::make_unique<prometheus::Registry>()) {}
+
+Registry::~Registry() = default;
+
+bool Registry::Claim(const std::string& name, Kind kind) {
+  auto [it, inserted] = kinds_.try_emplace(name, kind);
+  if (!inserted && it->second != kind) Misuse(name, "registered twice as different kinds");
+  if (inserted) order_.push_back(name);
+  return inserted;
+}
+
 Counter& Registry::AddCounter(const std::string& name, const std::string& help,
                               std::vector<std::string> labels) {
   absl::MutexLock lock(&mu_);
-  for (auto& [n, f] : families_) {
-    if (n == name) return *static_cast<Counter*>(f.get());
-  }
-  auto family = std::make_unique<Counter>(name, help, std::move(labels));
-  Counter& ref = *family;
-  families_.emplace_back(name, std::move(family));
+  if (!Claim(name, Kind::kCounter)) return *counters_.at(name);
+  auto& family = Register<prometheus::Counter>(*registry_, name, help, prometheus::BuildCounter);
+  const bool unlabelled = labels.empty();
+  auto counter = std::make_unique<Counter>(family, std::move(labels));
+  if (unlabelled) counter->Series({});  // renders 0 until first used
+  Counter& ref = *counter;
+  counters_.emplace(name, std::move(counter));
   return ref;
 }
 
 Histogram& Registry::AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<std::string> labels, std::vector<double> bounds) {
   absl::MutexLock lock(&mu_);
-  for (auto& [n, f] : families_) {
-    if (n == name) return *static_cast<Histogram*>(f.get());
-  }
-  auto family = std::make_unique<Histogram>(name, help, std::move(labels), std::move(bounds));
-  Histogram& ref = *family;
-  families_.emplace_back(name, std::move(family));
+  if (!Claim(name, Kind::kHistogram)) return *histograms_.at(name);
+  if (!std::is_sorted(bounds.begin(), bounds.end())) Misuse(name, "bucket bounds not ascending");
+  auto& family =
+      Register<prometheus::Histogram>(*registry_, name, help, prometheus::BuildHistogram);
+  const bool unlabelled = labels.empty();
+  auto histogram = std::make_unique<Histogram>(family, std::move(labels), std::move(bounds));
+  if (unlabelled) histogram->Series({});  // renders empty buckets until first used
+  Histogram& ref = *histogram;
+  histograms_.emplace(name, std::move(histogram));
   return ref;
 }
 
 void Registry::AddCallbackGauge(const std::string& name, const std::string& help,
                                 std::function<double()> read) {
+  AddCallbackGauge(name, help, Labels{}, std::move(read));
+}
+
+void Registry::AddCallbackGauge(const std::string& name, const std::string& help, Labels labels,
+                                std::function<double()> read) {
   absl::MutexLock lock(&mu_);
-  families_.emplace_back(name, std::make_unique<CallbackGauge>(name, help, std::move(read)));
+  Claim(name, Kind::kCallbackGauge);
+  CallbackFamily& family = gauges_[name];
+  if (family.help.empty()) family.help = EscapeHelp(help);
+  family.series.push_back({std::move(labels), std::move(read)});
 }
 
 std::string Registry::Render() const {
-  std::string out;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [name, family] : families_) family->Render(out);
-  return out;
+  std::vector<std::string> order;
+  absl::flat_hash_map<std::string, CallbackFamily> gauges;
+  {
+    absl::MutexLock lock(&mu_);
+    order = order_;
+    gauges = gauges_;
+  }
+  std::vector<prometheus::MetricFamily> collected = registry_->Collect();
+  // Callbacks run outside the lock (they may take locks of their own).
+  for (const auto& [name, family] : gauges) {
+    prometheus::MetricFamily out;
+    out.name = name;
+    out.help = family.help;
+    out.type = prometheus::MetricType::Gauge;
+    for (const CallbackSeries& series : family.series) {
+      prometheus::ClientMetric metric;
+      for (const auto& [label, value] : series.labels) metric.label.push_back({label, value});
+      metric.gauge.value = series.read();
+      out.metric.push_back(std::move(metric));
+    }
+    collected.push_back(std::move(out));
+  }
+  absl::flat_hash_map<std::string, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+  std::stable_sort(
+      collected.begin(), collected.end(),
+      [&position](const prometheus::MetricFamily& a, const prometheus::MetricFamily& b) {
+        return position[a.name] < position[b.name];
+      });
+  return prometheus::TextSerializer().Serialize(collected);
 }
 
 }  // namespace okr::metrics

@@ -19,6 +19,7 @@
 #include "connectors/jira/webhook_handler.h"
 #include "service/log/log.h"
 #include "service/okr/status_macros.h"
+#include "service/server/metered_http_client.h"
 #include "service/storage/postgres/cluster_lock.h"
 #include "service/sync/periodic_runner.h"
 #include "service/sync/site_routing.h"
@@ -31,12 +32,13 @@ namespace http_out = ::okr::connectors::http;
 
 namespace {
 
-// The outbound stack (libcurl -> retries -> auth -> typed client), the webhook handler
-// (through a SiteSink) and the sync adapters of one Jira site.
+// The outbound stack (libcurl -> metrics -> retries -> auth -> typed client), the webhook
+// handler (through a SiteSink) and the sync adapters of one Jira site.
 struct JiraSite {
   std::string name;
   std::string webhook_path;
   std::unique_ptr<http_out::CurlHttpClient> curl;
+  std::unique_ptr<MeteredHttpClient> metered;
   std::unique_ptr<http_out::RetryingHttpClient> retrying;
   std::unique_ptr<http_out::AuthenticatingHttpClient> auth;
   std::unique_ptr<connectors::jira::JiraClient> client;
@@ -52,6 +54,7 @@ struct GitLabInstance {
   std::string name;
   std::string webhook_path;
   std::unique_ptr<http_out::CurlHttpClient> curl;
+  std::unique_ptr<MeteredHttpClient> metered;
   std::unique_ptr<http_out::RetryingHttpClient> retrying;
   std::unique_ptr<connectors::gitlab::GitLabClient> client;
   std::unique_ptr<sync::SiteSink> sink;
@@ -170,7 +173,7 @@ http::HttpHandler WebhookRoute(const Handler* handler, metrics::Counter* counter
     in.body = req.body;
     sync::WebhookResponse out = handler->Handle(in);
     const std::string outcome = out.outcome.empty() ? "unknown" : out.outcome;
-    counter->Inc({tracker, outcome});
+    counter->Inc({tracker, site, outcome});
     log::Info("webhook delivery", {{"tracker", tracker},
                                    {"site", site},
                                    {"status", std::to_string(out.status)},
@@ -187,13 +190,15 @@ std::string SiteMapName(const SiteConfig& c) {
 
 absl::StatusOr<std::unique_ptr<JiraSite>> BuildJiraSite(const JiraSiteConfig& config,
                                                         const sync::SiteMap& map, size_t index,
-                                                        sync::TrackerSink& core_sink) {
+                                                        sync::TrackerSink& core_sink,
+                                                        metrics::Registry& metrics) {
   auto site = std::make_unique<JiraSite>();
   site->name = config.name;
   site->webhook_path = config.WebhookPath();
   OKR_ASSIGN_OR_RETURN(site->curl, http_out::CurlHttpClient::Create({}));
+  site->metered = std::make_unique<MeteredHttpClient>(*site->curl, metrics, "jira", config.name);
   site->retrying =
-      std::make_unique<http_out::RetryingHttpClient>(*site->curl, http_out::RetryPolicy{});
+      std::make_unique<http_out::RetryingHttpClient>(*site->metered, http_out::RetryPolicy{});
   http_out::AuthHeader auth = config.pat.empty()
                                   ? http_out::BasicAuth(config.email, config.api_token)
                                   : http_out::BearerAuth(config.pat);
@@ -221,13 +226,15 @@ absl::StatusOr<std::unique_ptr<JiraSite>> BuildJiraSite(const JiraSiteConfig& co
 
 absl::StatusOr<std::unique_ptr<GitLabInstance>> BuildGitLabInstance(
     const GitLabInstanceConfig& config, const sync::SiteMap& map, size_t index,
-    sync::TrackerSink& core_sink) {
+    sync::TrackerSink& core_sink, metrics::Registry& metrics) {
   auto instance = std::make_unique<GitLabInstance>();
   instance->name = config.name;
   instance->webhook_path = config.WebhookPath();
   OKR_ASSIGN_OR_RETURN(instance->curl, http_out::CurlHttpClient::Create({}));
+  instance->metered =
+      std::make_unique<MeteredHttpClient>(*instance->curl, metrics, "gitlab", config.name);
   instance->retrying =
-      std::make_unique<http_out::RetryingHttpClient>(*instance->curl, http_out::RetryPolicy{});
+      std::make_unique<http_out::RetryingHttpClient>(*instance->metered, http_out::RetryPolicy{});
   connectors::gitlab::GitLabClientOptions options;
   options.base_url = config.url;
   options.private_token = config.token;
@@ -262,9 +269,9 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
   impl->sink = std::make_unique<sync::CoreTrackerSink>(core);
   impl->webhooks = &metrics.AddCounter(
       "okr_webhook_deliveries_total",
-      "Tracker webhook deliveries by tracker and outcome (accepted, duplicate, stale, ignored, "
-      "rejected-auth, rejected-malformed, unavailable).",
-      {"tracker", "outcome"});
+      "Tracker webhook deliveries by tracker, site and outcome (accepted, duplicate, stale, "
+      "ignored, rejected-auth, rejected-malformed, unavailable).",
+      {"tracker", "site", "outcome"});
   impl->reconcile_runs =
       &metrics.AddCounter("okr_reconcile_runs_total", "Reconciliation runs by result.", {"result"});
   impl->reconcile_duration =
@@ -286,8 +293,9 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
     std::vector<sync::TrackerSource*> sources;
     std::vector<sync::TrackerWriter*> writers;
     for (size_t i = 0; i < config.jira_sites.size(); ++i) {
-      OKR_ASSIGN_OR_RETURN(std::unique_ptr<JiraSite> site,
-                           BuildJiraSite(config.jira_sites[i], *impl->jira_map, i, *impl->sink));
+      OKR_ASSIGN_OR_RETURN(
+          std::unique_ptr<JiraSite> site,
+          BuildJiraSite(config.jira_sites[i], *impl->jira_map, i, *impl->sink, metrics));
       sources.push_back(site->source.get());
       writers.push_back(site->writer.get());
       impl->jira_sites.push_back(std::move(site));
@@ -309,9 +317,9 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
     std::vector<sync::TrackerSource*> sources;
     std::vector<sync::TrackerWriter*> writers;
     for (size_t i = 0; i < config.gitlab_instances.size(); ++i) {
-      OKR_ASSIGN_OR_RETURN(
-          std::unique_ptr<GitLabInstance> instance,
-          BuildGitLabInstance(config.gitlab_instances[i], *impl->gitlab_map, i, *impl->sink));
+      OKR_ASSIGN_OR_RETURN(std::unique_ptr<GitLabInstance> instance,
+                           BuildGitLabInstance(config.gitlab_instances[i], *impl->gitlab_map, i,
+                                               *impl->sink, metrics));
       sources.push_back(instance->source.get());
       writers.push_back(instance->writer.get());
       impl->gitlab_instances.push_back(std::move(instance));

@@ -176,6 +176,21 @@ TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult)
     auto l = (*fake)->RemoteLinks("10002");
     return l.size() == 1 && l[0].body["object"]["status"]["resolved"] == true;
   })) << server.Log();
+
+  // /metrics counts the deliveries by outcome and each request to the Jira site by status.
+  httplib::Client http(absl::StrCat("http://127.0.0.1:", http_port));
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  for (const char* outcome : {"accepted", "duplicate", "rejected-auth"}) {
+    EXPECT_THAT(metrics->body,
+                HasSubstr(absl::StrCat("okr_webhook_deliveries_total{outcome=\"", outcome,
+                                       "\",site=\"default\",tracker=\"jira\"} 1\n")));
+  }
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex(
+                                 "okr_tracker_requests_total\\{method=\"POST\",site=\"default\","
+                                 "status=\"200\",tracker=\"jira\"\\} [1-9]"));
+  EXPECT_THAT(metrics->body, HasSubstr("okr_tracker_request_duration_seconds_count{method=\"POST\","
+                                       "site=\"default\",tracker=\"jira\"}"));
 }
 
 // Team "t", cycle "now", objective "o1" and work-items key result "epics" linking `keys`.

@@ -3,7 +3,8 @@
 //
 // It renders a chart with Go's text/template and Sprig (the two engines Helm itself is
 // built on), plus Helm's own template functions: include, tpl, required, fail, toYaml,
-// fromYaml, toJson, fromJson and lookup (always empty). Values are coalesced as Helm does:
+// fromYaml, toJson, fromJson and lookup (always empty), and .Files.Get for files of the
+// chart outside templates/. Values are coalesced as Helm does:
 // values.yaml, then each -f file in order; maps merge, anything else replaces, and null
 // deletes a default. It does not validate values.schema.json (check_chart.sh does that
 // with ajv) and knows no subcharts or hooks.
@@ -46,6 +47,17 @@ func (a apiVersions) Has(v string) bool {
 		}
 	}
 	return false
+}
+
+// chartFiles answers .Files.Get like Helm: the content of a chart file ("" if missing).
+type chartFiles struct{ dir string }
+
+func (f chartFiles) Get(name string) string {
+	data, err := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }
 
 func main() {
@@ -133,6 +145,7 @@ func render(chartDir string, files []string, release, namespace string, notes bo
 			"APIVersions": apiVersions{"v1", "apps/v1", "policy/v1", "autoscaling/v2", "networking.k8s.io/v1"},
 		},
 		"Template": map[string]interface{}{"BasePath": basePath, "Name": ""},
+		"Files":    chartFiles{dir: chartDir},
 	}
 
 	tmpl := template.New("chart")

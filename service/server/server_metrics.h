@@ -1,0 +1,71 @@
+// Metrics the composition root registers besides those of the units it wires: gRPC server
+// metrics under the names grpc-ecosystem dashboards and alerts expect (those of
+// go-grpc-prometheus), the build, and the database connection pool.
+//
+//   metrics::Registry registry;
+//   GrpcServerMetrics rpcs(registry);            // an api::RpcObserver for OkrGrpcService
+//   AddBuildInfo(registry);
+//   AddPoolGauges(registry, [store] { return PoolUsage{...}; });
+//
+// All are thread-safe.
+#ifndef OKR_SERVICE_SERVER_SERVER_METRICS_H_
+#define OKR_SERVICE_SERVER_SERVER_METRICS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "service/api/okr_grpc_service.h"
+#include "service/metrics/metrics.h"
+
+namespace okr::server {
+
+// The gRPC service every RPC metric names.
+inline constexpr char kGrpcService[] = "okr.v1.OkrService";
+
+// grpc_server_started_total{grpc_service,grpc_method,grpc_type} when a call arrives;
+// grpc_server_handled_total{grpc_service,grpc_method,grpc_type,grpc_code} when it
+// finishes (a stream when it ends), grpc_code being the code's name ("OK", "NOT_FOUND");
+// grpc_server_handling_seconds{grpc_service,grpc_method,grpc_type}: the latency of unary
+// calls only (a stream's lifetime is no latency). grpc_type is "unary" or
+// "server_stream", taken from the service's descriptor.
+class GrpcServerMetrics final : public api::RpcObserver {
+ public:
+  explicit GrpcServerMetrics(metrics::Registry& registry);
+
+  void OnRpcStarted(absl::string_view method) override;
+  void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) override;
+
+ private:
+  bool IsServerStream(absl::string_view method) const;
+
+  metrics::Counter& started_;
+  metrics::Counter& handled_;
+  metrics::Histogram& handling_seconds_;
+  absl::flat_hash_set<std::string> server_streams_;  // methods of okr.v1.OkrService
+};
+
+// okr_build_info{version,revision} 1: the project version (CMake project(... VERSION))
+// and the git commit the build was configured from ("unknown" without git).
+void AddBuildInfo(metrics::Registry& registry);
+// The values okr_build_info reports.
+absl::string_view BuildVersion();
+absl::string_view BuildRevision();
+
+// A database connection pool as `read` reports it at each render.
+struct PoolUsage {
+  int64_t idle = 0;    // open and waiting for a caller
+  int64_t in_use = 0;  // leased to a transaction (or being opened)
+  int64_t max = 0;     // the pool's size limit
+};
+// okr_database_pool_connections{state="idle"|"in_use"} and
+// okr_database_pool_max_connections. `read` must stay callable while the registry renders.
+void AddPoolGauges(metrics::Registry& registry, std::function<PoolUsage()> read);
+
+}  // namespace okr::server
+
+#endif  // OKR_SERVICE_SERVER_SERVER_METRICS_H_
