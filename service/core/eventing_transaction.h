@@ -57,10 +57,22 @@ class EventingTransaction final : public storage::OkrTransaction {
                                        const PageQuery& page) override {
     return inner_.ListTeams(parent_id, page);
   }
+  absl::Status UpdateTeam(const Team& team, int64_t expected_revision) override {
+    return inner_.UpdateTeam(team, expected_revision);
+  }
+  absl::Status DeleteTeam(const std::string& id, int64_t expected_revision) override {
+    return inner_.DeleteTeam(id, expected_revision);
+  }
   absl::Status InsertCycle(const Cycle& cycle) override { return inner_.InsertCycle(cycle); }
   absl::StatusOr<Cycle> GetCycle(const std::string& id) override { return inner_.GetCycle(id); }
   absl::StatusOr<Page<Cycle>> ListCycles(const PageQuery& page) override {
     return inner_.ListCycles(page);
+  }
+  absl::Status UpdateCycle(const Cycle& cycle, int64_t expected_revision) override {
+    return inner_.UpdateCycle(cycle, expected_revision);
+  }
+  absl::Status DeleteCycle(const std::string& id, int64_t expected_revision) override {
+    return inner_.DeleteCycle(id, expected_revision);
   }
   absl::Status InsertObjective(const Objective& objective) override {
     return inner_.InsertObjective(objective);

@@ -1,11 +1,13 @@
 #include "service/core/paging.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace okr::core::internal {
@@ -39,6 +41,51 @@ absl::StatusOr<storage::PageQuery> ToPageQuery(const PageRequest& page) {
 
 std::string NextPageToken(int64_t seq) {
   return absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, seq));
+}
+
+namespace {
+
+// FNV-1a: stable across processes and replicas (unlike absl::Hash).
+std::string Fingerprint(absl::string_view text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+}
+
+}  // namespace
+
+absl::StatusOr<OffsetPage> ToOffsetPage(const PageRequest& page, absl::string_view query_key) {
+  if (page.page_size < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  OffsetPage p;
+  p.limit = page.page_size == 0 ? kDefaultPageSize : std::min(page.page_size, kMaxPageSize);
+  if (page.page_token.empty()) return p;
+  std::string decoded;
+  std::vector<absl::string_view> parts;
+  if (page.page_token.size() <= 128 && absl::WebSafeBase64Unescape(page.page_token, &decoded) &&
+      absl::StartsWith(decoded, kPageTokenPrefix)) {
+    parts = absl::StrSplit(absl::string_view(decoded).substr(kPageTokenPrefix.size()), ':');
+  }
+  int64_t offset = 0;
+  if (parts.size() != 2 || !absl::StartsWith(parts[0], "o") ||
+      !absl::SimpleAtoi(parts[0].substr(1), &offset) || offset < 0) {
+    return absl::InvalidArgumentError("page_token is invalid");
+  }
+  if (parts[1] != Fingerprint(query_key)) {
+    return absl::InvalidArgumentError(
+        "page_token belongs to another query (parent, filter and order_by must stay the same)");
+  }
+  p.offset = offset;
+  return p;
+}
+
+std::string NextOffsetPageToken(int64_t offset, absl::string_view query_key) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(kPageTokenPrefix, "o", offset, ":", Fingerprint(query_key)));
 }
 
 }  // namespace okr::core::internal

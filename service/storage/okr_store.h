@@ -66,11 +66,24 @@ class OkrTransaction {
   virtual absl::StatusOr<Team> GetTeam(const std::string& id) = 0;
   virtual absl::StatusOr<Page<Team>> ListTeams(const std::string& parent_id,
                                                const PageQuery& page) = 0;
+  // Stores the team as given. NOT_FOUND if it does not exist, ABORTED on a stale
+  // revision, FAILED_PRECONDITION if its parent does not exist (the caller checks that
+  // the parent is no descendant of the team).
+  virtual absl::Status UpdateTeam(const Team& team, int64_t expected_revision) = 0;
+  // Deletes the team. NOT_FOUND / ABORTED as above; FAILED_PRECONDITION naming one of them
+  // while objectives or sub-teams refer to it (the caller deletes or moves them first).
+  virtual absl::Status DeleteTeam(const std::string& id, int64_t expected_revision) = 0;
 
   // Cycles.
   virtual absl::Status InsertCycle(const Cycle& cycle) = 0;
   virtual absl::StatusOr<Cycle> GetCycle(const std::string& id) = 0;
   virtual absl::StatusOr<Page<Cycle>> ListCycles(const PageQuery& page) = 0;
+  // Stores the cycle as given; NOT_FOUND / ABORTED like UpdateTeam. A read after the
+  // commit (in any transaction, on any replica) sees the new cycle: stores that keep
+  // cycles in memory invalidate them.
+  virtual absl::Status UpdateCycle(const Cycle& cycle, int64_t expected_revision) = 0;
+  // Deletes the cycle; FAILED_PRECONDITION naming one of them while objectives refer to it.
+  virtual absl::Status DeleteCycle(const std::string& id, int64_t expected_revision) = 0;
 
   // Objectives.
   virtual absl::Status InsertObjective(const Objective& objective) = 0;

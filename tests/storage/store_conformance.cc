@@ -445,6 +445,161 @@ TEST_P(StoreConformanceTest, ListCycles_ThreePages_ReturnsRowsInInsertionOrder) 
   EXPECT_THAT(trace.has_more, ElementsAre(true, true, false));
 }
 
+// --- Team and cycle updates and deletes -----------------------------------------------
+
+TEST_P(StoreConformanceTest, UpdateTeam_MatchingRevision_StoresEveryField) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    if (absl::Status s = tx.InsertTeam(MakeTeam("root")); !s.ok()) return s;
+    if (absl::Status s = tx.InsertTeam(MakeTeam("other")); !s.ok()) return s;
+    return tx.InsertTeam(MakeTeam("t", "root"));
+  }));
+  Team t = MakeTeam("t", "other");
+  t.display_name = "Renamed";
+  t.jira_project_key = "PAY";
+  t.gitlab_project = "acme/payments";
+  t.meta = Meta(2);
+  t.meta.update_time = kBeforeEpoch;
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(t, 1); }));
+  absl::StatusOr<Team> got = Read(store(), [](OkrTransaction& tx) { return tx.GetTeam("t"); });
+  ASSERT_OK(got);
+  EXPECT_EQ(Dump(*got), Dump(t));
+  // To a root and back: an empty parent is stored as none.
+  t.parent_id = "";
+  t.meta.revision = 3;
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(t, 2); }));
+  absl::StatusOr<Page<Team>> roots =
+      Read(store(), [](OkrTransaction& tx) { return tx.ListTeams("other", PageQuery{}); });
+  ASSERT_OK(roots);
+  EXPECT_THAT(Ids(roots->items), IsEmpty());
+  got = Read(store(), [](OkrTransaction& tx) { return tx.GetTeam("t"); });
+  ASSERT_OK(got);
+  EXPECT_EQ(got->parent_id, "");
+}
+
+TEST_P(StoreConformanceTest, UpdateTeam_StaleRevisionMissingTeamOrParent_FailsWithoutWriting) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.InsertTeam(MakeTeam("t")); }));
+  Team t = MakeTeam("t");
+  t.display_name = "Changed";
+  t.meta = Meta(2);
+  EXPECT_STATUS(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(t, 7); }), kAborted,
+                "\"t\"");
+  Team missing = MakeTeam("nope");
+  EXPECT_STATUS(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(missing, 1); }),
+                kNotFound, "\"nope\"");
+  Team orphan = MakeTeam("t", "ghost");
+  orphan.meta = Meta(2);
+  EXPECT_STATUS(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(orphan, 1); }),
+                kFailedPrecondition, "\"ghost\"");
+  absl::StatusOr<Team> got = Read(store(), [](OkrTransaction& tx) { return tx.GetTeam("t"); });
+  ASSERT_OK(got);
+  EXPECT_EQ(Dump(*got), Dump(MakeTeam("t")));
+}
+
+TEST_P(StoreConformanceTest, DeleteTeam_RefusedWhileReferenced_ThenDeletes) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    if (absl::Status s = tx.InsertTeam(MakeTeam("t")); !s.ok()) return s;
+    if (absl::Status s = tx.InsertTeam(MakeTeam("child", "t")); !s.ok()) return s;
+    if (absl::Status s = tx.InsertCycle(MakeCycle("c")); !s.ok()) return s;
+    return tx.InsertObjective(MakeObjective("o", "t", "c"));
+  }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteTeam("t", 1); }),
+                kFailedPrecondition, "\"o\"");
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteObjective("o"); }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteTeam("t", 1); }),
+                kFailedPrecondition, "\"child\"");
+  Team child = MakeTeam("child");
+  child.meta = Meta(2);
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(child, 1); }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteTeam("t", 3); }), kAborted,
+                "\"t\"");
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteTeam("t", 1); }));
+  EXPECT_STATUS(Read(store(), [](OkrTransaction& tx) { return tx.GetTeam("t"); }), kNotFound,
+                "\"t\"");
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteTeam("t", 1); }), kNotFound,
+                "\"t\"");
+}
+
+TEST_P(StoreConformanceTest, UpdateCycle_MatchingRevision_StoresEveryField_StaleFailsAborted) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.InsertCycle(MakeCycle("q1")); }));
+  Cycle c = MakeCycle("q1");
+  c.display_name = "Renamed";
+  c.start_time = kBeforeEpoch;
+  c.end_time = kT1;
+  c.meta = Meta(2);
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateCycle(c, 1); }));
+  absl::StatusOr<Cycle> got = Read(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); });
+  ASSERT_OK(got);
+  EXPECT_EQ(Dump(*got), Dump(c));
+  EXPECT_STATUS(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateCycle(c, 1); }), kAborted,
+                "\"q1\"");
+  Cycle missing = MakeCycle("nope");
+  EXPECT_STATUS(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateCycle(missing, 1); }),
+                kNotFound, "\"nope\"");
+}
+
+// Stores may keep cycles in memory (they were immutable once): an update or delete must
+// be visible to every later read, read-only or not, and a failed write changes nothing.
+TEST_P(StoreConformanceTest, UpdateCycle_AfterCachedReads_NeverServesTheOldCycle) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.InsertCycle(MakeCycle("q1")); }));
+  for (int i = 0; i < 3; ++i) {  // warm any cache
+    ASSERT_OK(Read(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); }));
+    ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); }));
+  }
+  Cycle c = MakeCycle("q1");
+  c.display_name = "Second";
+  c.meta = Meta(2);
+  // The write itself reads its own change.
+  absl::StatusOr<Cycle> in_tx = Write(store(), [&](OkrTransaction& tx) -> absl::StatusOr<Cycle> {
+    if (absl::Status s = tx.UpdateCycle(c, 1); !s.ok()) return s;
+    return tx.GetCycle("q1");
+  });
+  ASSERT_OK(in_tx);
+  EXPECT_EQ(in_tx->display_name, "Second");
+  absl::StatusOr<Cycle> read = Read(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); });
+  ASSERT_OK(read);
+  EXPECT_EQ(read->display_name, "Second");
+  absl::StatusOr<Cycle> written =
+      Write(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); });
+  ASSERT_OK(written);
+  EXPECT_EQ(written->display_name, "Second");
+  // A rolled-back update leaves the committed cycle in place.
+  Cycle third = c;
+  third.display_name = "Third";
+  third.meta = Meta(3);
+  EXPECT_STATUS(Write(store(),
+                      [&](OkrTransaction& tx) -> absl::Status {
+                        if (absl::Status s = tx.UpdateCycle(third, 2); !s.ok()) return s;
+                        return absl::CancelledError("roll back");
+                      }),
+                kCancelled, "roll back");
+  read = Read(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); });
+  ASSERT_OK(read);
+  EXPECT_EQ(read->display_name, "Second");
+  EXPECT_EQ(read->meta.revision, 2);
+  // Deleted: gone for readers and writers alike.
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteCycle("q1", 2); }));
+  EXPECT_STATUS(Read(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); }), kNotFound,
+                "\"q1\"");
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.GetCycle("q1"); }), kNotFound,
+                "\"q1\"");
+}
+
+TEST_P(StoreConformanceTest, DeleteCycle_RefusedWhileObjectivesReferToIt_StaleFailsAborted) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    if (absl::Status s = tx.InsertTeam(MakeTeam("t")); !s.ok()) return s;
+    if (absl::Status s = tx.InsertCycle(MakeCycle("c")); !s.ok()) return s;
+    return tx.InsertObjective(MakeObjective("o", "t", "c"));
+  }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteCycle("c", 1); }),
+                kFailedPrecondition, "\"o\"");
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteObjective("o"); }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteCycle("c", 4); }), kAborted,
+                "\"c\"");
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) { return tx.DeleteCycle("c", 1); }));
+  EXPECT_STATUS(Write(store(), [](OkrTransaction& tx) { return tx.DeleteCycle("c", 1); }),
+                kNotFound, "\"c\"");
+}
+
 // --- Objectives --------------------------------------------------------------------------
 
 TEST_P(StoreConformanceTest, InsertObjective_ThenGetObjective_RoundTripsStoredFields) {

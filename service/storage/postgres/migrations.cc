@@ -233,6 +233,17 @@ CREATE TABLE documents (
 );
 )sql";
 
+// One row whose epoch grows with every cycle update or delete: every transaction reads it
+// in its first round trip, so a replica serves a cycle from memory only while the epoch
+// its snapshot sees is the one the cached copy was read under (postgres_store.cc).
+constexpr char kMigration5[] = R"sql(
+CREATE TABLE cycle_epoch (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch BIGINT  NOT NULL
+);
+INSERT INTO cycle_epoch (id, epoch) VALUES (1, 0);
+)sql";
+
 constexpr PostgresMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -242,6 +253,7 @@ constexpr PostgresMigration kMigrations[] = {
     {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
      kMigration3},
     {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
+    {5, "cycle epoch: cycles become editable and replicas cache them by epoch", kMigration5},
 };
 
 }  // namespace

@@ -367,25 +367,35 @@ Params PageParams(const PageQuery& page) {
 
 // --- Transaction -------------------------------------------------------------------------
 
-// Cycles never change once created (the interface has no update or delete for them), so
-// committed cycles can be served from memory, as the SQLite store does. Only read-only
-// transactions fill the cache: they see committed data only.
+// Committed cycles served from memory (nearly every call reads one; they rarely change).
+// Any replica may change a cycle, so entries are tagged with the cycle epoch (table
+// cycle_epoch, bumped by every cycle update and delete in the same transaction) under
+// which they were read; every transaction reads the epoch its snapshot sees in its first
+// round trip (Begin) and is served only entries of exactly that epoch. A newer epoch
+// empties the cache. Only read-only transactions fill it: they see committed data only.
 class CycleCache {
  public:
-  std::optional<Cycle> Find(const std::string& id) {
+  std::optional<Cycle> Find(const std::string& id, int64_t epoch) {
     absl::MutexLock lock(&mu_);
+    if (epoch != epoch_) return std::nullopt;
     auto it = cycles_.find(id);
     if (it == cycles_.end()) return std::nullopt;
     return it->second;
   }
-  void Put(const Cycle& cycle) {
+  void Put(const Cycle& cycle, int64_t epoch) {
     absl::MutexLock lock(&mu_);
+    if (epoch > epoch_) {
+      cycles_.clear();
+      epoch_ = epoch;
+    }
+    if (epoch != epoch_) return;
     if (cycles_.size() < 10000) cycles_.emplace(cycle.id, cycle);
   }
 
  private:
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Cycle> cycles_ ABSL_GUARDED_BY(mu_);
+  int64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // One transaction on one connection. Every expected outcome (duplicate, missing row or
@@ -394,8 +404,10 @@ class CycleCache {
 // it) and is returned by every later call.
 class PgTransaction final : public OkrTransaction {
  public:
-  PgTransaction(Connection& conn, bool read_only, CycleCache& cycles)
-      : conn_(conn), read_only_(read_only), cycles_(cycles) {}
+  // `cycle_epoch`: the cycle epoch this transaction's snapshot sees (-1: unknown, the
+  // cache is not used).
+  PgTransaction(Connection& conn, bool read_only, CycleCache& cycles, int64_t cycle_epoch)
+      : conn_(conn), read_only_(read_only), cycles_(cycles), cycle_epoch_(cycle_epoch) {}
 
   // The first SQL error, or OK.
   const absl::Status& poisoned() const { return poisoned_; }
@@ -407,10 +419,14 @@ class PgTransaction final : public OkrTransaction {
   absl::StatusOr<Team> GetTeam(const std::string& id) override;
   absl::StatusOr<Page<Team>> ListTeams(const std::string& parent_id,
                                        const PageQuery& page) override;
+  absl::Status UpdateTeam(const Team& team, int64_t expected_revision) override;
+  absl::Status DeleteTeam(const std::string& id, int64_t expected_revision) override;
   // Cycles.
   absl::Status InsertCycle(const Cycle& cycle) override;
   absl::StatusOr<Cycle> GetCycle(const std::string& id) override;
   absl::StatusOr<Page<Cycle>> ListCycles(const PageQuery& page) override;
+  absl::Status UpdateCycle(const Cycle& cycle, int64_t expected_revision) override;
+  absl::Status DeleteCycle(const std::string& id, int64_t expected_revision) override;
   // Objectives.
   absl::Status InsertObjective(const Objective& objective) override;
   absl::StatusOr<Objective> GetObjective(const std::string& id) override;
@@ -511,6 +527,12 @@ class PgTransaction final : public OkrTransaction {
     OKR_ASSIGN_OR_RETURN(Result r, Query(sql, params));
     return r.rows() > 0;
   }
+  // For an update or delete of `table` (teams, cycles) that changed no row: NOT_FOUND,
+  // ABORTED for a stale revision, else OK (the caller explains why).
+  absl::Status NoRowChanged(absl::string_view table, absl::string_view what, const std::string& id,
+                            int64_t expected_revision);
+  // Records in this transaction that a cycle changed; stops using the cache.
+  absl::Status BumpCycleEpoch();
   absl::Status CheckWritable(absl::string_view method) const {
     if (!read_only_) return absl::OkStatus();
     return absl::FailedPreconditionError(
@@ -526,6 +548,8 @@ class PgTransaction final : public OkrTransaction {
   Connection& conn_;
   const bool read_only_;
   CycleCache& cycles_;
+  // -1 once this transaction changed a cycle: its own writes are not in the cache.
+  int64_t cycle_epoch_;
   absl::Status poisoned_;
   bool retryable_ = false;
   bool events_locked_ = false;  // holds kEventOrderLockKey (AppendEvent)
@@ -567,6 +591,67 @@ absl::StatusOr<Team> PgTransaction::GetTeam(const std::string& id) {
   return ReadTeam(r, 0);
 }
 
+absl::Status PgTransaction::NoRowChanged(absl::string_view table, absl::string_view what,
+                                         const std::string& id, int64_t expected_revision) {
+  OKR_ASSIGN_OR_RETURN(
+      Result r,
+      Query(absl::StrCat("SELECT revision FROM ", table, " WHERE id = $1"), Params().Text(id)));
+  const std::string label = absl::StrCat(what, " ", Quote(id));
+  if (r.rows() == 0) return absl::NotFoundError(absl::StrCat(label, " not found"));
+  const std::string revision = r.Text(0, 0);
+  if (revision != absl::StrCat(expected_revision)) {
+    return absl::AbortedError(absl::StrCat(label, " was modified concurrently: revision is ",
+                                           revision, ", expected ", expected_revision));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgTransaction::UpdateTeam(const Team& team, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateTeam"));
+  OKR_ASSIGN_OR_RETURN(
+      int64_t updated,
+      Modify("UPDATE teams SET display_name = $2, parent_id = $3, revision = $4, "
+             "create_time = $5, update_time = $6, jira_project_key = $7, gitlab_project = $8 "
+             "WHERE id = $1 AND revision = $9 AND ($3::text IS NULL OR "
+             "EXISTS (SELECT 1 FROM teams AS p WHERE p.id = $3::text))",
+             Params()
+                 .Text(team.id)
+                 .Text(team.display_name)
+                 .NullableText(team.parent_id)
+                 .Int(team.meta.revision)
+                 .Time(team.meta.create_time)
+                 .Time(team.meta.update_time)
+                 .Text(team.jira_project_key)
+                 .Text(team.gitlab_project)
+                 .Int(expected_revision)));
+  if (updated == 1) return absl::OkStatus();
+  OKR_RETURN_IF_ERROR(NoRowChanged("teams", "team", team.id, expected_revision));
+  return absl::FailedPreconditionError(absl::StrCat("team ", Quote(team.id), ": parent team ",
+                                                    Quote(team.parent_id), " does not exist"));
+}
+
+absl::Status PgTransaction::DeleteTeam(const std::string& id, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteTeam"));
+  OKR_ASSIGN_OR_RETURN(Result objective, Query("SELECT id FROM objectives WHERE team_id = $1 "
+                                               "ORDER BY seq LIMIT 1",
+                                               Params().Text(id)));
+  if (objective.rows() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "team ", Quote(id), " is the team of objective ", Quote(objective.Text(0, 0))));
+  }
+  OKR_ASSIGN_OR_RETURN(
+      Result child,
+      Query("SELECT id FROM teams WHERE parent_id = $1 ORDER BY seq LIMIT 1", Params().Text(id)));
+  if (child.rows() > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("team ", Quote(id), " is the parent of team ", Quote(child.Text(0, 0))));
+  }
+  OKR_ASSIGN_OR_RETURN(int64_t deleted, Modify("DELETE FROM teams WHERE id = $1 AND revision = $2",
+                                               Params().Text(id).Int(expected_revision)));
+  if (deleted == 1) return absl::OkStatus();
+  return NoRowChanged("teams", "team", id, expected_revision);
+}
+
 absl::StatusOr<Page<Team>> PgTransaction::ListTeams(const std::string& parent_id,
                                                     const PageQuery& page) {
   OKR_RETURN_IF_ERROR(CheckPage(page));
@@ -604,13 +689,56 @@ absl::Status PgTransaction::InsertCycle(const Cycle& cycle) {
 }
 
 absl::StatusOr<Cycle> PgTransaction::GetCycle(const std::string& id) {
-  if (std::optional<Cycle> cached = cycles_.Find(id); cached.has_value()) return *cached;
+  if (cycle_epoch_ >= 0) {
+    if (std::optional<Cycle> cached = cycles_.Find(id, cycle_epoch_); cached.has_value()) {
+      return *cached;
+    }
+  }
   OKR_ASSIGN_OR_RETURN(
       Result r, Query("SELECT " OKR_CYCLE_COLUMNS " FROM cycles WHERE id = $1", Params().Text(id)));
   if (r.rows() == 0) return absl::NotFoundError(absl::StrCat("cycle ", Quote(id), " not found"));
   OKR_ASSIGN_OR_RETURN(Cycle cycle, ReadCycle(r, 0));
-  if (read_only_) cycles_.Put(cycle);
+  if (read_only_ && cycle_epoch_ >= 0) cycles_.Put(cycle, cycle_epoch_);
   return cycle;
+}
+
+absl::Status PgTransaction::BumpCycleEpoch() {
+  cycle_epoch_ = -1;
+  return Modify("UPDATE cycle_epoch SET epoch = epoch + 1 WHERE id = 1", Params()).status();
+}
+
+absl::Status PgTransaction::UpdateCycle(const Cycle& cycle, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateCycle"));
+  OKR_ASSIGN_OR_RETURN(int64_t updated,
+                       Modify("UPDATE cycles SET display_name = $2, start_time = $3, "
+                              "end_time = $4, revision = $5, create_time = $6, update_time = $7 "
+                              "WHERE id = $1 AND revision = $8",
+                              Params()
+                                  .Text(cycle.id)
+                                  .Text(cycle.display_name)
+                                  .Time(cycle.start_time)
+                                  .Time(cycle.end_time)
+                                  .Int(cycle.meta.revision)
+                                  .Time(cycle.meta.create_time)
+                                  .Time(cycle.meta.update_time)
+                                  .Int(expected_revision)));
+  if (updated == 1) return BumpCycleEpoch();
+  return NoRowChanged("cycles", "cycle", cycle.id, expected_revision);
+}
+
+absl::Status PgTransaction::DeleteCycle(const std::string& id, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteCycle"));
+  OKR_ASSIGN_OR_RETURN(Result used, Query("SELECT id FROM objectives WHERE cycle_id = $1 "
+                                          "ORDER BY seq LIMIT 1",
+                                          Params().Text(id)));
+  if (used.rows() > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cycle ", Quote(id), " is the cycle of objective ", Quote(used.Text(0, 0))));
+  }
+  OKR_ASSIGN_OR_RETURN(int64_t deleted, Modify("DELETE FROM cycles WHERE id = $1 AND revision = $2",
+                                               Params().Text(id).Int(expected_revision)));
+  if (deleted == 1) return BumpCycleEpoch();
+  return NoRowChanged("cycles", "cycle", id, expected_revision);
 }
 
 absl::StatusOr<Page<Cycle>> PgTransaction::ListCycles(const PageQuery& page) {
@@ -1658,20 +1786,48 @@ absl::Status SetLane(Connection& conn, Lane& held, Lane want) {
   return absl::OkStatus();
 }
 
-// Starts a transaction on `conn`, in the lane as described above.
-absl::Status Begin(Connection& conn, bool read_only, bool rerun, Lane& lane) {
-  if (read_only) return conn.ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+// The cycle epoch in column `col` of the first row (-1 if unreadable).
+int64_t EpochOf(const Result& r, int col) {
+  int64_t epoch = -1;
+  if (r.rows() != 1 || !absl::SimpleAtoi(r.Text(0, col), &epoch)) return -1;
+  return epoch;
+}
+
+// Starts a transaction on `conn`, in the lane as described above, and sets `cycle_epoch`
+// to the cycle epoch its snapshot sees (read in the same round trip, the snapshot's first
+// statement).
+absl::Status Begin(Connection& conn, bool read_only, bool rerun, Lane& lane, int64_t& cycle_epoch) {
+  cycle_epoch = -1;
+  constexpr absl::string_view kEpoch = "SELECT epoch FROM cycle_epoch WHERE id = 1";
+  if (read_only) {
+    static const std::string* const kBeginReadOnly =
+        new std::string(absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ", kEpoch));
+    OKR_ASSIGN_OR_RETURN(Result got, conn.QueryScript(*kBeginReadOnly));
+    cycle_epoch = EpochOf(got, 0);
+    return absl::OkStatus();
+  }
+  static const std::string* const kBeginSerializable =
+      new std::string(absl::StrCat("BEGIN ISOLATION LEVEL SERIALIZABLE; ", kEpoch));
   if (rerun) OKR_RETURN_IF_ERROR(SetLane(conn, lane, Lane::kExclusive));
-  if (lane != Lane::kNone) return conn.ExecScript("BEGIN ISOLATION LEVEL SERIALIZABLE");
+  if (lane != Lane::kNone) {
+    OKR_ASSIGN_OR_RETURN(Result got, conn.QueryScript(*kBeginSerializable));
+    cycle_epoch = EpochOf(got, 0);
+    return absl::OkStatus();
+  }
   static const std::string* const kBeginInSharedLane = new std::string(
       absl::StrCat("BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_try_advisory_xact_lock_shared(",
-                   kRetryLaneKey, ")"));
+                   kRetryLaneKey, "), (", kEpoch, ")"));
   OKR_ASSIGN_OR_RETURN(Result got, conn.QueryScript(*kBeginInSharedLane));
-  if (got.rows() == 1 && got.Text(0, 0) == "t") return absl::OkStatus();
+  if (got.rows() == 1 && got.Text(0, 0) == "t") {
+    cycle_epoch = EpochOf(got, 1);
+    return absl::OkStatus();
+  }
   // A re-run holds or awaits the lane: wait for it before taking a snapshot.
   OKR_RETURN_IF_ERROR(conn.ExecScript("ROLLBACK"));
   OKR_RETURN_IF_ERROR(SetLane(conn, lane, Lane::kShared));
-  return conn.ExecScript("BEGIN ISOLATION LEVEL SERIALIZABLE");
+  OKR_ASSIGN_OR_RETURN(Result again, conn.QueryScript(*kBeginSerializable));
+  cycle_epoch = EpochOf(again, 0);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -1784,7 +1940,7 @@ class PostgresStore::Impl {
 
   Stats stats() {
     absl::MutexLock lock(&mu_);
-    return Stats{retries_, reconnects_, open_};
+    return Stats{retries_, reconnects_, open_, static_cast<int64_t>(idle_.size())};
   }
 
   const PostgresOptions options_;
@@ -1879,7 +2035,8 @@ absl::Status PostgresStore::Run(bool read_only,
       lease.emplace(std::move(acquired));
     }
     Connection& conn = lease->conn();
-    absl::Status begin = Begin(conn, read_only, /*rerun=*/attempts > 0, lane);
+    int64_t cycle_epoch = -1;
+    absl::Status begin = Begin(conn, read_only, /*rerun=*/attempts > 0, lane, cycle_epoch);
     if (!begin.ok()) {
       // A pooled connection may have died while idle (e.g. PostgreSQL restarted): nothing
       // ran yet, so try the next one, or a new one.
@@ -1898,7 +2055,7 @@ absl::Status PostgresStore::Run(bool read_only,
     absl::Status status;
     bool retry = false;
     {
-      PgTransaction tx(conn, read_only, impl_->cycles());
+      PgTransaction tx(conn, read_only, impl_->cycles(), cycle_epoch);
       status = fn(tx);
       if (!tx.poisoned().ok()) {
         retry = tx.retryable();

@@ -95,11 +95,12 @@ class PostgresStore final : public OkrStore {
   // Runs `SELECT 1` on a pooled connection: OK iff the database answers now.
   absl::Status Ping() override;
 
-  // Counters for tests and metrics (monotonic since Open).
+  // Counters for tests and metrics (monotonic since Open, except the connection gauges).
   struct Stats {
     int64_t retries = 0;     // callbacks re-run after 40001/40P01
     int64_t reconnects = 0;  // connections opened after the first
-    int64_t open_connections = 0;
+    int64_t open_connections = 0;  // idle + leased + being opened (gauge, not monotonic)
+    int64_t idle_connections = 0;  // open and waiting in the pool (gauge)
   };
   Stats stats() const;
 

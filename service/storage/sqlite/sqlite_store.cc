@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -341,33 +342,64 @@ void BindPage(Statement& s, const PageQuery& page) {
 
 }  // namespace
 
-// Cycles never change once created (the interface has no update or delete for them), so
-// committed cycles can be served from memory. Only read-only transactions fill the cache:
-// they see committed data only.
+// Committed cycles served from memory (they are read by nearly every call and rarely
+// change). Only read-only transactions fill the cache, and only with what they read while
+// no cycle write intervened: each takes generation() before its snapshot, and Put refuses
+// an entry once the generation moved. A write transaction that changes a cycle calls
+// Invalidate: that cycle is then neither served nor cached until the write batch ends,
+// and the store calls EndWrite after the batch committed or rolled back. So neither a
+// reader nor a later transaction is ever served the old row (this process is the only
+// writer of an SQLite database).
 class CycleCache {
  public:
+  uint64_t generation() {
+    absl::MutexLock lock(&mu_);
+    return generation_;
+  }
   std::optional<Cycle> Find(const std::string& id) {
     absl::MutexLock lock(&mu_);
+    if (writing_.contains(id)) return std::nullopt;
     auto it = cycles_.find(id);
     if (it == cycles_.end()) return std::nullopt;
     return it->second;
   }
-  void Put(const Cycle& cycle) {
+  // `generation`: generation() taken before the reading transaction's snapshot.
+  void Put(const Cycle& cycle, uint64_t generation) {
     absl::MutexLock lock(&mu_);
+    if (generation != generation_ || writing_.contains(cycle.id)) return;
     if (cycles_.size() < 10000) cycles_.emplace(cycle.id, cycle);
+  }
+  // The cycle is being changed or deleted by the current write batch.
+  void Invalidate(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    writing_.insert(id);
+    cycles_.erase(id);
+    ++generation_;
+  }
+  // The write batch ended (committed or not): the cycles it touched may be cached again.
+  void EndWrite() {
+    absl::MutexLock lock(&mu_);
+    if (writing_.empty()) return;
+    for (const std::string& id : writing_) cycles_.erase(id);
+    writing_.clear();
+    ++generation_;
   }
 
  private:
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Cycle> cycles_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> writing_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 namespace {
 
 class SqliteTransaction final : public OkrTransaction {
  public:
-  SqliteTransaction(Connection& conn, bool read_only, CycleCache* cycles = nullptr)
-      : conn_(conn), read_only_(read_only), cycles_(cycles) {}
+  // `cache_generation`: cycles->generation() taken before the transaction began.
+  SqliteTransaction(Connection& conn, bool read_only, CycleCache* cycles = nullptr,
+                    uint64_t cache_generation = 0)
+      : conn_(conn), read_only_(read_only), cycles_(cycles), cache_generation_(cache_generation) {}
 
   // Non-OK if SQLite rolled the transaction back on its own (after an I/O error, a full
   // disk, ...): committing would then be wrong, even if the callback returned OK.
@@ -384,10 +416,14 @@ class SqliteTransaction final : public OkrTransaction {
   absl::StatusOr<Team> GetTeam(const std::string& id) override;
   absl::StatusOr<Page<Team>> ListTeams(const std::string& parent_id,
                                        const PageQuery& page) override;
+  absl::Status UpdateTeam(const Team& team, int64_t expected_revision) override;
+  absl::Status DeleteTeam(const std::string& id, int64_t expected_revision) override;
   // Cycles.
   absl::Status InsertCycle(const Cycle& cycle) override;
   absl::StatusOr<Cycle> GetCycle(const std::string& id) override;
   absl::StatusOr<Page<Cycle>> ListCycles(const PageQuery& page) override;
+  absl::Status UpdateCycle(const Cycle& cycle, int64_t expected_revision) override;
+  absl::Status DeleteCycle(const std::string& id, int64_t expected_revision) override;
   // Objectives.
   absl::Status InsertObjective(const Objective& objective) override;
   absl::StatusOr<Objective> GetObjective(const std::string& id) override;
@@ -510,9 +546,18 @@ class SqliteTransaction final : public OkrTransaction {
   // Explains a foreign key violation of an objective write.
   absl::Status ObjectiveReferenceError(const Objective& o);
 
+  // The first id `sql` (one text parameter ?1) returns, or "" if none.
+  absl::StatusOr<std::string> FirstId(absl::string_view sql, absl::string_view p1) {
+    OKR_ASSIGN_OR_RETURN(Statement s, Prepare(sql));
+    s.BindText(1, p1);
+    OKR_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.ColumnText(0) : std::string();
+  }
+
   Connection& conn_;
   const bool read_only_;
   CycleCache* const cycles_;
+  const uint64_t cache_generation_;
 };
 
 // Teams -----------------------------------------------------------------------------------
@@ -563,6 +608,55 @@ absl::StatusOr<Page<Team>> SqliteTransaction::ListTeams(const std::string& paren
   return ReadPage<Team>(s, page.limit, ReadTeam);
 }
 
+absl::Status SqliteTransaction::UpdateTeam(const Team& team, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateTeam"));
+  OKR_ASSIGN_OR_RETURN(Statement s,
+                       Prepare("UPDATE teams SET display_name = ?2, parent_id = ?3, revision = ?4, "
+                               "create_time = ?5, update_time = ?6, jira_project_key = ?7, "
+                               "gitlab_project = ?8 WHERE id = ?1 AND revision = ?9"));
+  s.BindText(1, team.id);
+  s.BindText(2, team.display_name);
+  s.BindNullableText(3, team.parent_id);
+  s.BindInt(4, team.meta.revision);
+  s.BindTime(5, team.meta.create_time);
+  s.BindTime(6, team.meta.update_time);
+  s.BindText(7, team.jira_project_key);
+  s.BindText(8, team.gitlab_project);
+  s.BindInt(9, expected_revision);
+  absl::Status status = s.Run();
+  if (s.last_result() == SQLITE_CONSTRAINT_FOREIGNKEY) {
+    return absl::FailedPreconditionError(absl::StrCat("team ", Quote(team.id), ": parent team ",
+                                                      Quote(team.parent_id), " does not exist"));
+  }
+  OKR_RETURN_IF_ERROR(status);
+  if (Changes() == 1) return absl::OkStatus();
+  return NoRowUpdated("SELECT revision FROM teams WHERE id = ?1", team.id, "",
+                      absl::StrCat("team ", Quote(team.id)), expected_revision);
+}
+
+absl::Status SqliteTransaction::DeleteTeam(const std::string& id, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteTeam"));
+  OKR_ASSIGN_OR_RETURN(std::string objective,
+                       FirstId("SELECT id FROM objectives WHERE team_id = ?1 ORDER BY seq", id));
+  if (!objective.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("team ", Quote(id), " is the team of objective ", Quote(objective)));
+  }
+  OKR_ASSIGN_OR_RETURN(std::string child,
+                       FirstId("SELECT id FROM teams WHERE parent_id = ?1 ORDER BY seq", id));
+  if (!child.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("team ", Quote(id), " is the parent of team ", Quote(child)));
+  }
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("DELETE FROM teams WHERE id = ?1 AND revision = ?2"));
+  s.BindText(1, id);
+  s.BindInt(2, expected_revision);
+  OKR_RETURN_IF_ERROR(s.Run());
+  if (Changes() == 1) return absl::OkStatus();
+  return NoRowUpdated("SELECT revision FROM teams WHERE id = ?1", id, "",
+                      absl::StrCat("team ", Quote(id)), expected_revision);
+}
+
 // Cycles ----------------------------------------------------------------------------------
 
 absl::Status SqliteTransaction::InsertCycle(const Cycle& cycle) {
@@ -594,7 +688,7 @@ absl::StatusOr<Cycle> SqliteTransaction::GetCycle(const std::string& id) {
   OKR_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return absl::NotFoundError(absl::StrCat("cycle ", Quote(id), " not found"));
   OKR_ASSIGN_OR_RETURN(Cycle cycle, ReadCycle(s));
-  if (cycles_ != nullptr && read_only_) cycles_->Put(cycle);
+  if (cycles_ != nullptr && read_only_) cycles_->Put(cycle, cache_generation_);
   return cycle;
 }
 
@@ -605,6 +699,45 @@ absl::StatusOr<Page<Cycle>> SqliteTransaction::ListCycles(const PageQuery& page)
                                "ORDER BY seq LIMIT ?2"));
   BindPage(s, page);
   return ReadPage<Cycle>(s, page.limit, ReadCycle);
+}
+
+absl::Status SqliteTransaction::UpdateCycle(const Cycle& cycle, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("UpdateCycle"));
+  if (cycles_ != nullptr) cycles_->Invalidate(cycle.id);
+  OKR_ASSIGN_OR_RETURN(
+      Statement s, Prepare("UPDATE cycles SET display_name = ?2, start_time = ?3, end_time = ?4, "
+                           "revision = ?5, create_time = ?6, update_time = ?7 "
+                           "WHERE id = ?1 AND revision = ?8"));
+  s.BindText(1, cycle.id);
+  s.BindText(2, cycle.display_name);
+  s.BindTime(3, cycle.start_time);
+  s.BindTime(4, cycle.end_time);
+  s.BindInt(5, cycle.meta.revision);
+  s.BindTime(6, cycle.meta.create_time);
+  s.BindTime(7, cycle.meta.update_time);
+  s.BindInt(8, expected_revision);
+  OKR_RETURN_IF_ERROR(s.Run());
+  if (Changes() == 1) return absl::OkStatus();
+  return NoRowUpdated("SELECT revision FROM cycles WHERE id = ?1", cycle.id, "",
+                      absl::StrCat("cycle ", Quote(cycle.id)), expected_revision);
+}
+
+absl::Status SqliteTransaction::DeleteCycle(const std::string& id, int64_t expected_revision) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteCycle"));
+  OKR_ASSIGN_OR_RETURN(std::string objective,
+                       FirstId("SELECT id FROM objectives WHERE cycle_id = ?1 ORDER BY seq", id));
+  if (!objective.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cycle ", Quote(id), " is the cycle of objective ", Quote(objective)));
+  }
+  if (cycles_ != nullptr) cycles_->Invalidate(id);
+  OKR_ASSIGN_OR_RETURN(Statement s, Prepare("DELETE FROM cycles WHERE id = ?1 AND revision = ?2"));
+  s.BindText(1, id);
+  s.BindInt(2, expected_revision);
+  OKR_RETURN_IF_ERROR(s.Run());
+  if (Changes() == 1) return absl::OkStatus();
+  return NoRowUpdated("SELECT revision FROM cycles WHERE id = ?1", id, "",
+                      absl::StrCat("cycle ", Quote(id)), expected_revision);
 }
 
 // Objectives ------------------------------------------------------------------------------
@@ -1716,6 +1849,12 @@ void SqliteStore::ReleaseReader(Connection* reader) {
   idle_readers_.push_back(reader);
 }
 
+SqliteStore::PoolStats SqliteStore::pool_stats() const {
+  absl::MutexLock lock(&pool_mu_);
+  return PoolStats{static_cast<int64_t>(idle_readers_.size()),
+                   static_cast<int64_t>(readers_.size())};
+}
+
 absl::Status SqliteStore::RunInTransaction(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) {
   ActiveScope scope(this);
   if (scope.nested()) return NestedError();
@@ -1738,6 +1877,8 @@ absl::Status SqliteStore::RunInTransaction(absl::FunctionRef<absl::Status(OkrTra
       queue_.erase(queue_.begin(), queue_.begin() + n);
     }
     RunBatch(batch);
+    // Cycles the batch changed may be cached again, now that it committed or rolled back.
+    cycle_cache_->EndWrite();
     absl::MutexLock lock(&queue_mu_);
     for (PendingWrite* w : batch) w->done = true;
     if (me.done) {
@@ -1814,9 +1955,11 @@ absl::Status SqliteStore::RunReadOnly(absl::FunctionRef<absl::Status(OkrTransact
   ActiveScope scope(this);
   if (scope.nested()) return NestedError();
   Connection* conn = AcquireReader();
+  // Before the snapshot: a cycle write from now on keeps what this reads out of the cache.
+  const uint64_t cache_generation = cycle_cache_->generation();
   absl::Status status = conn->Exec("BEGIN");
   if (status.ok()) {
-    SqliteTransaction tx(*conn, /*read_only=*/true, cycle_cache_.get());
+    SqliteTransaction tx(*conn, /*read_only=*/true, cycle_cache_.get(), cache_generation);
     status = fn(tx);
   }
   // Ending a read transaction only releases the snapshot.

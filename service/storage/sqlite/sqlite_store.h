@@ -39,6 +39,7 @@
 #ifndef OKR_SERVICE_STORAGE_SQLITE_SQLITE_STORE_H_
 #define OKR_SERVICE_STORAGE_SQLITE_SQLITE_STORE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,13 @@ class SqliteStore final : public OkrStore {
   absl::Status RunReadOnly(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) override;
   absl::Status Ping() override;
 
+  // The read-only connection pool now (for metrics); the one writer connection is not in it.
+  struct PoolStats {
+    int64_t idle = 0;  // read connections waiting for a caller
+    int64_t size = 0;  // read_connections
+  };
+  PoolStats pool_stats() const;
+
  private:
   SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
               std::vector<std::unique_ptr<sqlite_internal::Connection>> readers);
@@ -115,7 +123,7 @@ class SqliteStore final : public OkrStore {
   const std::unique_ptr<sqlite_internal::Connection> writer_ ABSL_PT_GUARDED_BY(writer_mu_);
 
   const std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
-  absl::Mutex pool_mu_;
+  mutable absl::Mutex pool_mu_;
   std::vector<sqlite_internal::Connection*> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
 };
 

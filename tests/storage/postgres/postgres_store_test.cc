@@ -546,6 +546,46 @@ TEST_F(PostgresStoreTest, TwoReplicas_ConcurrentCheckInsOnOneKeyResult_LoseNoUpd
               absl::FormatDuration(elapsed).c_str(), static_cast<long long>(retries));
 }
 
+// Each replica keeps cycles in memory; a cycle another replica changed or deleted must
+// never be served from there (the cycle epoch read in every BEGIN round trip).
+TEST_F(PostgresStoreTest, TwoReplicas_CycleChangedOnOne_IsNeverServedStaleByTheOther) {
+  std::unique_ptr<PostgresStore> a = OpenOrDie(Options());
+  std::unique_ptr<PostgresStore> b = OpenOrDie(Options());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(Seed(*a));
+  auto read_name = [](OkrStore& store, bool read_only) -> absl::StatusOr<std::string> {
+    std::string name;
+    auto fn = [&](OkrTransaction& tx) -> absl::Status {
+      absl::StatusOr<Cycle> c = tx.GetCycle("c");
+      if (!c.ok()) return c.status();
+      name = c->display_name;
+      return absl::OkStatus();
+    };
+    absl::Status s = read_only ? store.RunReadOnly(fn) : store.RunInTransaction(fn);
+    if (!s.ok()) return s;
+    return name;
+  };
+  for (int i = 0; i < 3; ++i) {  // b caches the cycle
+    ASSERT_OK(read_name(*b, true).status());
+    ASSERT_OK(read_name(*b, false).status());
+  }
+  Cycle renamed = MakeCycle("c");
+  renamed.display_name = "Renamed on a";
+  renamed.meta.revision = 2;
+  ASSERT_OK(a->RunInTransaction([&](OkrTransaction& tx) { return tx.UpdateCycle(renamed, 1); }));
+  absl::StatusOr<std::string> seen = read_name(*b, true);
+  ASSERT_OK(seen.status());
+  EXPECT_EQ(*seen, "Renamed on a");
+  seen = read_name(*b, false);
+  ASSERT_OK(seen.status());
+  EXPECT_EQ(*seen, "Renamed on a");
+  ASSERT_OK(a->RunInTransaction([](OkrTransaction& tx) { return tx.DeleteObjective("o"); }));
+  ASSERT_OK(a->RunInTransaction([](OkrTransaction& tx) { return tx.DeleteCycle("c", 2); }));
+  EXPECT_EQ(read_name(*b, true).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(read_name(*b, false).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(PostgresStoreTest, ConflictingCommitDuringCallback_RerunsWholeCallbackAndKeepsBothUpdates) {
   std::unique_ptr<PostgresStore> a = OpenOrDie(Options());
   std::unique_ptr<PostgresStore> b = OpenOrDie(Options());
