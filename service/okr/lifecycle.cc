@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/okr/error_details.h"
 #include "service/okr/names.h"
 #include "service/okr/validation.h"
 
@@ -159,16 +160,25 @@ absl::StatusOr<AgreeResult> Agree(Objective& objective, absl::string_view team_i
     return result;
   }
   std::vector<std::string> blocking;
+  std::vector<Violation> violations;
   for (const Finding& f : findings) {
     if (BlocksAgreement(f, objective.id)) {
       blocking.push_back(absl::StrCat(FindingCodeName(f.code), ": ", f.message));
+      // One violation per resource involved, so a client sees e.g. the contradicting key
+      // result by name.
+      for (const std::string& subject : f.subjects) {
+        violations.push_back(Violation{std::string(FindingCodeName(f.code)), subject, f.message});
+      }
     }
   }
   if (!blocking.empty()) {
     std::sort(blocking.begin(), blocking.end());
-    return WrongState(objective, absl::StrCat("it cannot be agreed while alignment errors "
-                                              "block it: ",
-                                              absl::StrJoin(blocking, " ")));
+    absl::Status status = WrongState(objective, absl::StrCat("it cannot be agreed while alignment "
+                                                             "errors block it: ",
+                                                             absl::StrJoin(blocking, " ")));
+    status = WithReason(std::move(status), "ALIGNMENT_BLOCKS_AGREEMENT");
+    for (const Violation& v : violations) status = WithViolation(std::move(status), v);
+    return status;
   }
   objective.agreements.push_back(Agreement{std::string(team_id), std::string(agreed_by), now});
   result.recorded = true;
