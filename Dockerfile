@@ -14,7 +14,7 @@ RUN apt-get update \
       cmake ninja-build g++ pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
       libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libsimdjson-dev \
-      libssl-dev libsqlite3-dev libpq-dev \
+      libssl-dev libsqlite3-dev libpq-dev prometheus-cpp-dev libctemplate-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -30,7 +30,8 @@ LABEL org.opencontainers.image.title="okr-server" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libcurl4 libcpp-httplib0.11 \
-      libsimdjson14 libsqlite3-0 libpq5 libssl3 ca-certificates \
+      libsimdjson14 libsqlite3-0 libpq5 libssl3 libprometheus-cpp-core1.0 libctemplate3 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 okr \
  && useradd --system --uid 10001 --gid okr --home-dir /var/lib/okr --no-create-home \

@@ -6,11 +6,13 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
-  libsqlite3-dev libpq-dev)
+  libsqlite3-dev libpq-dev golang-github-gogo-googleapis-dev prometheus-cpp-dev
+  libctemplate-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-grpcio python3-protobuf python3-yaml
+  python3 python3-grpcio python3-protobuf python3-yaml openssl
   nghttp2-client postgresql curl prometheus
-  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev)
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+  chromium)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then
@@ -35,12 +37,15 @@ else
 fi
 
 # Test tools from npm, kept outside the repository: Prism validates the Jira connector's
-# traffic against Atlassian's OpenAPI spec; ajv validates the chart's values.
+# traffic against Atlassian's OpenAPI spec; ajv validates the chart's values; @grpc/grpc-js
+# and @grpc/proto-loader run README's Node client example.
 if [ "${1:-}" != "--runtime-only" ]; then
-  if [ ! -x "$npm_prefix/node_modules/.bin/prism" ] || [ ! -x "$npm_prefix/node_modules/.bin/ajv" ]; then
+  if [ ! -x "$npm_prefix/node_modules/.bin/prism" ] || [ ! -x "$npm_prefix/node_modules/.bin/ajv" ] ||
+     [ ! -f "$npm_prefix/node_modules/@grpc/grpc-js/package.json" ] ||
+     [ ! -f "$npm_prefix/node_modules/@grpc/proto-loader/package.json" ]; then
     echo "install-deps: installing npm test tools into $npm_prefix"
     mkdir -p "$npm_prefix"
     npm install --silent --no-audit --no-fund --prefix "$npm_prefix" \
-      @stoplight/prism-cli@5 ajv-cli@5 ajv-formats@3 >/dev/null
+      @stoplight/prism-cli@5 ajv-cli@5 ajv-formats@3 @grpc/grpc-js@1 @grpc/proto-loader@0 >/dev/null
   fi
 fi

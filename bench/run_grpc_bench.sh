@@ -97,12 +97,13 @@ start_echo() {
   wait_until 15 "$ECHO_PID" "$WORK/echo.log" grep -q "listening on" "$WORK/echo.log"
 }
 
-# start_okr SYNC: okr-server on a fresh database with --sqlite-sync=SYNC.
+# start_okr SYNC: okr-server on a fresh database with --sqlite-sync=SYNC (and --auth=none:
+# the benchmark measures the API, not token checks; okr_grpc_load sends no token).
 start_okr() {
   local sync=$1
   rm -f "$WORK"/okr-"$sync".db*
   "$OKR_SERVER" --grpc-address="127.0.0.1:$GRPC_PORT" --http-address="127.0.0.1:$HTTP_PORT" \
-    --database="sqlite:$WORK/okr-$sync.db" --sqlite-sync="$sync" \
+    --database="sqlite:$WORK/okr-$sync.db" --sqlite-sync="$sync" --auth=none \
     >"$WORK/okr-$sync.log" 2>&1 &
   OKR_PID=$!
   PIDS+=("$OKR_PID")

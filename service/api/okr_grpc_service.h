@@ -4,7 +4,9 @@
 // to the core, which must outlive the server. Thread-safe. Every call gets a request id
 // (the caller's `x-request-id` metadata when acceptable, see log::AcceptOrNewRequestId,
 // else a new one) that is on every log line emitted while handling it and is returned in
-// the initial metadata as `x-request-id`.
+// the initial metadata as `x-request-id`. With access control on (SetAccessControl), each
+// call first authenticates its bearer token, then needs the method's least role
+// (service/api/access_policy.h) and, for writes to OKRs, the right to write the team.
 //
 //   OkrGrpcService service(core);
 //   builder.RegisterService(&service);
@@ -18,17 +20,22 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "okr/v1/okr_service.grpc.pb.h"
+#include "service/api/access_policy.h"
 #include "service/core/events_core.h"
 #include "service/core/okr_core.h"
+#include "service/core/tokens_core.h"
 #include "service/events/event_hub.h"
 #include "service/okr/clock.h"
 
 namespace okr::api {
 
-// Told about every finished RPC (for metrics). Must be thread-safe and fast.
+// Told about every RPC of okr.v1.OkrService (for metrics): OnRpcStarted when it arrives,
+// OnRpc once when it finishes (a WatchEvents stream when the stream ends, `latency` then
+// being its lifetime). Must be thread-safe and fast.
 class RpcObserver {
  public:
   virtual ~RpcObserver() = default;
+  virtual void OnRpcStarted(absl::string_view method) {}
   virtual void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) = 0;
 };
 
@@ -45,6 +52,11 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   grpc::ServerUnaryReactor* ListTeams(grpc::CallbackServerContext* ctx,
                                       const v1::ListTeamsRequest* req,
                                       v1::ListTeamsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateTeam(grpc::CallbackServerContext* ctx,
+                                       const v1::UpdateTeamRequest* req, v1::Team* resp) override;
+  grpc::ServerUnaryReactor* DeleteTeam(grpc::CallbackServerContext* ctx,
+                                       const v1::DeleteTeamRequest* req,
+                                       google::protobuf::Empty* resp) override;
 
   grpc::ServerUnaryReactor* CreateCycle(grpc::CallbackServerContext* ctx,
                                         const v1::CreateCycleRequest* req,
@@ -54,6 +66,12 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   grpc::ServerUnaryReactor* ListCycles(grpc::CallbackServerContext* ctx,
                                        const v1::ListCyclesRequest* req,
                                        v1::ListCyclesResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateCycle(grpc::CallbackServerContext* ctx,
+                                        const v1::UpdateCycleRequest* req,
+                                        v1::Cycle* resp) override;
+  grpc::ServerUnaryReactor* DeleteCycle(grpc::CallbackServerContext* ctx,
+                                        const v1::DeleteCycleRequest* req,
+                                        google::protobuf::Empty* resp) override;
 
   grpc::ServerUnaryReactor* CreateObjective(grpc::CallbackServerContext* ctx,
                                             const v1::CreateObjectiveRequest* req,
@@ -90,6 +108,9 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   grpc::ServerUnaryReactor* CreateCheckIn(grpc::CallbackServerContext* ctx,
                                           const v1::CreateCheckInRequest* req,
                                           v1::CheckIn* resp) override;
+  grpc::ServerUnaryReactor* GetCheckIn(grpc::CallbackServerContext* ctx,
+                                       const v1::GetCheckInRequest* req,
+                                       v1::CheckIn* resp) override;
   grpc::ServerUnaryReactor* ListCheckIns(grpc::CallbackServerContext* ctx,
                                          const v1::ListCheckInsRequest* req,
                                          v1::ListCheckInsResponse* resp) override;
@@ -158,6 +179,9 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   grpc::ServerUnaryReactor* ListSubscriptions(grpc::CallbackServerContext* ctx,
                                               const v1::ListSubscriptionsRequest* req,
                                               v1::ListSubscriptionsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateSubscription(grpc::CallbackServerContext* ctx,
+                                               const v1::UpdateSubscriptionRequest* req,
+                                               v1::Subscription* resp) override;
   grpc::ServerUnaryReactor* DeleteSubscription(grpc::CallbackServerContext* ctx,
                                                const v1::DeleteSubscriptionRequest* req,
                                                google::protobuf::Empty* resp) override;
@@ -168,9 +192,35 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   grpc::ServerUnaryReactor* ListRules(grpc::CallbackServerContext* ctx,
                                       const v1::ListRulesRequest* req,
                                       v1::ListRulesResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateRule(grpc::CallbackServerContext* ctx,
+                                       const v1::UpdateRuleRequest* req, v1::Rule* resp) override;
   grpc::ServerUnaryReactor* DeleteRule(grpc::CallbackServerContext* ctx,
                                        const v1::DeleteRuleRequest* req,
                                        google::protobuf::Empty* resp) override;
+
+  grpc::ServerUnaryReactor* CreateApiToken(grpc::CallbackServerContext* ctx,
+                                           const v1::CreateApiTokenRequest* req,
+                                           v1::ApiToken* resp) override;
+  grpc::ServerUnaryReactor* GetApiToken(grpc::CallbackServerContext* ctx,
+                                        const v1::GetApiTokenRequest* req,
+                                        v1::ApiToken* resp) override;
+  grpc::ServerUnaryReactor* ListApiTokens(grpc::CallbackServerContext* ctx,
+                                          const v1::ListApiTokensRequest* req,
+                                          v1::ListApiTokensResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteApiToken(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteApiTokenRequest* req,
+                                           google::protobuf::Empty* resp) override;
+
+  // Serves the token RPCs (without it they answer UNIMPLEMENTED) and, when `enforce` is
+  // true (--auth=tokens), makes every call authenticate with `authorization: Bearer
+  // <secret>` (UNAUTHENTICATED otherwise) and pass the method's least role and the team
+  // checks (PERMISSION_DENIED naming what is needed, one audit log line each). Without
+  // enforcement every caller acts as an anonymous ADMIN. Set before the server starts;
+  // `tokens` must outlive the service.
+  void SetAccessControl(core::TokensCore* tokens, bool enforce) {
+    tokens_ = tokens;
+    auth_enabled_ = enforce;
+  }
 
   // Serves the event RPCs; without it they answer UNIMPLEMENTED. All must outlive the
   // service. `on_rule_change` (may be empty) is called after a rule is created.
@@ -185,7 +235,15 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
  private:
   template <typename Fn>
   grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
-                                    Fn&& fn);
+                                    const google::protobuf::Message& req, Fn&& fn);
+  // Who is calling (UNAUTHENTICATED without a valid token when enforced).
+  absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, absl::string_view method);
+  // PERMISSION_DENIED unless the caller may write the OKRs of the team (or, for an
+  // objective, of its team); NOT_FOUND for a missing objective.
+  absl::Status RequireTeamWrite(const Caller& caller, const std::string& team_id);
+  absl::Status RequireObjectiveWrite(const Caller& caller, const std::string& objective_id);
+  // The team a write request is about ("" if it cannot tell), to name it in a refusal.
+  std::string TeamOfRequest(const google::protobuf::Message& req);
 
   core::OkrCore& core_;
   RpcObserver* observer_;
@@ -194,6 +252,8 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   events::EventHub* hub_ = nullptr;
   const Clock* clock_ = nullptr;
   std::function<void()> on_rule_change_;
+  core::TokensCore* tokens_ = nullptr;
+  bool auth_enabled_ = false;
 };
 
 }  // namespace okr::api

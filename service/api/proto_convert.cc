@@ -508,6 +508,7 @@ void ToProto(const Subscription& s, v1::Subscription* out) {
     ToProtoTime(s.failing_since, out->mutable_failing_since());
   }
   ToProtoTime(s.meta.create_time, out->mutable_create_time());
+  out->set_etag(core::FormatEtag(s.meta.revision));
 }
 
 absl::StatusOr<Subscription> FromProto(const v1::Subscription& in, const std::string& id) {
@@ -517,6 +518,53 @@ absl::StatusOr<Subscription> FromProto(const v1::Subscription& in, const std::st
   s.secret = in.secret();
   OKR_ASSIGN_OR_RETURN(s.filter, FromProto(in.filter(), "subscription.filter"));
   return s;
+}
+
+void ToProto(const ApiToken& t, const std::string& secret, v1::ApiToken* out) {
+  out->set_name(absl::StrCat("apiTokens/", t.id));
+  out->set_display_name(t.display_name);
+  switch (t.role) {
+    case Role::kViewer:
+      out->set_role(v1::VIEWER);
+      break;
+    case Role::kEditor:
+      out->set_role(v1::EDITOR);
+      break;
+    case Role::kAdmin:
+      out->set_role(v1::ADMIN);
+      break;
+    case Role::kUnspecified:
+      out->set_role(v1::ROLE_UNSPECIFIED);
+      break;
+  }
+  for (const std::string& team : t.team_ids) out->add_teams(names::Team(team));
+  if (!secret.empty()) out->set_secret(secret);
+  ToProtoTime(t.meta.create_time, out->mutable_create_time());
+}
+
+absl::StatusOr<ApiToken> FromProto(const v1::ApiToken& in, const std::string& id) {
+  ApiToken t;
+  t.id = id;
+  t.display_name = in.display_name();
+  switch (in.role()) {
+    case v1::VIEWER:
+      t.role = Role::kViewer;
+      break;
+    case v1::EDITOR:
+      t.role = Role::kEditor;
+      break;
+    case v1::ADMIN:
+      t.role = Role::kAdmin;
+      break;
+    default:
+      t.role = Role::kUnspecified;
+      break;
+  }
+  for (const std::string& team : in.teams()) {
+    OKR_ASSIGN_OR_RETURN(std::string team_id, names::ParseTeam(team, "api_token.teams"));
+    t.team_ids.push_back(std::move(team_id));
+  }
+  return t;
 }
 
 void ToProto(const Rule& r, v1::Rule* out) {
@@ -533,6 +581,7 @@ void ToProto(const Rule& r, v1::Rule* out) {
     a->set_subscription(absl::StrCat("subscriptions/", r.subscription_id));
   if (r.action == RuleActionType::kOpenIssue) a->set_tracker(ToProto(r.tracker));
   ToProtoTime(r.meta.create_time, out->mutable_create_time());
+  out->set_etag(core::FormatEtag(r.meta.revision));
 }
 
 absl::StatusOr<Rule> FromProto(const v1::Rule& in, const std::string& id) {

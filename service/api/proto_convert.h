@@ -14,6 +14,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "okr/v1/okr_service.pb.h"
 #include "service/core/okr_core.h"
+#include "service/okr/access.h"
 #include "service/okr/alignment.h"
 #include "service/okr/events.h"
 #include "service/okr/model.h"
@@ -65,6 +66,9 @@ absl::StatusOr<EventFilter> FromProto(const v1::EventFilter& filter, absl::strin
 absl::StatusOr<Subscription> FromProto(const v1::Subscription& subscription,
                                        const std::string& subscription_id);
 absl::StatusOr<Rule> FromProto(const v1::Rule& rule, const std::string& rule_id);
+// API tokens; `secret` (only set right after creation) is copied when not empty.
+void ToProto(const ApiToken& token, const std::string& secret, v1::ApiToken* out);
+absl::StatusOr<ApiToken> FromProto(const v1::ApiToken& token, const std::string& token_id);
 
 // Update masks: the paths of `mask`, or when it is empty, the given default paths.
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,

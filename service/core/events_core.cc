@@ -1,5 +1,6 @@
 #include "service/core/events_core.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -24,6 +25,7 @@ constexpr char kDelivery[] = "delivery";
 constexpr char kRule[] = "rule";
 constexpr char kFiring[] = "firing";
 constexpr char kIssueAction[] = "issue_action";
+constexpr char kRuleIssues[] = "rule_issues";  // per rule: when it queued its recent issues
 constexpr char kFindings[] = "findings";
 constexpr char kHealthWatch[] = "health_watch";
 
@@ -285,23 +287,122 @@ absl::StatusOr<int64_t> EventsCore::LastEventSequence() {
 
 // ---- Subscriptions ----
 
+namespace {
+
+// The objective and team a subscription filter names exist.
+absl::Status CheckFilterReferences(OkrTransaction& tx, const EventFilter& filter) {
+  if (!filter.objective_id.empty()) {
+    OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetObjective(filter.objective_id).status(),
+                                                 "subscription.filter.objective",
+                                                 names::Objective(filter.objective_id)));
+  }
+  if (!filter.team_id.empty()) {
+    OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetTeam(filter.team_id).status(),
+                                                 "subscription.filter.team",
+                                                 names::Team(filter.team_id)));
+  }
+  return absl::OkStatus();
+}
+
+// INVALID_ARGUMENT naming update_mask unless every path is allowed.
+absl::Status CheckUpdatePaths(const std::vector<std::string>& paths,
+                              const std::vector<std::string>& allowed, absl::string_view what) {
+  for (const std::string& p : paths) {
+    if (std::find(allowed.begin(), allowed.end(), p) == allowed.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask: field \"", p.substr(0, 100), "\" cannot be updated on a ",
+                       what, " (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool HasPath(const std::vector<std::string>& paths, absl::string_view path) {
+  return std::find(paths.begin(), paths.end(), path) != paths.end();
+}
+
+// The rule's parent, subscription and (OPEN_ISSUE) tracker project exist, as CreateRule
+// and UpdateRule require.
+absl::Status CheckRuleReferences(OkrTransaction& tx, const Rule& rule) {
+  std::string team_id = rule.team_id;
+  if (!rule.objective_id.empty()) {
+    absl::StatusOr<Objective> o = tx.GetObjective(rule.objective_id);
+    OKR_RETURN_IF_ERROR(
+        internal::ReferenceError(o.status(), "rule.parent", names::Objective(rule.objective_id)));
+    team_id = o->team_id;
+  }
+  absl::StatusOr<Team> team = tx.GetTeam(team_id);
+  OKR_RETURN_IF_ERROR(internal::ReferenceError(team.status(), "rule.parent", names::Team(team_id)));
+  if (rule.action == RuleActionType::kCallSubscription) {
+    OKR_ASSIGN_OR_RETURN(std::optional<Document> sub,
+                         tx.GetDocument(kSubscription, rule.subscription_id));
+    if (!sub.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("rule.action.subscription: subscriptions/",
+                                                     rule.subscription_id, " does not exist"));
+    }
+  }
+  if (rule.action == RuleActionType::kOpenIssue) {
+    const bool jira = rule.tracker == Tracker::kJira;
+    if ((jira ? team->jira_project_key : team->gitlab_project).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rule.action.tracker: team ", names::Team(team_id), " has no ",
+                       jira ? "jira_project_key" : "gitlab_project", " to open issues in"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status EventsCore::CheckTargetUrl(const std::string& url) const {
+  if (!options_.target_url_check) return absl::OkStatus();
+  absl::Status checked = options_.target_url_check(url);
+  if (checked.ok()) return checked;
+  return absl::Status(checked.code(), absl::StrCat("subscription.target_url: ", checked.message()));
+}
+
+absl::StatusOr<Subscription> EventsCore::UpdateSubscription(const Subscription& patch,
+                                                            const std::vector<std::string>& paths,
+                                                            const std::string& etag) {
+  OKR_RETURN_IF_ERROR(CheckUpdatePaths(paths, {"target_url", "filter", "secret"}, "subscription"));
+  auto apply = [&](Subscription& s) {
+    if (HasPath(paths, "target_url")) s.target_url = patch.target_url;
+    if (HasPath(paths, "filter")) s.filter = patch.filter;
+    if (HasPath(paths, "secret")) s.secret = patch.secret;
+  };
+  // As CreateSubscription does: the syntax first, then the outbound check of a new target,
+  // outside the transaction (it may wait for DNS).
+  {
+    OKR_ASSIGN_OR_RETURN(Subscription preview, GetSubscription(patch.id));
+    apply(preview);
+    OKR_RETURN_IF_ERROR(ValidateSubscription(preview));
+    if (HasPath(paths, "target_url")) OKR_RETURN_IF_ERROR(CheckTargetUrl(patch.target_url));
+  }
+  const absl::Time now = clock_.Now();
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Document d, RequireDocument(tx, kSubscription, patch.id,
+                                                     absl::StrCat("subscriptions/", patch.id)));
+    OKR_RETURN_IF_ERROR(internal::CheckEtag(etag, d.meta.revision, "subscription.etag"));
+    OKR_ASSIGN_OR_RETURN(Subscription s, SubscriptionFromDoc(d));
+    apply(s);
+    OKR_RETURN_IF_ERROR(ValidateSubscription(s));
+    OKR_RETURN_IF_ERROR(CheckFilterReferences(tx, s.filter));
+    Touch(s.meta, now);
+    return tx.UpdateDocument(SubscriptionDoc(s), d.meta.revision);
+  }));
+  return GetSubscription(patch.id);
+}
+
 absl::StatusOr<Subscription> EventsCore::CreateSubscription(Subscription s) {
   if (s.id.empty()) s.id = names::GenerateId();
   OKR_RETURN_IF_ERROR(names::ValidateId(s.id, "subscription_id"));
   OKR_RETURN_IF_ERROR(ValidateSubscription(s));
+  // Outside the transaction: it may wait for DNS.
+  OKR_RETURN_IF_ERROR(CheckTargetUrl(s.target_url));
   const absl::Time now = clock_.Now();
   NewMeta(s.meta, now);
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!s.filter.objective_id.empty()) {
-      OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetObjective(s.filter.objective_id).status(),
-                                                   "subscription.filter.objective",
-                                                   names::Objective(s.filter.objective_id)));
-    }
-    if (!s.filter.team_id.empty()) {
-      OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetTeam(s.filter.team_id).status(),
-                                                   "subscription.filter.team",
-                                                   names::Team(s.filter.team_id)));
-    }
+    OKR_RETURN_IF_ERROR(CheckFilterReferences(tx, s.filter));
     OKR_RETURN_IF_ERROR(tx.InsertDocument(SubscriptionDoc(s)));
     DeliveryState state;
     OKR_ASSIGN_OR_RETURN(state.delivered_sequence, tx.LastEventSequence());
@@ -528,35 +629,41 @@ absl::StatusOr<Rule> EventsCore::CreateRule(Rule rule) {
   const absl::Time now = clock_.Now();
   NewMeta(rule.meta, now);
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    std::string team_id = rule.team_id;
-    if (!rule.objective_id.empty()) {
-      absl::StatusOr<Objective> o = tx.GetObjective(rule.objective_id);
-      OKR_RETURN_IF_ERROR(
-          internal::ReferenceError(o.status(), "rule.parent", names::Objective(rule.objective_id)));
-      team_id = o->team_id;
-    }
-    absl::StatusOr<Team> team = tx.GetTeam(team_id);
-    OKR_RETURN_IF_ERROR(
-        internal::ReferenceError(team.status(), "rule.parent", names::Team(team_id)));
-    if (rule.action == RuleActionType::kCallSubscription) {
-      OKR_ASSIGN_OR_RETURN(std::optional<Document> sub,
-                           tx.GetDocument(kSubscription, rule.subscription_id));
-      if (!sub.has_value()) {
-        return absl::InvalidArgumentError(absl::StrCat("rule.action.subscription: subscriptions/",
-                                                       rule.subscription_id, " does not exist"));
-      }
-    }
-    if (rule.action == RuleActionType::kOpenIssue) {
-      const bool jira = rule.tracker == Tracker::kJira;
-      if ((jira ? team->jira_project_key : team->gitlab_project).empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("rule.action.tracker: team ", names::Team(team_id), " has no ",
-                         jira ? "jira_project_key" : "gitlab_project", " to open issues in"));
-      }
-    }
+    OKR_RETURN_IF_ERROR(CheckRuleReferences(tx, rule));
     return tx.InsertDocument(RuleDoc(rule));
   }));
   return rule;
+}
+
+absl::StatusOr<Rule> EventsCore::UpdateRule(const Rule& patch,
+                                            const std::vector<std::string>& paths,
+                                            const std::string& etag) {
+  OKR_RETURN_IF_ERROR(CheckUpdatePaths(paths, {"condition", "action"}, "rule"));
+  const absl::Time now = clock_.Now();
+  Rule result;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Document d,
+                         RequireDocument(tx, kRule, patch.id, absl::StrCat("rules/", patch.id)));
+    OKR_RETURN_IF_ERROR(internal::CheckEtag(etag, d.meta.revision, "rule.etag"));
+    OKR_ASSIGN_OR_RETURN(Rule rule, RuleFromDoc(d));
+    if (HasPath(paths, "condition")) {
+      rule.condition = patch.condition;
+      rule.threshold = patch.threshold;
+      rule.days = patch.days;
+    }
+    if (HasPath(paths, "action")) {
+      rule.action = patch.action;
+      rule.subscription_id = patch.subscription_id;
+      rule.tracker = patch.tracker;
+    }
+    OKR_RETURN_IF_ERROR(ValidateRule(rule));
+    OKR_RETURN_IF_ERROR(CheckRuleReferences(tx, rule));
+    Touch(rule.meta, now);
+    OKR_RETURN_IF_ERROR(tx.UpdateDocument(RuleDoc(rule), d.meta.revision));
+    result = rule;
+    return absl::OkStatus();
+  }));
+  return result;
 }
 
 absl::StatusOr<Rule> EventsCore::GetRule(const std::string& id) {
@@ -592,13 +699,22 @@ absl::Status EventsCore::DeleteRule(const std::string& id) {
     absl::Status deleted = tx.DeleteDocument(kRule, id);
     if (absl::IsNotFound(deleted))
       return absl::NotFoundError(absl::StrCat("rules/", id, " not found"));
-    return deleted;
+    OKR_RETURN_IF_ERROR(deleted);
+    // Its queued issues are cancelled: nobody asks for them any more.
+    OKR_ASSIGN_OR_RETURN(std::vector<Document> actions, AllDocuments(tx, kIssueAction));
+    for (const Document& d : actions) {
+      OKR_ASSIGN_OR_RETURN(IssueAction a, IssueActionFromDoc(d));
+      if (a.rule_id == id) OKR_RETURN_IF_ERROR(tx.DeleteDocument(kIssueAction, d.id));
+    }
+    absl::Status counted = tx.DeleteDocument(kRuleIssues, id);
+    return absl::IsNotFound(counted) ? absl::OkStatus() : counted;
   });
 }
 
-absl::StatusOr<bool> EventsCore::RecordVerdict(const Rule& rule, const KeyResult& kr,
-                                               const Objective& objective,
-                                               const RuleVerdict& verdict, const IssueText& issue) {
+absl::StatusOr<VerdictRecord> EventsCore::RecordVerdict(const Rule& rule, const KeyResult& kr,
+                                                        const Objective& objective,
+                                                        const RuleVerdict& verdict,
+                                                        const IssueText& issue) {
   const absl::Time now = clock_.Now();
   // Most evaluations change nothing: answer those from a snapshot, without queueing for
   // the writer (the write transaction below checks again).
@@ -610,10 +726,10 @@ absl::StatusOr<bool> EventsCore::RecordVerdict(const Rule& rule, const KeyResult
     unchanged = verdict.holds == was_firing;
     return absl::OkStatus();
   }));
-  if (unchanged) return false;
-  bool fired = false;
+  if (unchanged) return VerdictRecord{};
+  VerdictRecord record;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    fired = false;
+    record = VerdictRecord{};
     const std::string firing_key = FiringId(rule, kr);
     OKR_ASSIGN_OR_RETURN(std::optional<Document> firing, tx.GetDocument(kFiring, firing_key));
     OKR_ASSIGN_OR_RETURN(bool was_firing, IsFiring(firing));
@@ -648,27 +764,63 @@ absl::StatusOr<bool> EventsCore::RecordVerdict(const Rule& rule, const KeyResult
     e.message = absl::StrCat(names::KeyResult(kr.objective_id, kr.id), ": rule rules/", rule.id,
                              " fired: ", verdict.reason);
     OKR_RETURN_IF_ERROR(tx.AppendEvent(e));
-    if (rule.action == RuleActionType::kOpenIssue) {
-      OKR_ASSIGN_OR_RETURN(Team team, tx.GetTeam(objective.team_id));
-      IssueAction a;
-      a.id = firing_id;
-      a.rule_id = rule.id;
-      a.objective_id = kr.objective_id;
-      a.key_result_id = kr.id;
-      a.tracker = rule.tracker;
-      a.project = rule.tracker == Tracker::kJira ? team.jira_project_key : team.gitlab_project;
-      a.title = issue.title;
-      a.description = issue.description;
-      a.url = issue.url;
-      a.next_attempt = now;
-      Document d{kIssueAction, a.id, IssueActionPayload(a), {}};
-      NewMeta(d.meta, now);
-      OKR_RETURN_IF_ERROR(tx.InsertDocument(d));
+    record.fired = true;
+    if (rule.action != RuleActionType::kOpenIssue) return absl::OkStatus();
+    OKR_ASSIGN_OR_RETURN(bool under_cap, CountIssue(tx, rule.id, now));
+    if (!under_cap) {
+      record.issue_capped = true;
+      return absl::OkStatus();
     }
-    fired = true;
+    OKR_ASSIGN_OR_RETURN(Team team, tx.GetTeam(objective.team_id));
+    IssueAction a;
+    a.id = firing_id;
+    a.rule_id = rule.id;
+    a.objective_id = kr.objective_id;
+    a.key_result_id = kr.id;
+    a.tracker = rule.tracker;
+    a.project = rule.tracker == Tracker::kJira ? team.jira_project_key : team.gitlab_project;
+    a.title = issue.title;
+    a.description = issue.description;
+    a.url = issue.url;
+    a.next_attempt = now;
+    Document d{kIssueAction, a.id, IssueActionPayload(a), {}};
+    NewMeta(d.meta, now);
+    OKR_RETURN_IF_ERROR(tx.InsertDocument(d));
+    record.issue_queued = true;
     return absl::OkStatus();
   }));
-  return fired;
+  return record;
+}
+
+absl::StatusOr<bool> EventsCore::CountIssue(storage::OkrTransaction& tx, const std::string& rule_id,
+                                            absl::Time now) {
+  OKR_ASSIGN_OR_RETURN(std::optional<Document> doc, tx.GetDocument(kRuleIssues, rule_id));
+  // Queue times of the last 24 hours (a sliding window), oldest first.
+  std::vector<int64_t> recent;
+  if (doc.has_value()) {
+    OKR_ASSIGN_OR_RETURN(json j, Parse(*doc));
+    if (auto it = j.find("queued"); it != j.end() && it->is_array()) {
+      for (const json& t : *it) {
+        if (t.is_number_integer() && TimeFromJson(t) > now - absl::Hours(24)) {
+          recent.push_back(t.get<int64_t>());
+        }
+      }
+    }
+  }
+  if (static_cast<int64_t>(recent.size()) >= options_.max_issues_per_rule_per_day) return false;
+  recent.push_back(absl::ToUnixMicros(now));
+  const std::string payload = Dump({{"queued", recent}});
+  if (doc.has_value()) {
+    const int64_t revision = doc->meta.revision;
+    doc->payload = payload;
+    Touch(doc->meta, now);
+    OKR_RETURN_IF_ERROR(tx.UpdateDocument(*doc, revision));
+  } else {
+    Document d{kRuleIssues, rule_id, payload, {}};
+    NewMeta(d.meta, now);
+    OKR_RETURN_IF_ERROR(tx.InsertDocument(d));
+  }
+  return true;
 }
 
 absl::StatusOr<std::vector<IssueAction>> EventsCore::DueIssueActions(absl::Time now, int limit) {

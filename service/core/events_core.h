@@ -8,15 +8,19 @@
 // Callers: the gRPC API (List/Create/Get/Delete), service/events (EventHub reads events,
 // SubscriptionDeliverer records deliveries, RuleEngine records verdicts and works off issue
 // actions). Errors as OkrCore's: INVALID_ARGUMENT naming the field, NOT_FOUND for the
-// addressed resource. Thread-safe: no mutable state of its own.
+// addressed resource. Thread-safe: no mutable state of its own (options are fixed at
+// construction).
 #ifndef OKR_SERVICE_CORE_EVENTS_CORE_H_
 #define OKR_SERVICE_CORE_EVENTS_CORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/core/paging.h"
@@ -69,9 +73,32 @@ struct IssueText {
   std::string url;
 };
 
+// What RecordVerdict did.
+struct VerdictRecord {
+  bool fired = false;         // the condition newly holds: RULE_FIRED was appended
+  bool issue_queued = false;  // OPEN_ISSUE: an IssueAction was queued
+  // OPEN_ISSUE: the rule already queued max_issues_per_rule_per_day issues in the last
+  // 24 hours, so this firing queued none (its RULE_FIRED event was still appended).
+  bool issue_capped = false;
+};
+
+struct EventsCoreOptions {
+  // Most issues one OPEN_ISSUE rule queues in any 24 hours (by the injected clock),
+  // counted over all its key results. Firings over it emit RULE_FIRED but queue no issue.
+  int max_issues_per_rule_per_day = 10;
+  // Checks a subscription's target_url at CreateSubscription beyond its syntax (the
+  // composition root injects connectors/http's AddressGuard: no loopback, private, ...
+  // address). Its error fails the create with its code and the message prefixed
+  // "subscription.target_url: ". Empty: no check. Must be thread-safe; may block (DNS).
+  std::function<absl::Status(const std::string& url)> target_url_check;
+};
+
 class EventsCore {
  public:
-  EventsCore(storage::OkrStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  EventsCore(storage::OkrStore& store, const Clock& clock, EventsCoreOptions options = {})
+      : store_(store), clock_(clock), options_(std::move(options)) {}
+
+  const EventsCoreOptions& options() const { return options_; }
 
   // ---- Event history ----
   // Events of `parent`, oldest first. NOT_FOUND if the parent does not exist (deleted
@@ -83,9 +110,17 @@ class EventsCore {
 
   // ---- Subscriptions ----
   // Stores the subscription (id generated if empty); it receives events committed after
-  // its creation.
+  // its creation. INVALID_ARGUMENT naming `subscription.target_url` when options'
+  // target_url_check refuses the URL (checked before anything is written).
   absl::StatusOr<Subscription> CreateSubscription(Subscription subscription);
   absl::StatusOr<Subscription> GetSubscription(const std::string& id);
+  // Applies the fields named in `paths` (target_url, filter, secret) when `etag` is empty
+  // or matches (ABORTED naming subscription.etag otherwise), validated like
+  // CreateSubscription -- a new target_url passes options' target_url_check first. The
+  // delivery cursor and state are kept. INVALID_ARGUMENT naming update_mask for other paths.
+  absl::StatusOr<Subscription> UpdateSubscription(const Subscription& patch,
+                                                  const std::vector<std::string>& paths,
+                                                  const std::string& etag);
   absl::StatusOr<ListResult<Subscription>> ListSubscriptions(const PageRequest& page);
   absl::StatusOr<std::vector<Subscription>> AllSubscriptions();
   absl::Status DeleteSubscription(const std::string& id);
@@ -115,18 +150,28 @@ class EventsCore {
   // OPEN_ISSUE that the owning team has a project for the tracker.
   absl::StatusOr<Rule> CreateRule(Rule rule);
   absl::StatusOr<Rule> GetRule(const std::string& id);
+  // Applies the fields named in `paths` ("condition": type, threshold, days; "action":
+  // type, subscription, tracker) when `etag` is empty or matches, validated like
+  // CreateRule. The parent cannot change. Firing state is kept: a key result the rule
+  // fired for fires again only once the (new) condition stopped holding for it.
+  absl::StatusOr<Rule> UpdateRule(const Rule& patch, const std::vector<std::string>& paths,
+                                  const std::string& etag);
   absl::StatusOr<ListResult<Rule>> ListRules(const PageRequest& page);
   absl::StatusOr<std::vector<Rule>> AllRules();
+  // Deletes the rule and, in the same transaction, cancels its queued issue actions (those
+  // not opened yet) and forgets its issue count.
   absl::Status DeleteRule(const std::string& id);
 
   // Records the verdict of `rule` on one key result. When the condition newly holds (it did
   // not at the last evaluation), in one transaction: marks the firing, appends a RULE_FIRED
   // event (with the rule's subscription for CALL_SUBSCRIPTION) and, for OPEN_ISSUE, queues
-  // an IssueAction with `issue`. A condition that stops holding re-arms the rule. Returns
-  // whether it fired. Re-evaluations and restarts never fire twice for one streak.
-  absl::StatusOr<bool> RecordVerdict(const Rule& rule, const KeyResult& kr,
-                                     const Objective& objective, const RuleVerdict& verdict,
-                                     const IssueText& issue);
+  // an IssueAction with `issue` -- unless the rule already queued
+  // options().max_issues_per_rule_per_day issues in the last 24 hours (issue_capped). A
+  // condition that stops holding re-arms the rule. Re-evaluations and restarts never fire
+  // twice for one streak.
+  absl::StatusOr<VerdictRecord> RecordVerdict(const Rule& rule, const KeyResult& kr,
+                                              const Objective& objective,
+                                              const RuleVerdict& verdict, const IssueText& issue);
   // Queued issue actions whose next attempt is due at `now`, oldest first.
   absl::StatusOr<std::vector<IssueAction>> DueIssueActions(absl::Time now, int limit);
   // The tracker has the issue: the action is done (the firing remembers the issue key).
@@ -136,8 +181,17 @@ class EventsCore {
                                 absl::Time next_attempt);
 
  private:
+  // options' target_url_check of `url`, its error prefixed "subscription.target_url: ".
+  absl::Status CheckTargetUrl(const std::string& url) const;
+
+  // Whether `rule_id` may queue one more issue at `now` (under the 24-hour cap); if so,
+  // counts it, in `tx`.
+  absl::StatusOr<bool> CountIssue(storage::OkrTransaction& tx, const std::string& rule_id,
+                                  absl::Time now);
+
   storage::OkrStore& store_;
   const Clock& clock_;
+  const EventsCoreOptions options_;
 };
 
 }  // namespace okr::core

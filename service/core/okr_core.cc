@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "service/core/store_helpers.h"
 #include "service/okr/alignment.h"
 #include "service/okr/lifecycle.h"
+#include "service/okr/list_filter.h"
 #include "service/okr/names.h"
 #include "service/okr/progress.h"
 #include "service/okr/status_macros.h"
@@ -23,6 +25,7 @@ namespace okr::core {
 namespace {
 
 using internal::CheckEtag;
+using internal::CollectPages;
 using internal::Derive;
 using internal::EventingTransaction;
 using internal::NewMeta;
@@ -277,6 +280,95 @@ EventCause ItemChangeCause(const WorkItem& known, bool done_now) {
   return EventCause{kind, ItemRef(known.tracker, known.key), ""};
 }
 
+// Deletes `objectives` (all of one team or cycle) with their key results, check-ins and
+// links, and recomputes the parents outside the set, which lose a child.
+absl::Status DeleteObjectives(OkrTransaction& tx, const std::vector<Objective>& objectives,
+                              absl::Time now) {
+  absl::flat_hash_set<std::string> gone;
+  for (const Objective& o : objectives) gone.insert(o.id);
+  std::vector<std::string> parents;
+  absl::flat_hash_set<std::string> seen;
+  for (const Objective& o : objectives) {
+    OKR_RETURN_IF_ERROR(tx.DeleteObjective(o.id));
+    if (!o.parent_id.empty() && !gone.contains(o.parent_id) && seen.insert(o.parent_id).second) {
+      parents.push_back(o.parent_id);
+    }
+  }
+  for (const std::string& parent : parents) {
+    absl::Status s = RecomputeObjective(tx, parent, now);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::string_view HealthFilterName(Health h) {
+  switch (h) {
+    case Health::kOnTrack:
+      return "ON_TRACK";
+    case Health::kAtRisk:
+      return "AT_RISK";
+    case Health::kOffTrack:
+      return "OFF_TRACK";
+    case Health::kNotStarted:
+      return "NOT_STARTED";
+  }
+  return "HEALTH_UNSPECIFIED";
+}
+
+const std::vector<std::string>& HealthValues() {
+  static const auto* values =
+      new std::vector<std::string>{"ON_TRACK", "AT_RISK", "OFF_TRACK", "NOT_STARTED"};
+  return *values;
+}
+
+const std::vector<std::string>& StateValues() {
+  static const auto* values = new std::vector<std::string>{"DRAFT", "PROPOSED", "AGREED", "CLOSED"};
+  return *values;
+}
+
+const std::vector<FilterField>& ObjectiveFilterFields() {
+  static const auto* fields = new std::vector<FilterField>{
+      {"health", HealthValues()}, {"team", {}}, {"cycle", {}}, {"state", StateValues()}};
+  return *fields;
+}
+
+const std::vector<FilterField>& KeyResultFilterFields() {
+  static const auto* fields = new std::vector<FilterField>{
+      {"health", HealthValues()}, {"team", {}}, {"cycle", {}}, {"objective.state", StateValues()}};
+  return *fields;
+}
+
+const std::vector<std::string>& OrderFields() {
+  static const auto* fields = new std::vector<std::string>{"progress", "update_time"};
+  return *fields;
+}
+
+// Sorts `items` by `keys` (stable: ties keep the given order).
+template <typename T>
+void SortByKeys(std::vector<T>& items, const std::vector<OrderKey>& keys) {
+  if (keys.empty()) return;
+  std::stable_sort(items.begin(), items.end(), [&](const T& a, const T& b) {
+    for (const OrderKey& k : keys) {
+      int c = 0;
+      if (k.field == "progress") {
+        c = a.progress < b.progress ? -1 : (a.progress > b.progress ? 1 : 0);
+      } else {
+        c = a.meta.update_time < b.meta.update_time
+                ? -1
+                : (a.meta.update_time > b.meta.update_time ? 1 : 0);
+      }
+      if (c != 0) return k.descending ? c > 0 : c < 0;
+    }
+    return false;
+  });
+}
+
+// What identifies a listing for its page tokens.
+std::string QueryKey(absl::string_view collection, absl::string_view parent,
+                     const ListQuery& query) {
+  return absl::StrCat(collection, "\n", parent, "\n", query.filter, "\n", query.order_by);
+}
+
 }  // namespace
 
 std::string FormatEtag(int64_t revision) { return absl::StrCat("r", revision); }
@@ -345,6 +437,23 @@ absl::StatusOr<Team> OkrCore::GetTeam(const std::string& id) {
   return result;
 }
 
+absl::StatusOr<std::vector<std::string>> OkrCore::TeamAndAncestors(const std::string& id) {
+  std::vector<std::string> chain;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    chain.clear();
+    std::string next = id;
+    while (!next.empty() && static_cast<int>(chain.size()) <= internal::kMaxParentDepth) {
+      chain.push_back(next);
+      absl::StatusOr<Team> team = tx.GetTeam(next);
+      if (absl::IsNotFound(team.status())) break;
+      OKR_RETURN_IF_ERROR(team.status());
+      next = team->parent_id;
+    }
+    return absl::OkStatus();
+  }));
+  return chain;
+}
+
 absl::StatusOr<ListResult<Team>> OkrCore::ListTeams(const std::string& parent_id,
                                                     const PageRequest& page) {
   OKR_ASSIGN_OR_RETURN(PageQuery q, ToPageQuery(page));
@@ -354,6 +463,86 @@ absl::StatusOr<ListResult<Team>> OkrCore::ListTeams(const std::string& parent_id
     return absl::OkStatus();
   }));
   return ToListResult(std::move(rows));
+}
+
+absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<std::string>& paths,
+                                         const std::string& etag) {
+  static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{
+      "display_name", "parent", "jira_project_key", "gitlab_project"};
+  OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "team"));
+  const absl::Time now = clock_.Now();
+  Team result;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Team t, tx.GetTeam(patch.id));
+    OKR_RETURN_IF_ERROR(CheckEtag(etag, t.meta.revision, "team.etag"));
+    const Team before = t;
+    if (HasPath(paths, "display_name")) t.display_name = patch.display_name;
+    if (HasPath(paths, "parent")) t.parent_id = patch.parent_id;
+    if (HasPath(paths, "jira_project_key")) t.jira_project_key = patch.jira_project_key;
+    if (HasPath(paths, "gitlab_project")) t.gitlab_project = patch.gitlab_project;
+    OKR_RETURN_IF_ERROR(ValidateTeam(t));
+    if (t.parent_id != before.parent_id && !t.parent_id.empty()) {
+      if (t.parent_id == t.id) {
+        return absl::InvalidArgumentError("team.parent must not be the team itself");
+      }
+      // The new parent exists and is not below the team.
+      std::string next = t.parent_id;
+      for (int depth = 0; !next.empty(); ++depth) {
+        if (depth > internal::kMaxParentDepth) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "team.parent: the parent chain of ", names::Team(t.parent_id), " is too long"));
+        }
+        absl::StatusOr<Team> up = tx.GetTeam(next);
+        if (!up.ok()) return ReferenceError(up.status(), "team.parent", names::Team(next));
+        if (up->parent_id == t.id) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("team.parent: ", names::Team(t.parent_id), " is below ",
+                           names::Team(t.id), "; a team cannot move under its own sub-team"));
+        }
+        next = up->parent_id;
+      }
+    }
+    Touch(t.meta, now);
+    OKR_RETURN_IF_ERROR(tx.UpdateTeam(t, before.meta.revision));
+    OKR_ASSIGN_OR_RETURN(result, tx.GetTeam(t.id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::Status OkrCore::DeleteTeam(const std::string& id, const std::string& etag, bool force) {
+  const absl::Time now = clock_.Now();
+  return RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::Team(id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Team t, tx.GetTeam(id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, t.meta.revision, "etag"));
+        storage::ObjectiveFilter of;
+        of.team_id = id;
+        OKR_ASSIGN_OR_RETURN(std::vector<Objective> objectives, internal::AllObjectives(tx, of));
+        OKR_ASSIGN_OR_RETURN(std::vector<Team> children,
+                             CollectPages<Team>([&](PageQuery q) { return tx.ListTeams(id, q); }));
+        if (!force && !objectives.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(names::Team(id), " is the team of ", objectives.size(),
+                           " objective(s), e.g. ", names::Objective(objectives.front().id),
+                           "; delete or move them first or set force = true"));
+        }
+        if (!force && !children.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              names::Team(id), " is the parent of ", children.size(), " team(s), e.g. ",
+              names::Team(children.front().id),
+              "; move them first or set force = true (they then move up to the team's parent)"));
+        }
+        OKR_RETURN_IF_ERROR(DeleteObjectives(tx, objectives, now));
+        for (Team& child : children) {
+          const int64_t revision = child.meta.revision;
+          child.parent_id = t.parent_id;
+          Touch(child.meta, now);
+          OKR_RETURN_IF_ERROR(tx.UpdateTeam(child, revision));
+        }
+        return tx.DeleteTeam(id, t.meta.revision);
+      });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,6 +592,51 @@ absl::StatusOr<ListResult<Cycle>> OkrCore::ListCycles(const PageRequest& page) {
     return absl::OkStatus();
   }));
   return ToListResult(std::move(rows));
+}
+
+absl::StatusOr<Cycle> OkrCore::UpdateCycle(const Cycle& patch,
+                                           const std::vector<std::string>& paths,
+                                           const std::string& etag) {
+  static const auto* kAllowed =
+      new absl::flat_hash_set<absl::string_view>{"display_name", "start_time", "end_time"};
+  OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "cycle"));
+  const absl::Time now = clock_.Now();
+  Cycle result;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(patch.id));
+    OKR_RETURN_IF_ERROR(CheckEtag(etag, c.meta.revision, "cycle.etag"));
+    const int64_t revision = c.meta.revision;
+    if (HasPath(paths, "display_name")) c.display_name = patch.display_name;
+    if (HasPath(paths, "start_time")) c.start_time = patch.start_time;
+    if (HasPath(paths, "end_time")) c.end_time = patch.end_time;
+    OKR_RETURN_IF_ERROR(ValidateCycle(c));
+    Touch(c.meta, now);
+    OKR_RETURN_IF_ERROR(tx.UpdateCycle(c, revision));
+    OKR_ASSIGN_OR_RETURN(result, tx.GetCycle(c.id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::Status OkrCore::DeleteCycle(const std::string& id, const std::string& etag, bool force) {
+  const absl::Time now = clock_.Now();
+  return RunWithEvents(
+      store_, now, EventCause{CauseKind::kEdit, names::Cycle(id), ""},
+      [&](EventingTransaction& tx) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, c.meta.revision, "etag"));
+        storage::ObjectiveFilter of;
+        of.cycle_id = id;
+        OKR_ASSIGN_OR_RETURN(std::vector<Objective> objectives, internal::AllObjectives(tx, of));
+        if (!force && !objectives.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(names::Cycle(id), " is the cycle of ", objectives.size(),
+                           " objective(s), e.g. ", names::Objective(objectives.front().id),
+                           "; delete or move them first or set force = true"));
+        }
+        OKR_RETURN_IF_ERROR(DeleteObjectives(tx, objectives, now));
+        return tx.DeleteCycle(id, c.meta.revision);
+      });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -463,7 +697,39 @@ absl::StatusOr<Objective> OkrCore::GetObjective(const std::string& id) {
 }
 
 absl::StatusOr<ListResult<Objective>> OkrCore::ListObjectives(
-    const storage::ObjectiveFilter& filter, const PageRequest& page) {
+    const storage::ObjectiveFilter& filter, const PageRequest& page, const ListQuery& query) {
+  if (!query.filter.empty() || !query.order_by.empty()) {
+    OKR_ASSIGN_OR_RETURN(ListFilter parsed, ParseListFilter(query.filter, ObjectiveFilterFields()));
+    OKR_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(query.order_by, OrderFields()));
+    const std::string key =
+        QueryKey("objectives",
+                 absl::StrCat(filter.team_id, "/", filter.cycle_id, "/", filter.parent_id), query);
+    OKR_ASSIGN_OR_RETURN(internal::OffsetPage offset, internal::ToOffsetPage(page, key));
+    const absl::Time now = clock_.Now();
+    std::vector<Objective> selected;
+    OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+      OKR_ASSIGN_OR_RETURN(std::vector<Objective> all, internal::AllObjectives(tx, filter));
+      absl::flat_hash_map<std::string, Cycle> cycles;
+      for (Objective& o : all) {
+        auto it = cycles.find(o.cycle_id);
+        if (it == cycles.end()) {
+          OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(o.cycle_id));
+          it = cycles.emplace(o.cycle_id, std::move(c)).first;
+        }
+        Derive(o, it->second, now);
+        const bool keep = parsed.Matches([&](absl::string_view field) -> std::string {
+          if (field == "health") return std::string(HealthFilterName(o.health));
+          if (field == "team") return names::Team(o.team_id);
+          if (field == "cycle") return names::Cycle(o.cycle_id);
+          return std::string(ObjectiveStateName(o.state));
+        });
+        if (keep) selected.push_back(std::move(o));
+      }
+      return absl::OkStatus();
+    }));
+    SortByKeys(selected, order);
+    return internal::SliceToListResult(std::move(selected), offset, key);
+  }
   OKR_ASSIGN_OR_RETURN(PageQuery q, ToPageQuery(page));
   storage::Page<Objective> rows;
   const absl::Time now = clock_.Now();
@@ -622,7 +888,47 @@ absl::StatusOr<KeyResult> OkrCore::GetKeyResult(const std::string& objective_id,
 }
 
 absl::StatusOr<ListResult<KeyResult>> OkrCore::ListKeyResults(const std::string& objective_id,
-                                                              const PageRequest& page) {
+                                                              const PageRequest& page,
+                                                              const ListQuery& query) {
+  if (objective_id == kAnyObjective || !query.filter.empty() || !query.order_by.empty()) {
+    OKR_ASSIGN_OR_RETURN(ListFilter parsed, ParseListFilter(query.filter, KeyResultFilterFields()));
+    OKR_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(query.order_by, OrderFields()));
+    const std::string key = QueryKey("keyResults", objective_id, query);
+    OKR_ASSIGN_OR_RETURN(internal::OffsetPage offset, internal::ToOffsetPage(page, key));
+    const absl::Time now = clock_.Now();
+    std::vector<KeyResult> selected;
+    OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+      std::vector<Objective> objectives;
+      if (objective_id == kAnyObjective) {
+        OKR_ASSIGN_OR_RETURN(objectives, internal::AllObjectives(tx, storage::ObjectiveFilter{}));
+      } else {
+        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
+        objectives.push_back(std::move(o));
+      }
+      absl::flat_hash_map<std::string, Cycle> cycles;
+      for (const Objective& o : objectives) {
+        auto it = cycles.find(o.cycle_id);
+        if (it == cycles.end()) {
+          OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(o.cycle_id));
+          it = cycles.emplace(o.cycle_id, std::move(c)).first;
+        }
+        OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(o.id));
+        for (KeyResult& kr : krs) {
+          Derive(kr, it->second, now);
+          const bool keep = parsed.Matches([&](absl::string_view field) -> std::string {
+            if (field == "health") return std::string(HealthFilterName(kr.health));
+            if (field == "team") return names::Team(o.team_id);
+            if (field == "cycle") return names::Cycle(o.cycle_id);
+            return std::string(ObjectiveStateName(o.state));
+          });
+          if (keep) selected.push_back(std::move(kr));
+        }
+      }
+      return absl::OkStatus();
+    }));
+    SortByKeys(selected, order);
+    return internal::SliceToListResult(std::move(selected), offset, key);
+  }
   OKR_ASSIGN_OR_RETURN(PageQuery q, ToPageQuery(page));
   storage::Page<KeyResult> rows;
   const absl::Time now = clock_.Now();
@@ -710,6 +1016,17 @@ absl::Status OkrCore::DeleteKeyResult(const std::string& objective_id, const std
 
 // ---------------------------------------------------------------------------------------
 // Check-ins
+
+absl::StatusOr<CheckIn> OkrCore::GetCheckIn(const std::string& objective_id,
+                                            const std::string& key_result_id,
+                                            const std::string& id) {
+  CheckIn result;
+  OKR_RETURN_IF_ERROR(store_.RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
+    OKR_ASSIGN_OR_RETURN(result, tx.GetCheckIn(objective_id, key_result_id, id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
 
 absl::StatusOr<CheckIn> OkrCore::CreateCheckIn(CheckIn c, const std::string& request_id) {
   OKR_RETURN_IF_ERROR(ValidateRequestId(request_id));

@@ -85,6 +85,19 @@ struct AlignmentTreeQuery {
 // Opaque etag of an entity revision.
 std::string FormatEtag(int64_t revision);
 
+// AIP-160 filter and AIP-132 ordering of a List call (grammar: service/okr/list_filter.h).
+// Objectives filter on health, team, cycle, state; key results on health, team, cycle,
+// objective.state; both order by progress and update_time (ties, and no ordering, keep
+// creation order). A listing with either is computed from one snapshot per page and paged
+// by offset: items that change between two pages may move across the page boundary.
+struct ListQuery {
+  std::string filter;
+  std::string order_by;
+};
+
+// ListKeyResults' objective id for "every objective" (`objectives/-`, AIP-159).
+inline constexpr char kAnyObjective[] = "-";
+
 class OkrCore {
  public:
   OkrCore(storage::OkrStore& store, const Clock& clock) : store_(store), clock_(clock) {}
@@ -92,12 +105,35 @@ class OkrCore {
   // Teams. `team.id` may be empty (an id is generated).
   absl::StatusOr<Team> CreateTeam(Team team, const std::string& request_id);
   absl::StatusOr<Team> GetTeam(const std::string& id);
+  // The team's id, then its parent's, ..., up to the root, read in one snapshot (what an
+  // EDITOR scope is checked against, service/okr/access.h). A missing team ends the chain
+  // (it is then just `{id}`); a chain longer than the roll-up's depth limit is cut there.
+  absl::StatusOr<std::vector<std::string>> TeamAndAncestors(const std::string& id);
   absl::StatusOr<ListResult<Team>> ListTeams(const std::string& parent_id, const PageRequest& page);
+  // Applies the fields named in `paths` (display_name, parent, jira_project_key,
+  // gitlab_project) when `etag` is empty or matches (ABORTED naming team.etag otherwise).
+  // A new parent must exist (INVALID_ARGUMENT naming team.parent) and must not be the team
+  // or one of its sub-teams.
+  absl::StatusOr<Team> UpdateTeam(const Team& patch, const std::vector<std::string>& paths,
+                                  const std::string& etag);
+  // Deletes a team. While objectives or sub-teams refer to it, FAILED_PRECONDITION naming
+  // one of them unless `force`: then, in the same transaction, its objectives are deleted
+  // (with their key results, check-ins and links; objectives aligned to them lose their
+  // parent, and their parents are recomputed) and its sub-teams move up to its parent
+  // (they become roots if it had none), keeping their own objectives.
+  absl::Status DeleteTeam(const std::string& id, const std::string& etag, bool force);
 
   // Cycles.
   absl::StatusOr<Cycle> CreateCycle(Cycle cycle, const std::string& request_id);
   absl::StatusOr<Cycle> GetCycle(const std::string& id);
   absl::StatusOr<ListResult<Cycle>> ListCycles(const PageRequest& page);
+  // Applies display_name, start_time, end_time (validated like CreateCycle) when `etag`
+  // is empty or matches. Expected progress and health of its objectives follow at once.
+  absl::StatusOr<Cycle> UpdateCycle(const Cycle& patch, const std::vector<std::string>& paths,
+                                    const std::string& etag);
+  // Deletes a cycle. While objectives refer to it, FAILED_PRECONDITION naming one of them
+  // unless `force`: then those objectives are deleted with it (as DeleteTeam does).
+  absl::Status DeleteCycle(const std::string& id, const std::string& etag, bool force);
 
   // Objectives. Create stores a DRAFT (output-only fields are reset) after checking its
   // references and alignment (alignment.h ValidateAlignmentOnWrite: parent of an ancestor
@@ -112,7 +148,8 @@ class OkrCore {
   absl::StatusOr<Objective> CreateObjective(Objective objective, const std::string& request_id);
   absl::StatusOr<Objective> GetObjective(const std::string& id);
   absl::StatusOr<ListResult<Objective>> ListObjectives(const storage::ObjectiveFilter& filter,
-                                                       const PageRequest& page);
+                                                       const PageRequest& page,
+                                                       const ListQuery& query = {});
   absl::StatusOr<Objective> UpdateObjective(const Objective& patch,
                                             const std::vector<std::string>& paths,
                                             const std::string& etag, bool reopen = false);
@@ -126,8 +163,11 @@ class OkrCore {
   // the objective first); of a CLOSED one always.
   absl::StatusOr<KeyResult> CreateKeyResult(KeyResult kr, const std::string& request_id);
   absl::StatusOr<KeyResult> GetKeyResult(const std::string& objective_id, const std::string& id);
+  // `objective_id` kAnyObjective lists the key results of every objective (objective by
+  // objective in creation order unless ordered).
   absl::StatusOr<ListResult<KeyResult>> ListKeyResults(const std::string& objective_id,
-                                                       const PageRequest& page);
+                                                       const PageRequest& page,
+                                                       const ListQuery& query = {});
   absl::StatusOr<KeyResult> UpdateKeyResult(const KeyResult& patch,
                                             const std::vector<std::string>& paths,
                                             const std::string& etag, bool reopen = false);
@@ -136,6 +176,9 @@ class OkrCore {
 
   // Check-ins: metric values become current_value; milestone values 1/0 set done.
   absl::StatusOr<CheckIn> CreateCheckIn(CheckIn check_in, const std::string& request_id);
+  // NOT_FOUND if the check-in (or its key result) does not exist.
+  absl::StatusOr<CheckIn> GetCheckIn(const std::string& objective_id,
+                                     const std::string& key_result_id, const std::string& id);
   absl::StatusOr<ListResult<CheckIn>> ListCheckIns(const std::string& objective_id,
                                                    const std::string& key_result_id,
                                                    const PageRequest& page);

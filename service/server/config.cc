@@ -101,6 +101,56 @@ const std::vector<Setting>& Settings() {
        "per-project done mapping; see \"Configuration file\" below",
        &ServerConfig::config_file,
        {}},
+      {"auth",
+       "OKR_AUTH",
+       "access control: tokens (every RPC needs an API token, \"authorization: Bearer "
+       "<secret>\") or none (anyone who reaches the port may do anything)",
+       &ServerConfig::auth,
+       {"tokens", "none"}},
+      {"admin-token",
+       "OKR_ADMIN_TOKEN",
+       "secret of a bootstrap ADMIN token (secret); without it (and with --auth=tokens) the "
+       "first start on an empty SQLite store writes a new one to <database file>.admin-token",
+       &ServerConfig::admin_token,
+       {},
+       true},
+      {"auth-proxy-header",
+       "OKR_AUTH_PROXY_HEADER",
+       "pages: a header set by an authenticating proxy (e.g. X-Forwarded-Email); a request "
+       "from --auth-proxy-cidrs carrying it is a VIEWER named by its value",
+       &ServerConfig::auth_proxy_header,
+       {}},
+      {"auth-proxy-cidrs",
+       "OKR_AUTH_PROXY_CIDRS",
+       "comma-separated CIDRs of the proxies trusted to set --auth-proxy-header",
+       &ServerConfig::auth_proxy_cidrs,
+       {}},
+      {"tls-cert-file",
+       "OKR_TLS_CERT_FILE",
+       "PEM certificate chain: gRPC and the HTTP listener then speak TLS only",
+       &ServerConfig::tls_cert_file,
+       {}},
+      {"tls-key-file",
+       "OKR_TLS_KEY_FILE",
+       "PEM private key of --tls-cert-file",
+       &ServerConfig::tls_key_file,
+       {}},
+      {"tls-client-ca-file",
+       "OKR_TLS_CLIENT_CA_FILE",
+       "PEM CA bundle: gRPC clients must present a certificate signed by it (mTLS)",
+       &ServerConfig::tls_client_ca_file,
+       {}},
+      {"outbound-allow-cidrs",
+       "OKR_OUTBOUND_ALLOW_CIDRS",
+       "comma-separated CIDRs that subscription deliveries may reach although they are "
+       "loopback, private, link-local, CGNAT, unspecified or multicast (default: none)",
+       &ServerConfig::outbound_allow_cidrs,
+       {}},
+      {"rule-max-issues-per-day",
+       "OKR_RULE_MAX_ISSUES_PER_DAY",
+       "most issues one OPEN_ISSUE rule may open in 24 hours",
+       &ServerConfig::rule_max_issues_per_day,
+       {}},
       {"jira-url",
        "OKR_JIRA_URL",
        "Jira site base URL, e.g. https://acme.atlassian.net; enables the Jira connector",
@@ -415,6 +465,31 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
   if (!absl::SimpleAtoi(config.database_pool_size, &pool) || pool < 1 || pool > 1000) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--database-pool-size: \"", config.database_pool_size, "\" is not a number in 1..1000"));
+  }
+  if (!absl::SimpleAtoi(config.rule_max_issues_per_day, &config.rule_max_issues_per_day_n) ||
+      config.rule_max_issues_per_day_n < 1 || config.rule_max_issues_per_day_n > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rule-max-issues-per-day: \"", config.rule_max_issues_per_day,
+                     "\" is not a number in 1..100000"));
+  }
+  if (!config.admin_token.empty() && config.admin_token.size() < 16) {
+    return absl::InvalidArgumentError(
+        "OKR_ADMIN_TOKEN: at least 16 characters (use e.g. `openssl rand -base64 32`)");
+  }
+  if (config.auth_enabled() && config.admin_token.empty() &&
+      !absl::StartsWith(config.database, "sqlite:")) {
+    return absl::InvalidArgumentError(
+        "OKR_ADMIN_TOKEN (or OKR_ADMIN_TOKEN_FILE) is required with --auth=tokens and a "
+        "PostgreSQL database: it is the first ADMIN credential (only an embedded SQLite store "
+        "can have one generated beside its file)");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert-file and --tls-key-file go together: set both or neither");
+  }
+  if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca-file needs --tls-cert-file and --tls-key-file (mTLS is TLS first)");
   }
   if (!config.jira_url.empty()) {
     if (config.jira_webhook_secret.empty()) {

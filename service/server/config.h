@@ -38,6 +38,24 @@ struct ServerConfig {
   std::string delivery_give_up_after = "24h";
   std::string config_file;  // --config / OKR_CONFIG; empty: no file
 
+  // Access control (service/auth): bearer API tokens with roles, or none at all.
+  std::string auth = "tokens";  // tokens | none
+  std::string admin_token;      // secret: a bootstrap ADMIN token (OKR_ADMIN_TOKEN[_FILE])
+  // Pages behind an authenticating proxy (oauth2-proxy): a request from one of these
+  // comma-separated CIDRs carrying this header (e.g. X-Forwarded-Email) is a VIEWER named
+  // by the header's value. Empty: no proxy is trusted.
+  std::string auth_proxy_header;
+  std::string auth_proxy_cidrs;
+  // TLS for gRPC and the HTTP listener (PEM files); a client CA also requires client
+  // certificates on gRPC (mTLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Comma-separated CIDRs that outbound subscription deliveries may reach although they
+  // are loopback / private / link-local / CGNAT / ... addresses; empty: none.
+  std::string outbound_allow_cidrs;
+  std::string rule_max_issues_per_day = "10";
+
   // Jira connector (enabled when jira_url is set).
   std::string jira_url;
   std::string jira_email;
@@ -68,6 +86,8 @@ struct ServerConfig {
   absl::Duration delivery_initial_backoff_d = absl::Seconds(1);
   absl::Duration delivery_max_backoff_d = absl::Minutes(5);
   absl::Duration delivery_give_up_after_d = absl::Hours(24);
+  int rule_max_issues_per_day_n = 10;
+  bool auth_enabled() const { return auth == "tokens"; }
 
   // One "setting=value" line per setting, secrets redacted.
   std::vector<std::string> DescribeForLog() const;

@@ -1,5 +1,11 @@
 #include "service/server/okr_server.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -9,30 +15,113 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "service/api/okr_grpc_service.h"
+#include "service/auth/token_secret.h"
 #include "service/core/okr_core.h"
+#include "service/core/tokens_core.h"
 #include "service/http/http_server.h"
 #include "service/log/log.h"
 #include "service/metrics/metrics.h"
 #include "service/okr/status_macros.h"
 #include "service/server/event_services.h"
+#include "service/server/server_metrics.h"
+#include "service/server/tls_credentials.h"
 #include "service/server/tracker_connectors.h"
 #include "service/storage/postgres/postgres_store.h"
 #include "service/storage/sqlite/sqlite_store.h"
+#include "service/web/web_pages.h"
+#include "service/web/web_sessions.h"
+#include "connectors/http/address_guard.h"
 
 namespace okr::server {
 
-absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config) {
+namespace {
+
+// The file of a sqlite:PATH database URL ("" for other databases).
+std::string SqlitePath(const std::string& url) {
+  if (!absl::StartsWith(url, "sqlite:")) return "";
+  std::string path = url.substr(std::string("sqlite:").size());
+  if (absl::StartsWith(path, "//")) path = path.substr(2);
+  return path;
+}
+
+// Writes `secret` to `path` with mode 0600 (a new file renamed into place, so a reader
+// never sees a partial one).
+absl::Status WriteSecretFile(const std::string& path, const std::string& secret) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
+  }
+  const std::string content = absl::StrCat(secret, "\n");
+  const bool written = ::fchmod(fd, 0600) == 0 &&
+                       ::write(fd, content.data(), content.size()) ==
+                           static_cast<ssize_t>(content.size()) &&
+                       ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(written ? errno : saved)));
+  }
+  return absl::OkStatus();
+}
+
+// Access control at startup: the OKR_ADMIN_TOKEN secret, or on the first start of an
+// embedded store with no token a generated ADMIN token saved beside the database file.
+absl::Status SetUpAccessControl(const ServerConfig& config, core::TokensCore& tokens) {
+  if (!config.auth_enabled()) {
+    log::Warn("auth=none: access control is off; anyone who reaches the gRPC port may read, "
+              "change and delete every OKR (use --auth=tokens outside a trusted network)");
+    return absl::OkStatus();
+  }
+  if (!config.admin_token.empty()) {
+    tokens.SetBootstrapAdminSecret(config.admin_token);
+    log::Info("auth=tokens: OKR_ADMIN_TOKEN is an ADMIN credential");
+    return absl::OkStatus();
+  }
+  const std::string db = SqlitePath(config.database);
+  OKR_ASSIGN_OR_RETURN(bool any, tokens.HasApiTokens());
+  if (any || db.empty()) {
+    log::Info("auth=tokens: API tokens are required on every call");
+    return absl::OkStatus();
+  }
+  // The file first: a token committed without its file would lock the operator out.
+  OKR_ASSIGN_OR_RETURN(std::string secret, auth::NewTokenSecret());
+  const std::string path = absl::StrCat(db, ".admin-token");
+  OKR_RETURN_IF_ERROR(WriteSecretFile(path, secret));
+  OKR_ASSIGN_OR_RETURN(bool created, tokens.CreateBootstrapTokenIfNone(secret));
+  if (created) {
+    log::Warn("auth=tokens: no API token existed, so an ADMIN token (apiTokens/admin) was "
+              "created; its secret is in the file named here (mode 0600): send it as "
+              "\"authorization: Bearer <secret>\"",
+              {{"admin_token_file", path}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config,
+                                                             metrics::Registry* metrics) {
   const std::string& url = config.database;
   if (absl::StartsWith(url, "sqlite:")) {
     storage::SqliteOptions options;
-    options.path = url.substr(std::string("sqlite:").size());
-    if (absl::StartsWith(options.path, "//")) options.path = options.path.substr(2);
+    options.path = SqlitePath(url);
     if (options.path.empty()) {
       return absl::InvalidArgumentError("database: sqlite: needs a file path, e.g. sqlite:okr.db");
     }
     options.sync = config.sqlite_sync == "normal" ? storage::SqliteOptions::Sync::kNormal
                                                   : storage::SqliteOptions::Sync::kFull;
     OKR_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(options));
+    if (metrics != nullptr) {  // the read pool (the writer connection is always open)
+      AddPoolGauges(*metrics, [raw = store.get()] {
+        const storage::SqliteStore::PoolStats p = raw->pool_stats();
+        return PoolUsage{p.idle, p.size - p.idle, p.size};
+      });
+    }
     return std::unique_ptr<storage::OkrStore>(std::move(store));
   }
   if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
@@ -42,32 +131,17 @@ absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig&
       return absl::InvalidArgumentError("database_pool_size: not a number");
     }
     OKR_ASSIGN_OR_RETURN(auto store, storage::PostgresStore::Open(options));
+    if (metrics != nullptr) {
+      AddPoolGauges(*metrics, [raw = store.get(), max = options.pool_size] {
+        const storage::PostgresStore::Stats st = raw->stats();
+        return PoolUsage{st.idle_connections, st.open_connections - st.idle_connections, max};
+      });
+    }
     return std::unique_ptr<storage::OkrStore>(std::move(store));
   }
   return absl::InvalidArgumentError(
       "database: expected sqlite:PATH or postgresql://user:pass@host:port/db");
 }
-
-// Counts RPCs by method and code and records their latency.
-class OkrServer::RpcMetrics final : public api::RpcObserver {
- public:
-  explicit RpcMetrics(metrics::Registry& registry)
-      : requests_(registry.AddCounter("okr_rpc_requests_total",
-                                      "gRPC calls handled, by method and status code.",
-                                      {"method", "code"})),
-        latency_(registry.AddHistogram("okr_rpc_duration_seconds",
-                                       "Time to handle a gRPC call, by method.", {"method"},
-                                       metrics::LatencyBuckets())) {}
-  void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) override {
-    const std::string m(method);
-    requests_.Inc({m, absl::StatusCodeToString(code)});
-    latency_.Observe({m}, absl::ToDoubleSeconds(latency));
-  }
-
- private:
-  metrics::Counter& requests_;
-  metrics::Histogram& latency_;
-};
 
 // Counts database errors (codes that mean the database, not the request, failed).
 class OkrServer::InstrumentedStore final : public storage::OkrStore {
@@ -109,15 +183,22 @@ class OkrServer::InstrumentedStore final : public storage::OkrStore {
 absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& config,
                                                             const Clock& clock) {
   std::unique_ptr<OkrServer> s(new OkrServer());
+  // TLS files first: a bad one stops the server before it touches the store.
+  OKR_ASSIGN_OR_RETURN(const std::optional<TlsFiles> tls, LoadTlsFiles(config));
   s->metrics_ = std::make_unique<metrics::Registry>();
   s->metrics_->AddCallbackGauge("okr_up", "1 while the server process runs.", [] { return 1; });
-  OKR_ASSIGN_OR_RETURN(std::unique_ptr<storage::OkrStore> opened, OpenStore(config));
+  AddBuildInfo(*s->metrics_);
+  OKR_ASSIGN_OR_RETURN(std::unique_ptr<storage::OkrStore> opened,
+                       OpenStore(config, s->metrics_.get()));
   s->store_ = std::make_unique<InstrumentedStore>(std::move(opened), *s->metrics_);
   s->core_ = std::make_unique<core::OkrCore>(*s->store_, clock);
-  s->rpc_metrics_ = std::make_unique<RpcMetrics>(*s->metrics_);
+  s->rpc_metrics_ = std::make_unique<GrpcServerMetrics>(*s->metrics_);
   OKR_ASSIGN_OR_RETURN(s->connectors_, TrackerConnectors::Create(config, *s->core_, *s->store_,
                                                                  clock, *s->metrics_));
   s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_, s->rpc_metrics_.get());
+  s->tokens_ = std::make_unique<core::TokensCore>(*s->store_, clock);
+  OKR_RETURN_IF_ERROR(SetUpAccessControl(config, *s->tokens_));
+  s->grpc_service_->SetAccessControl(s->tokens_.get(), config.auth_enabled());
   OKR_ASSIGN_OR_RETURN(s->events_,
                        EventServices::Create(config, *s->core_, *s->store_, clock, *s->metrics_,
                                              s->connectors_->IssueOpeners()));
@@ -138,7 +219,7 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.grpc_address, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  builder.AddListeningPort(config.grpc_address, GrpcServerCredentials(tls), &s->grpc_port_);
   builder.RegisterService(s->grpc_service_.get());
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
@@ -163,6 +244,10 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
 
   http::HttpServer::Options http_options;
   http_options.address = config.http_address;
+  if (tls) {  // HTTPS with the same certificate; no client certificates (webhook senders)
+    http_options.tls_cert_file = tls->cert_file;
+    http_options.tls_key_file = tls->key_file;
+  }
   OKR_ASSIGN_OR_RETURN(s->http_server_, http::HttpServer::Create(http_options));
   s->http_server_->Handle("GET", "/healthz", [](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", "{\"status\":\"SERVING\"}"};
@@ -177,11 +262,46 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   s->http_server_->Handle("GET", "/metrics", [registry](const http::HttpRequest&) {
     return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry->Render()};
   });
+  OKR_RETURN_IF_ERROR(s->SetUpPages(config, clock));
   s->connectors_->RegisterRoutes(*s->http_server_);
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
   s->connectors_->Start();
   OKR_RETURN_IF_ERROR(s->events_->Start());
   return s;
+}
+
+// The pages (service/web) on the HTTP listener: sessions in the store, the proxy header
+// trusted only from --auth-proxy-cidrs (the TCP peer address, never a forwarded header).
+absl::Status OkrServer::SetUpPages(const ServerConfig& config, const Clock& clock) {
+  web::WebPagesOptions options;
+  options.auth_enabled = config.auth_enabled();
+  options.secure_cookies = absl::StartsWithIgnoreCase(config.public_url, "https://");
+  if (!config.auth_proxy_header.empty()) {
+    absl::StatusOr<std::vector<connectors::http::Cidr>> cidrs =
+        connectors::http::ParseCidrList(config.auth_proxy_cidrs);
+    if (!cidrs.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("auth_proxy_cidrs: ", cidrs.status().message()));
+    }
+    if (cidrs->empty()) {
+      log::Warn("auth_proxy_header is set but auth_proxy_cidrs is empty: no proxy is trusted");
+    }
+    options.proxy_header = config.auth_proxy_header;
+    options.trusted_proxy = [cidrs = *std::move(cidrs)](const std::string& peer) {
+      std::optional<connectors::http::IpAddress> address =
+          connectors::http::IpAddress::Parse(peer);
+      if (!address.has_value()) return false;
+      for (const connectors::http::Cidr& c : cidrs) {
+        if (c.Contains(*address)) return true;
+      }
+      return false;
+    };
+  }
+  web_sessions_ = std::make_unique<web::WebSessions>(*store_, clock);
+  web_pages_ = std::make_unique<web::WebPages>(*core_, events_->events_core(), *tokens_,
+                                               *web_sessions_, clock, std::move(options));
+  web_pages_->RegisterRoutes(*http_server_);
+  return absl::OkStatus();
 }
 
 int OkrServer::http_port() const { return http_server_ ? http_server_->port() : 0; }

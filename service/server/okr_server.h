@@ -29,6 +29,7 @@ class OkrGrpcService;
 }
 namespace core {
 class OkrCore;
+class TokensCore;
 }
 namespace http {
 class HttpServer;
@@ -36,15 +37,23 @@ class HttpServer;
 namespace metrics {
 class Registry;
 }
+namespace web {
+class WebPages;
+class WebSessions;
+}  // namespace web
 }  // namespace okr
 
 namespace okr::server {
 
 class TrackerConnectors;
 class EventServices;
+class GrpcServerMetrics;
 
-// Opens the store for a --database URL (sqlite:PATH; postgresql://... when built in).
-absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config);
+// Opens the store for a --database URL (sqlite:PATH; postgresql://... when built in). With
+// `metrics`, registers the gauges of its connection pool there (the store must outlive
+// the registry's renders).
+absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig& config,
+                                                             metrics::Registry* metrics = nullptr);
 
 class OkrServer {
  public:
@@ -63,18 +72,22 @@ class OkrServer {
  private:
   OkrServer() = default;
 
-  class RpcMetrics;
   class InstrumentedStore;
 
   std::unique_ptr<metrics::Registry> metrics_;
-  std::unique_ptr<RpcMetrics> rpc_metrics_;
+  std::unique_ptr<GrpcServerMetrics> rpc_metrics_;
   std::unique_ptr<storage::OkrStore> store_;
   std::unique_ptr<core::OkrCore> core_;
+  std::unique_ptr<core::TokensCore> tokens_;
   std::unique_ptr<TrackerConnectors> connectors_;
   std::unique_ptr<EventServices> events_;
   std::unique_ptr<api::OkrGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;
+  // The pages on the HTTP listener (service/web).
+  absl::Status SetUpPages(const ServerConfig& config, const Clock& clock);
+  std::unique_ptr<web::WebSessions> web_sessions_;
+  std::unique_ptr<web::WebPages> web_pages_;
   std::thread health_thread_;
   absl::Notification stop_health_;
   int grpc_port_ = 0;

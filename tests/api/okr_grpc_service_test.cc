@@ -31,6 +31,7 @@ class GrpcApiTest : public ::testing::Test {
     config.http_address = "127.0.0.1:0";
     config.database = "sqlite:" + dir_.File("okr.db");
     config.sqlite_sync = "normal";
+    config.auth = "none";  // these tests exercise the API, not access control
     auto server = server::OkrServer::Start(config, clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -10,8 +10,9 @@
 #    and commented, every include names a defined template (check_values_refs.py).
 # 4. The sqlite guard exists: a `fail` for replicaCount > 1 (and autoscaling) in sqlite mode.
 # 5. The chart renders (render/main.go: Go text/template + Sprig, as Helm) for the
-#    defaults, each ci/*.yaml and a few more value sets; the manifests are checked
-#    (check_rendered.py), and value sets the chart must refuse fail with their message.
+#    defaults, each ci/*.yaml and a few more value sets; the manifests and NOTES.txt are
+#    checked (check_rendered.py), and value sets the chart must refuse fail with their
+#    message.
 #
 # Needs: python3 with PyYAML (Debian: python3-yaml); node and npm (ajv-cli@5 and
 # ajv-formats are installed once into ${OKR_NPM_PREFIX:-$HOME/.cache/okr-npm}, outside the
@@ -150,6 +151,11 @@ if [[ "$ajv_ready" == 1 ]]; then
     'config: {reconcileInterval: often}|/config/reconcileInterval must match pattern'
     'config: {connectorsFile: {jira_sites: [{name: eu, api_token: s3cret}]}}|must NOT have additional properties'
     'config: {connectorsFile: {jira: []}}|must NOT have additional properties'
+    'auth: {mode: basic}|/auth/mode must be equal to one of the allowed values'
+    'auth: {adminToken: too-short}|/auth/adminToken must match pattern'
+    'tls: {clientCa: "yes"}|/tls/clientCa must be boolean'
+    'outbound: {allowCidrs: [10.0.0.1]}|/outbound/allowCidrs/0 must match pattern'
+    'rules: {maxIssuesPerDay: 0}|/rules/maxIssuesPerDay must be >= 1'
   )
   for i in "${!bad_values[@]}"; do
     bad="${bad_values[$i]%%|*}"
@@ -229,8 +235,24 @@ replicaCount: 2
 externalDatabase: {host: db.example.internal, port: 6432, password: s3cret-pw}
 gitlab: {enabled: true, url: https://gitlab.example.com, token: glpat-xyz}
 podDisruptionBudget: {minAvailable: 1}
+auth: {adminToken: pg-admin-token-0123456789}
 EOF
-  render_case "postgres with the password in the chart Secret" "$WORK/pg-chart-secret.yaml"
+  render_case "postgres with the password and admin token in the chart Secret" \
+    "$WORK/pg-chart-secret.yaml"
+  cat >"$WORK/pg-tls.yaml" <<'EOF'
+storage: {backend: postgres}
+externalDatabase: {host: db.example.internal, existingSecret: okr-postgres}
+auth: {existingSecret: okr-admin, existingSecretKey: token}
+tls: {existingSecret: okr-tls}
+metrics: {serviceMonitor: {enabled: true}, prometheusRule: {enabled: true, labels: {release: kube-prometheus}}}
+EOF
+  render_case "postgres, admin token from auth.existingSecret, TLS without client CA" \
+    "$WORK/pg-tls.yaml"
+  cat >"$WORK/auth-none.yaml" <<'EOF'
+auth: {mode: none, adminToken: ignored-without-tokens-0123}
+outbound: {allowCidrs: [127.0.0.0/8]}
+EOF
+  render_case "sqlite with auth.mode=none" "$WORK/auth-none.yaml"
   cat >"$WORK/sqlite-misc.yaml" <<'EOF'
 storage: {sqlite: {persistence: {existingClaim: okr-data}}}
 image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
@@ -280,6 +302,14 @@ EOF
   refuse_case "a password with URL-reserved characters" "percent-encode" \
     $'storage: {backend: postgres}\nexternalDatabase: {host: db, password: "a@b"}'
   refuse_case "jira without a URL" "jira.enabled=true needs jira.url" 'jira: {enabled: true}'
+  refuse_case "postgres with auth.mode=tokens and no admin token" \
+    "storage.backend=postgres with auth.mode=tokens needs an admin token" \
+    $'storage: {backend: postgres}\nexternalDatabase: {host: db, password: pw}'
+  refuse_case "auth.adminToken with existingSecret" "auth.adminToken cannot be stored" \
+    $'existingSecret: okr-secrets\nauth: {adminToken: 0123456789abcdef0}'
+  refuse_case "an unknown auth.mode" 'auth.mode must be "tokens" or "none"' 'auth: {mode: basic}'
+  refuse_case "tls.clientCa without tls.existingSecret" \
+    "tls.clientCa=true needs tls.existingSecret" 'tls: {clientCa: true}'
 fi
 
 echo "$passed passed, $failed failed"

@@ -3,8 +3,9 @@
     python3 check_rendered.py CHART_DIR MANIFESTS.yaml [VALUES_OVERRIDE.yaml...]
 
 The expectations follow from the merged values (storage backend, connectors, ingress,
-secrets...), so the same checks apply to every values file. Prints one line per problem
-and exits 1 if there is any.
+secrets, auth, TLS...), so the same checks apply to every values file. NOTES.txt as
+rendered is checked too when MANIFESTS.yaml.notes exists. Prints one line per problem and
+exits 1 if there is any.
 """
 
 import base64
@@ -30,7 +31,11 @@ SERVER_ENV = {
     "OKR_JIRA_API_TOKEN", "OKR_JIRA_PAT", "OKR_JIRA_WEBHOOK_SECRET",
     "OKR_JIRA_STORY_POINTS_FIELD", "OKR_GITLAB_URL", "OKR_GITLAB_TOKEN",
     "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX", "OKR_CONFIG",
+    "OKR_AUTH", "OKR_ADMIN_TOKEN", "OKR_TLS_CERT_FILE", "OKR_TLS_KEY_FILE",
+    "OKR_TLS_CLIENT_CA_FILE", "OKR_OUTBOUND_ALLOW_CIDRS", "OKR_RULE_MAX_ISSUES_PER_DAY",
 }
+# Where the chart mounts the kubernetes.io/tls Secret's keys (under the /etc/okr volume).
+TLS_DIR = "/etc/okr/tls"
 SECRET_ENV = {
     "OKR_JIRA_API_TOKEN": ("jira", "apiToken", "jiraApiToken"),
     "OKR_JIRA_PAT": ("jira", "pat", "jiraPat"),
@@ -75,6 +80,10 @@ def check(chart_dir, manifests_path, overrides):
     with open(manifests_path, encoding="utf-8") as f:
         docs = [d for d in yaml.safe_load_all(f) if d is not None]
     sqlite = values["storage"]["backend"] == "sqlite"
+    tls = values["tls"]
+    tls_on = bool(tls.get("existingSecret"))
+    auth = values["auth"]
+    tokens = auth["mode"] == "tokens"
 
     for doc in docs:
         name = "%s/%s" % (doc.get("kind"), doc.get("metadata", {}).get("name"))
@@ -140,34 +149,66 @@ def check(chart_dir, manifests_path, overrides):
     ports = {p["name"]: p["containerPort"] for p in ctr.get("ports", [])}
     c.equal(ports, {"grpc": values["containerPorts"]["grpc"],
                     "http": values["containerPorts"]["http"]}, "container ports")
+    # With TLS the http port speaks HTTPS only, and Kubernetes' gRPC probe cannot do TLS:
+    # liveness becomes an HTTPS GET /healthz.
+    https = {"scheme": "HTTPS"} if tls_on else {}
     if values["livenessProbe"]["enabled"]:
-        c.equal(ctr.get("livenessProbe", {}).get("grpc"),
-                {"port": values["containerPorts"]["grpc"]}, "liveness probe (native gRPC)")
+        live = ctr.get("livenessProbe", {})
+        if tls_on:
+            c.equal(live.get("httpGet"), {"path": "/healthz", "port": "http", **https},
+                    "liveness probe (HTTPS, TLS on)")
+            c.expect("grpc" not in live, "gRPC liveness probe although TLS is on")
+        else:
+            c.equal(live.get("grpc"), {"port": values["containerPorts"]["grpc"]},
+                    "liveness probe (native gRPC)")
     if values["readinessProbe"]["enabled"]:
         c.equal(ctr.get("readinessProbe", {}).get("httpGet"),
-                {"path": "/readyz", "port": "http"}, "readiness probe")
+                {"path": "/readyz", "port": "http", **https}, "readiness probe")
     if values["startupProbe"]["enabled"]:
         c.equal(ctr.get("startupProbe", {}).get("httpGet"),
-                {"path": "/healthz", "port": "http"}, "startup probe")
+                {"path": "/healthz", "port": "http", **https}, "startup probe")
 
     mounts = {m["mountPath"]: m["name"] for m in ctr.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     c.expect("emptyDir" in volumes.get(mounts.get("/tmp"), {}), "/tmp is not an emptyDir")
+    # /etc/okr is one read-only projected volume: the connector file's ConfigMap and/or the
+    # TLS Secret's keys under tls/ (one volume, so no mount is nested in a read-only one).
+    for m in ctr.get("volumeMounts", []):
+        c.expect(m["mountPath"] == "/etc/okr" or not m["mountPath"].startswith("/etc/okr/"),
+                 "%s is mounted inside /etc/okr" % m["mountPath"])
+    etc_okr = volumes.get(mounts.get("/etc/okr"), {})
+    sources = etc_okr.get("projected", {}).get("sources", [])
+    if connectors_file or tls_on:
+        c.expect(sources, "/etc/okr is not a projected volume")
+        ro = [m.get("readOnly") for m in ctr["volumeMounts"] if m["mountPath"] == "/etc/okr"]
+        c.equal(ro, [True], "/etc/okr mounted read-only")
     if connectors_file and connectors_cms:
         # The file is the values rendered as JSON, mounted read-only and named by OKR_CONFIG.
         text = connectors_cms[0].get("data", {}).get("connectors.json", "")
         c.equal(json.loads(text) if text else None, connectors_file, "connectors.json")
-        c.equal(volumes.get(mounts.get("/etc/okr"), {}).get("configMap", {}).get("name"),
-                connectors_cms[0]["metadata"]["name"], "ConfigMap mounted at /etc/okr")
-        ro = [m.get("readOnly") for m in ctr["volumeMounts"] if m["mountPath"] == "/etc/okr"]
-        c.equal(ro, [True], "/etc/okr mounted read-only")
+        c.equal([s["configMap"].get("name") for s in sources if "configMap" in s],
+                [connectors_cms[0]["metadata"]["name"]], "ConfigMap mounted at /etc/okr")
         c.equal((cm.get("data") or {}).get("OKR_CONFIG"), "/etc/okr/connectors.json",
                 "OKR_CONFIG")
         c.expect("checksum/connectors" in spec["template"]["metadata"].get("annotations", {}),
                  "no checksum/connectors annotation: pods would not restart on a change")
     else:
-        c.expect("/etc/okr" not in mounts, "/etc/okr mounted without config.connectorsFile")
+        c.expect(not any("configMap" in s for s in sources),
+                 "a ConfigMap at /etc/okr without config.connectorsFile")
         c.expect("OKR_CONFIG" not in (cm.get("data") or {}), "OKR_CONFIG without a file")
+    tls_sources = [s["secret"] for s in sources if "secret" in s]
+    if tls_on:
+        want_items = [{"key": "tls.crt", "path": "tls/tls.crt"},
+                      {"key": "tls.key", "path": "tls/tls.key"}]
+        if tls.get("clientCa"):
+            want_items.append({"key": "ca.crt", "path": "tls/ca.crt"})
+        c.equal(tls_sources, [{"name": tls["existingSecret"], "items": want_items}],
+                "TLS Secret projected into /etc/okr/tls")
+    else:
+        c.equal(tls_sources, [], "Secrets projected into /etc/okr without tls.existingSecret")
+    if not (connectors_file or tls_on):
+        c.expect("/etc/okr" not in mounts,
+                 "/etc/okr mounted without config.connectorsFile or tls.existingSecret")
     pvcs = kinds.get("PersistentVolumeClaim", [])
     if sqlite:
         data = volumes.get(mounts.get("/var/lib/okr"), {})
@@ -199,7 +240,9 @@ def check(chart_dir, manifests_path, overrides):
     for n in names:
         c.expect(n in SERVER_ENV or n in HELPER_ENV or n in extra_env, "unknown env var %s" % n)
     c.equal(len(names), len(set(names)), "env var names are unique")
-    secret_strings = [values["externalDatabase"].get("password") or ""]
+    secret_strings = [values["externalDatabase"].get("password") or "",
+                      auth.get("adminToken") or ""]
+    c.expect("OKR_ADMIN_TOKEN" not in cm_data, "OKR_ADMIN_TOKEN is in the ConfigMap")
     for var, (section, key, _) in SECRET_ENV.items():
         c.expect(var not in cm_data, "secret %s is in the ConfigMap" % var)
         secret_strings.append(values[section].get(key) or "")
@@ -262,6 +305,40 @@ def check(chart_dir, manifests_path, overrides):
             c.equal(ref.get("name"), chart_secret_name, "password secret name")
             c.equal(secret_data.get(ref.get("key")), db["password"], "Secret value of password")
 
+    # --- Access control, TLS, outbound deliveries, rules ------------------------------
+    c.equal(cm_data.get("OKR_AUTH"), auth["mode"], "OKR_AUTH")
+    admin_ref = by_name.get("OKR_ADMIN_TOKEN", {}).get("valueFrom", {}).get("secretKeyRef")
+    if tokens and auth.get("existingSecret"):
+        c.equal(admin_ref, {"name": auth["existingSecret"], "key": auth["existingSecretKey"]},
+                "OKR_ADMIN_TOKEN from auth.existingSecret")
+        c.expect(values["secretKeys"]["adminToken"] not in secret_data,
+                 "admin token stored in the chart Secret although auth.existingSecret is set")
+    elif tokens and auth.get("adminToken"):
+        c.equal(admin_ref, {"name": chart_secret_name, "key": values["secretKeys"]["adminToken"]},
+                "OKR_ADMIN_TOKEN from the chart Secret")
+        c.equal(secret_data.get(values["secretKeys"]["adminToken"]), auth["adminToken"],
+                "Secret value of the admin token")
+    else:
+        c.expect("OKR_ADMIN_TOKEN" not in by_name,
+                 "OKR_ADMIN_TOKEN set without auth.mode=tokens and an admin token")
+        c.expect(values["secretKeys"]["adminToken"] not in secret_data,
+                 "admin token in the chart Secret without auth.mode=tokens")
+        c.expect(not (tokens and not sqlite),
+                 "postgres with auth.mode=tokens rendered without an admin token")
+    want_tls = {}
+    if tls_on:
+        want_tls = {"OKR_TLS_CERT_FILE": TLS_DIR + "/tls.crt",
+                    "OKR_TLS_KEY_FILE": TLS_DIR + "/tls.key"}
+        if tls.get("clientCa"):
+            want_tls["OKR_TLS_CLIENT_CA_FILE"] = TLS_DIR + "/ca.crt"
+    c.equal({k: v for k, v in cm_data.items() if k.startswith("OKR_TLS_")}, want_tls,
+            "OKR_TLS_* settings")
+    cidrs = values["outbound"]["allowCidrs"]
+    c.equal(cm_data.get("OKR_OUTBOUND_ALLOW_CIDRS"), ",".join(cidrs) if cidrs else None,
+            "OKR_OUTBOUND_ALLOW_CIDRS")
+    c.equal(cm_data.get("OKR_RULE_MAX_ISSUES_PER_DAY"), str(values["rules"]["maxIssuesPerDay"]),
+            "OKR_RULE_MAX_ISSUES_PER_DAY")
+
     cfg = values["config"]
     c.equal(cm_data.get("OKR_LOG_FORMAT"), cfg["logFormat"], "OKR_LOG_FORMAT")
     c.equal(cm_data.get("OKR_RECONCILE_INTERVAL"), cfg["reconcileInterval"], "OKR_RECONCILE_INTERVAL")
@@ -288,7 +365,15 @@ def check(chart_dir, manifests_path, overrides):
         c.equal(len(ingresses), 1, "number of Ingresses")
         for rule in (ingresses[0]["spec"]["rules"] if ingresses else []):
             paths = rule["http"]["paths"]
-            want = ["/webhooks/gitlab", "/webhooks/jira"]
+            want = [v["path"] for v in values["ingress"]["paths"]]
+            # The pages (issue #14) are always routed, with these path types.
+            pages = {"/": "Exact", "/objectives": "Prefix", "/cycles": "Prefix",
+                     "/teams": "Prefix", "/login": "Exact", "/logout": "Exact",
+                     "/static": "Prefix"}
+            want += list(pages)
+            for p in paths:
+                if p["path"] in pages:
+                    c.equal(p["pathType"], pages[p["path"]], "Ingress pathType of %s" % p["path"])
             for tracker, key in (("jira", "jira_sites"), ("gitlab", "gitlab_instances")):
                 want += ["/webhooks/%s/%s" % (tracker, s["name"])
                          for s in connectors_file.get(key, []) if s["name"] != "default"]
@@ -305,8 +390,27 @@ def check(chart_dir, manifests_path, overrides):
         if monitors:
             ep = monitors[0]["spec"]["endpoints"][0]
             c.equal((ep["port"], ep["path"]), ("http", "/metrics"), "ServiceMonitor endpoint")
+            c.equal(ep.get("scheme"), "https" if tls_on else "http", "ServiceMonitor scheme")
+            tls_config = values["metrics"]["serviceMonitor"].get("tlsConfig") or None
+            c.equal(ep.get("tlsConfig"), tls_config if tls_on else None,
+                    "ServiceMonitor tlsConfig")
     else:
         c.equal(len(monitors), 0, "number of ServiceMonitors")
+
+    # The PrometheusRule carries rules/okr-alerts.yaml unchanged (the file promtool tests).
+    prometheus_rules = kinds.get("PrometheusRule", [])
+    rule_values = values["metrics"]["prometheusRule"]
+    if rule_values["enabled"]:
+        c.equal(len(prometheus_rules), 1, "number of PrometheusRules")
+        if prometheus_rules:
+            rule = prometheus_rules[0]
+            shipped = chart_lib.load_yaml(os.path.join(chart_dir, "rules", "okr-alerts.yaml"))
+            c.equal(rule.get("spec"), shipped, "PrometheusRule spec (rules/okr-alerts.yaml)")
+            c.equal(rule["apiVersion"], "monitoring.coreos.com/v1", "PrometheusRule apiVersion")
+            for k, v in (rule_values.get("labels") or {}).items():
+                c.equal(rule["metadata"]["labels"].get(k), v, "PrometheusRule label " + k)
+    else:
+        c.equal(len(prometheus_rules), 0, "number of PrometheusRules")
 
     pdbs = kinds.get("PodDisruptionBudget", [])
     c.equal(len(pdbs), 1 if values["podDisruptionBudget"]["enabled"] else 0, "number of PDBs")
@@ -330,6 +434,35 @@ def check(chart_dir, manifests_path, overrides):
     if values["serviceAccount"]["create"]:
         c.equal([s["metadata"]["name"] for s in sas], [pod.get("serviceAccountName")],
                 "ServiceAccount of the pods")
+
+    # --- NOTES.txt: how to call the API with this access control and TLS --------------
+    notes_path = manifests_path + ".notes"
+    if os.path.exists(notes_path):
+        with open(notes_path, encoding="utf-8") as f:
+            notes = f.read()
+        if tls_on:
+            c.expect("-cacert ca.crt" in notes and "-plaintext" not in notes,
+                     "NOTES: grpcurl is not told the CA (or still uses -plaintext) with TLS")
+            c.equal("-cert client.crt -key client.key" in notes, bool(tls.get("clientCa")),
+                    "NOTES: grpcurl client certificate flags")
+        else:
+            c.expect("grpcurl -plaintext" in notes, "NOTES: no plaintext grpcurl example")
+        if tokens:
+            c.expect('-H "authorization: Bearer $OKR_TOKEN"' in notes,
+                     "NOTES: no grpcurl example with the bearer token")
+            if not (auth.get("existingSecret") or auth.get("adminToken")):
+                want = "exec deploy/%s -- cat /var/lib/okr/okr.db.admin-token" % (
+                    dep["metadata"]["name"])
+                c.expect(want in notes, "NOTES: no %r for the generated admin token" % want)
+            elif auth.get("existingSecret"):
+                c.expect("get secret %s " % auth["existingSecret"] in notes,
+                         "NOTES: not told to read the admin token from auth.existingSecret")
+        else:
+            c.expect("auth.mode=none" in notes and "WARNING" in notes,
+                     "NOTES: no warning for auth.mode=none")
+        for secret in secret_strings:
+            if secret:
+                c.expect(secret not in notes, "NOTES: a secret value appears in NOTES.txt")
     return c.problems
 
 

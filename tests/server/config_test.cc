@@ -67,11 +67,56 @@ TEST(ConfigTest, HelpListsEverySettingWithItsEnvironmentVariable) {
 }
 
 TEST(ConfigTest, LogLinesRedactDatabasePassword) {
-  auto c = Parse({"--database=postgresql://okr:s3cret@db:5432/okr"});
+  // --auth=none: with tokens, PostgreSQL also needs OKR_ADMIN_TOKEN (tested below).
+  auto c = Parse({"--database=postgresql://okr:s3cret@db:5432/okr", "--auth=none"});
   ASSERT_TRUE(c.ok());
   for (const std::string& line : c->DescribeForLog()) {
     EXPECT_THAT(line, ::testing::Not(HasSubstr("s3cret")));
   }
+}
+
+TEST(ConfigTest, AccessControlAndTlsSettings_AreValidated) {
+  struct Case {
+    std::vector<const char*> args;
+    std::string error;  // empty: valid
+  };
+  const Case cases[] = {
+      {{}, ""},
+      {{"--auth=none"}, ""},
+      {{"--auth=maybe"}, "--auth"},
+      {{"--database=postgresql://db/okr"}, "OKR_ADMIN_TOKEN"},
+      {{"--database=postgresql://db/okr", "--auth=none"}, ""},
+      {{"--tls-cert-file=/c.pem"}, "--tls-key-file"},
+      {{"--tls-key-file=/k.pem"}, "--tls-cert-file"},
+      {{"--tls-cert-file=/c.pem", "--tls-key-file=/k.pem"}, ""},
+      {{"--tls-client-ca-file=/ca.pem"}, "--tls-cert-file"},
+      {{"--rule-max-issues-per-day=0"}, "--rule-max-issues-per-day"},
+      {{"--rule-max-issues-per-day=ten"}, "--rule-max-issues-per-day"},
+      {{"--rule-max-issues-per-day=3"}, ""},
+  };
+  for (const Case& c : cases) {
+    auto parsed = Parse(c.args);
+    if (c.error.empty()) {
+      EXPECT_TRUE(parsed.ok()) << parsed.status();
+    } else {
+      ASSERT_FALSE(parsed.ok()) << c.error;
+      EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(parsed.status().message(), HasSubstr(c.error));
+    }
+  }
+  EXPECT_TRUE(Parse({})->auth_enabled());
+  EXPECT_FALSE(Parse({"--auth=none"})->auth_enabled());
+  EXPECT_EQ(Parse({"--rule-max-issues-per-day=3"})->rule_max_issues_per_day_n, 3);
+
+  // The bootstrap admin secret comes from the environment and must not be trivially short.
+  Env good{{{"OKR_ADMIN_TOKEN", "0123456789abcdef-admin"}}};
+  auto pg = Parse({"--database=postgresql://db/okr"}, good);
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  EXPECT_EQ(pg->admin_token, "0123456789abcdef-admin");
+  Env short_token{{{"OKR_ADMIN_TOKEN", "short"}}};
+  EXPECT_THAT(Parse({}, short_token).status().message(), HasSubstr("at least 16 characters"));
+  EXPECT_EQ(Parse({"--admin-token=0123456789abcdef-admin"}).status().code(),
+            absl::StatusCode::kInvalidArgument);  // a secret is never a flag
 }
 
 }  // namespace

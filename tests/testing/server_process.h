@@ -1,6 +1,11 @@
 // ServerProcess: runs the okr-server binary as a child process for process-level tests
 // (startup, signals, kill -9, several replicas), with its output in a log file. The binary
 // path comes from the OKR_SERVER_BINARY compile definition.
+//
+// Access control: the server's default is --auth=tokens (every RPC needs a bearer token).
+// The process tests predate it and talk to an open server, so ServerProcess appends
+// --auth=none unless the test chooses itself: an argument starting with --auth, OKR_AUTH in
+// `env`, or --help (whose output the test checks as is).
 #ifndef OKR_TESTS_TESTING_SERVER_PROCESS_H_
 #define OKR_TESTS_TESTING_SERVER_PROCESS_H_
 
@@ -14,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -33,6 +39,7 @@ class ServerProcess {
   ServerProcess(std::vector<std::string> args, std::string log_path,
                 std::vector<std::string> env = {})
       : log_path_(std::move(log_path)) {
+    if (!ChoosesAuth(args, env)) args.push_back("--auth=none");
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -108,6 +115,19 @@ class ServerProcess {
   std::string Log() const { return ReadFile(log_path_); }
 
  private:
+  // Whether the test picks the auth mode itself (or runs --help), so that no --auth=none
+  // may be added.
+  static bool ChoosesAuth(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
+    for (const std::string& a : args) {
+      if (absl::StartsWith(a, "--auth") || a == "--help") return true;
+    }
+    for (const std::string& kv : env) {
+      if (absl::StartsWith(kv, "OKR_AUTH=")) return true;
+    }
+    return false;
+  }
+
   std::string log_path_;
   pid_t pid_ = -1;
   int status_ = 0;

@@ -1,7 +1,8 @@
 {{/*
 Environment of the okr-server container beyond the ConfigMap: the secrets, each from its
-Secret key (optional, so an unset secret stays an unset variable), the PostgreSQL URL,
-and extraEnv. Renders nothing when there is nothing to add.
+Secret key (connector secrets optional, so an unset secret stays an unset variable), the
+admin token, the PostgreSQL URL, and extraEnv. Renders nothing when there is nothing to
+add.
 */}}
 {{- define "okr-service.env" -}}
 {{- $sqlite := eq .Values.storage.backend "sqlite" }}
@@ -38,6 +39,21 @@ and extraEnv. Renders nothing when there is nothing to add.
       name: {{ include "okr-service.secretName" . }}
       key: {{ .Values.secretKeys.gitlabWebhookToken }}
       optional: true
+{{- end }}
+{{- if eq .Values.auth.mode "tokens" }}
+{{- if .Values.auth.existingSecret }}
+- name: OKR_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- else if .Values.auth.adminToken }}
+- name: OKR_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "okr-service.fullname" . }}
+      key: {{ .Values.secretKeys.adminToken }}
+{{- end }}
 {{- end }}
 {{- if not $sqlite }}
 {{- $query := "" }}

@@ -146,4 +146,17 @@ combination fails the render with one clear message instead of a broken release.
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas." }}
 {{- end }}
+{{- $tokens := eq .Values.auth.mode "tokens" }}
+{{- if not (or $tokens (eq .Values.auth.mode "none")) }}
+{{- fail (printf "auth.mode must be \"tokens\" or \"none\", not %q." (toString .Values.auth.mode)) }}
+{{- end }}
+{{- if and $tokens (eq $backend "postgres") (not .Values.auth.existingSecret) (not .Values.auth.adminToken) }}
+{{- fail "storage.backend=postgres with auth.mode=tokens needs an admin token: set auth.existingSecret (and auth.existingSecretKey), or auth.adminToken (at least 16 characters). Only the SQLite store creates the first admin token itself." }}
+{{- end }}
+{{- if and $tokens .Values.auth.adminToken (not .Values.auth.existingSecret) .Values.existingSecret }}
+{{- fail "auth.adminToken cannot be stored because existingSecret is set (the chart creates no Secret): put the token into a Secret and set auth.existingSecret." }}
+{{- end }}
+{{- if and .Values.tls.clientCa (not .Values.tls.existingSecret) }}
+{{- fail "tls.clientCa=true needs tls.existingSecret: a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt." }}
+{{- end }}
 {{- end }}
