@@ -54,8 +54,7 @@ absl::StatusOr<std::string> BearerSecretFromHeader(absl::string_view value) {
   value = absl::StripAsciiWhitespace(value);
   constexpr absl::string_view kScheme = "bearer ";
   if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme)) {
-    return absl::UnauthenticatedError(
-        "authorization must be \"Bearer <API token secret>\"");
+    return absl::UnauthenticatedError("authorization must be \"Bearer <API token secret>\"");
   }
   absl::string_view secret = absl::StripLeadingAsciiWhitespace(value.substr(kScheme.size()));
   if (secret.empty() || secret.size() > 512) {

@@ -63,9 +63,9 @@ std::string FirstResource(absl::string_view message) {
         }
       }
     }
-    for (auto [word, collection] : {std::pair{"objective \"", "objectives/"},
-                                    std::pair{"team \"", "teams/"},
-                                    std::pair{"cycle \"", "cycles/"}}) {
+    for (auto [word, collection] :
+         {std::pair{"objective \"", "objectives/"}, std::pair{"team \"", "teams/"},
+          std::pair{"cycle \"", "cycles/"}}) {
       const size_t at = message.find(word);
       if (at == absl::string_view::npos || (at > 0 && absl::ascii_isalnum(message[at - 1]))) {
         continue;

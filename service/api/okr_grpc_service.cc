@@ -1083,11 +1083,10 @@ absl::Status TokensUnavailable() {
 
 void AuditToken(const Caller& caller, absl::string_view action, const std::string& name,
                 absl::string_view role) {
-  log::Info(absl::StrCat("audit: api token ", action),
-            {{"principal", caller.principal.Describe()},
-             {"method", caller.method},
-             {"resource", name},
-             {"role", std::string(role)}});
+  log::Info(absl::StrCat("audit: api token ", action), {{"principal", caller.principal.Describe()},
+                                                        {"method", caller.method},
+                                                        {"resource", name},
+                                                        {"role", std::string(role)}});
 }
 
 }  // namespace

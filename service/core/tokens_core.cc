@@ -95,8 +95,8 @@ absl::StatusOr<CreatedApiToken> TokensCore::CreateApiToken(ApiToken token) {
   const absl::Time now = clock_.Now();
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](storage::OkrTransaction& tx) -> absl::Status {
     for (const std::string& team : token.team_ids) {
-      OKR_RETURN_IF_ERROR(
-          internal::ReferenceError(tx.GetTeam(team).status(), "api_token.teams", names::Team(team)));
+      OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetTeam(team).status(), "api_token.teams",
+                                                   names::Team(team)));
     }
     return InsertToken(tx, token, now);
   }));

@@ -170,19 +170,19 @@ void HttpServer::Handle(const std::string& method, const std::string& path, Http
 }
 
 void HttpServer::HandleNotFound(HttpHandler handler) {
-  server_->set_error_handler([handler = std::move(handler)](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404) {
-      const std::string request_id =
-          log::AcceptOrNewRequestId(req.get_header_value(kRequestIdHeader));
-      log::ScopedRequestId scope(request_id);
-      res.set_header(kRequestIdHeader, request_id);
-      Write(handler(ToRequest(req)), res);
-      return;
-    }
-    Write(JsonError(res.status, DefaultReason(res.status)), res);
-  });
+  server_->set_error_handler(
+      [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return;
+        if (res.status == 404) {
+          const std::string request_id =
+              log::AcceptOrNewRequestId(req.get_header_value(kRequestIdHeader));
+          log::ScopedRequestId scope(request_id);
+          res.set_header(kRequestIdHeader, request_id);
+          Write(handler(ToRequest(req)), res);
+          return;
+        }
+        Write(JsonError(res.status, DefaultReason(res.status)), res);
+      });
 }
 
 absl::Status HttpServer::Start() {

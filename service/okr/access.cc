@@ -85,8 +85,7 @@ absl::Status ValidateApiToken(const ApiToken& token) {
 
 absl::Status RequireRole(const Principal& who, Role needed) {
   if (static_cast<int>(who.role) >= static_cast<int>(needed)) return absl::OkStatus();
-  return absl::PermissionDeniedError(
-      absl::StrCat(RoleName(needed), " needed (", Held(who), ")"));
+  return absl::PermissionDeniedError(absl::StrCat(RoleName(needed), " needed (", Held(who), ")"));
 }
 
 absl::Status RequireTeamWrite(const Principal& who,

@@ -468,9 +468,9 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
   }
   if (!absl::SimpleAtoi(config.rule_max_issues_per_day, &config.rule_max_issues_per_day_n) ||
       config.rule_max_issues_per_day_n < 1 || config.rule_max_issues_per_day_n > 100000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--rule-max-issues-per-day: \"", config.rule_max_issues_per_day,
-                     "\" is not a number in 1..100000"));
+    return absl::InvalidArgumentError(absl::StrCat("--rule-max-issues-per-day: \"",
+                                                   config.rule_max_issues_per_day,
+                                                   "\" is not a number in 1..100000"));
   }
   if (!config.admin_token.empty() && config.admin_token.size() < 16) {
     return absl::InvalidArgumentError(

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/http/address_guard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -30,7 +31,6 @@
 #include "service/storage/sqlite/sqlite_store.h"
 #include "service/web/web_pages.h"
 #include "service/web/web_sessions.h"
-#include "connectors/http/address_guard.h"
 
 namespace okr::server {
 
@@ -51,14 +51,13 @@ absl::Status WriteSecretFile(const std::string& path, const std::string& secret)
   ::unlink(tmp.c_str());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
   }
   const std::string content = absl::StrCat(secret, "\n");
-  const bool written = ::fchmod(fd, 0600) == 0 &&
-                       ::write(fd, content.data(), content.size()) ==
-                           static_cast<ssize_t>(content.size()) &&
-                       ::fsync(fd) == 0;
+  const bool written =
+      ::fchmod(fd, 0600) == 0 &&
+      ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+      ::fsync(fd) == 0;
   const int saved = errno;
   ::close(fd);
   if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -73,8 +72,9 @@ absl::Status WriteSecretFile(const std::string& path, const std::string& secret)
 // embedded store with no token a generated ADMIN token saved beside the database file.
 absl::Status SetUpAccessControl(const ServerConfig& config, core::TokensCore& tokens) {
   if (!config.auth_enabled()) {
-    log::Warn("auth=none: access control is off; anyone who reaches the gRPC port may read, "
-              "change and delete every OKR (use --auth=tokens outside a trusted network)");
+    log::Warn(
+        "auth=none: access control is off; anyone who reaches the gRPC port may read, "
+        "change and delete every OKR (use --auth=tokens outside a trusted network)");
     return absl::OkStatus();
   }
   if (!config.admin_token.empty()) {
@@ -94,10 +94,11 @@ absl::Status SetUpAccessControl(const ServerConfig& config, core::TokensCore& to
   OKR_RETURN_IF_ERROR(WriteSecretFile(path, secret));
   OKR_ASSIGN_OR_RETURN(bool created, tokens.CreateBootstrapTokenIfNone(secret));
   if (created) {
-    log::Warn("auth=tokens: no API token existed, so an ADMIN token (apiTokens/admin) was "
-              "created; its secret is in the file named here (mode 0600): send it as "
-              "\"authorization: Bearer <secret>\"",
-              {{"admin_token_file", path}});
+    log::Warn(
+        "auth=tokens: no API token existed, so an ADMIN token (apiTokens/admin) was "
+        "created; its secret is in the file named here (mode 0600): send it as "
+        "\"authorization: Bearer <secret>\"",
+        {{"admin_token_file", path}});
   }
   return absl::OkStatus();
 }
@@ -288,8 +289,7 @@ absl::Status OkrServer::SetUpPages(const ServerConfig& config, const Clock& cloc
     }
     options.proxy_header = config.auth_proxy_header;
     options.trusted_proxy = [cidrs = *std::move(cidrs)](const std::string& peer) {
-      std::optional<connectors::http::IpAddress> address =
-          connectors::http::IpAddress::Parse(peer);
+      std::optional<connectors::http::IpAddress> address = connectors::http::IpAddress::Parse(peer);
       if (!address.has_value()) return false;
       for (const connectors::http::Cidr& c : cidrs) {
         if (c.Contains(*address)) return true;
