@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "service/auth/token_secret.h"
 
 namespace okr::api {
 
@@ -50,19 +51,6 @@ Role MinimumRole(absl::string_view method) {
   return it == table->end() ? Role::kAdmin : it->second;
 }
 
-absl::StatusOr<std::string> BearerSecretFromHeader(absl::string_view value) {
-  value = absl::StripAsciiWhitespace(value);
-  constexpr absl::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme)) {
-    return absl::UnauthenticatedError("authorization must be \"Bearer <API token secret>\"");
-  }
-  absl::string_view secret = absl::StripLeadingAsciiWhitespace(value.substr(kScheme.size()));
-  if (secret.empty() || secret.size() > 512) {
-    return absl::UnauthenticatedError("authorization: the bearer token is empty or too long");
-  }
-  return std::string(secret);
-}
-
 absl::StatusOr<std::string> BearerSecret(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   auto [begin, end] = metadata.equal_range("authorization");
@@ -73,7 +61,8 @@ absl::StatusOr<std::string> BearerSecret(
   if (std::next(begin) != end) {
     return absl::UnauthenticatedError("authorization metadata is repeated");
   }
-  return BearerSecretFromHeader(absl::string_view(begin->second.data(), begin->second.size()));
+  return auth::BearerSecretFromHeader(
+      absl::string_view(begin->second.data(), begin->second.size()));
 }
 
 }  // namespace okr::api

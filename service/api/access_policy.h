@@ -31,12 +31,11 @@ struct Caller {
 // The least role `method` (e.g. "GetObjective") needs; ADMIN for unknown methods.
 Role MinimumRole(absl::string_view method);
 
-// The secret of `authorization: Bearer <secret>` (scheme case-insensitive).
-// UNAUTHENTICATED when the header is missing, repeated or not a Bearer credential.
+// The secret of the call's `authorization: Bearer <secret>` metadata
+// (auth::BearerSecretFromHeader). UNAUTHENTICATED when it is missing, repeated or not a
+// Bearer credential.
 absl::StatusOr<std::string> BearerSecret(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
-// The same for a raw header value (HTTP's Authorization header).
-absl::StatusOr<std::string> BearerSecretFromHeader(absl::string_view value);
 
 }  // namespace okr::api
 

@@ -4,7 +4,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace okr::auth {
@@ -30,6 +32,19 @@ std::string HashTokenSecret(absl::string_view secret) {
 bool TokenHashesEqual(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+absl::StatusOr<std::string> BearerSecretFromHeader(absl::string_view value) {
+  value = absl::StripAsciiWhitespace(value);
+  constexpr absl::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme)) {
+    return absl::UnauthenticatedError("authorization must be \"Bearer <API token secret>\"");
+  }
+  absl::string_view secret = absl::StripLeadingAsciiWhitespace(value.substr(kScheme.size()));
+  if (secret.empty() || secret.size() > 512) {
+    return absl::UnauthenticatedError("authorization: the bearer token is empty or too long");
+  }
+  return std::string(secret);
 }
 
 }  // namespace okr::auth

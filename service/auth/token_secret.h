@@ -1,4 +1,4 @@
-// TokenSecret: the cryptography of API tokens. Secrets are 32 random bytes from OpenSSL's
+// TokenSecret: the cryptography of API tokens and how they are presented. Secrets are 32 random bytes from OpenSSL's
 // CSPRNG, written as "okr_" + 43 base64url characters; the service stores only their
 // SHA-256 and compares hashes in constant time. Thread-safe, no state.
 //
@@ -26,6 +26,11 @@ std::string HashTokenSecret(absl::string_view secret);
 
 // Equality in time independent of where the strings differ (lengths are not secret).
 bool TokenHashesEqual(absl::string_view a, absl::string_view b);
+
+// The secret of an `authorization: Bearer <secret>` value (gRPC metadata or an HTTP
+// header; the scheme is case-insensitive). UNAUTHENTICATED for another scheme or an empty
+// or over-long secret.
+absl::StatusOr<std::string> BearerSecretFromHeader(absl::string_view value);
 
 }  // namespace okr::auth
 

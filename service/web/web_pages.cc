@@ -282,11 +282,8 @@ absl::StatusOr<WebPages::Visitor> WebPages::Identify(const HttpRequest& request)
              !authorization.empty()) {
     // A program sends its API token on every request, as to the gRPC API. No cookie is
     // involved, so its forms need no CSRF token.
-    absl::string_view value = absl::StripAsciiWhitespace(authorization);
-    if (!absl::StartsWithIgnoreCase(value, "bearer ")) {
-      return absl::UnauthenticatedError("authorization must be \"Bearer <API token secret>\"");
-    }
-    OKR_ASSIGN_OR_RETURN(v.who, tokens_.Authenticate(absl::StripAsciiWhitespace(value.substr(7))));
+    OKR_ASSIGN_OR_RETURN(std::string secret, auth::BearerSecretFromHeader(authorization));
+    OKR_ASSIGN_OR_RETURN(v.who, tokens_.Authenticate(secret));
     v.known = true;
     v.bearer = true;
     return v;
