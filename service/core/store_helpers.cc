@@ -17,16 +17,21 @@ using storage::PageQuery;
 
 }  // namespace
 
+namespace {
+// The stores keep times in microseconds: what a write returns is what a read returns.
+absl::Time StoredTime(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
+}  // namespace
+
 void Touch(EntityMeta& meta, absl::Time now) {
   meta.revision += 1;
-  meta.update_time = now;
+  meta.update_time = StoredTime(now);
 }
 
 void NewMeta(EntityMeta& meta, absl::Time now) {
   meta.seq = 0;
   meta.revision = 1;
-  meta.create_time = now;
-  meta.update_time = now;
+  meta.create_time = StoredTime(now);
+  meta.update_time = StoredTime(now);
 }
 
 void Derive(Objective& o, const Cycle& cycle, absl::Time now) {

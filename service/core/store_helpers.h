@@ -31,7 +31,8 @@ inline constexpr int kMaxParentDepth = 1000;
 
 // A new revision stamped `now`.
 void Touch(EntityMeta& meta, absl::Time now);
-// The metadata of a new entity created `now` (revision 1; the store assigns seq).
+// The metadata of a new entity created `now` (revision 1; the store assigns seq). Both
+// keep times at the stores' microsecond precision.
 void NewMeta(EntityMeta& meta, absl::Time now);
 
 // Expected progress and health of an entity of `cycle` at `now`.

@@ -100,8 +100,7 @@ absl::StatusOr<CreatedApiToken> TokensCore::CreateApiToken(ApiToken token) {
     }
     return InsertToken(tx, token, now);
   }));
-  token.meta.create_time = now;
-  token.meta.update_time = now;
+  internal::NewMeta(token.meta, now);
   return CreatedApiToken{WithoutHash(std::move(token)), std::move(secret)};
 }
 
