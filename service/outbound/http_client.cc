@@ -1,8 +1,8 @@
-#include "connectors/http/http_client.h"
+#include "service/outbound/http_client.h"
 
 #include "absl/strings/match.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 bool IsIdempotentMethod(absl::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
@@ -15,4 +15,4 @@ std::optional<std::string> HttpResponse::Header(absl::string_view name) const {
   return std::nullopt;
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

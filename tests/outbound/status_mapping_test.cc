@@ -1,4 +1,4 @@
-#include "connectors/http/status_mapping.h"
+#include "service/outbound/status_mapping.h"
 
 #include <string>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 using ::testing::EndsWith;
@@ -214,4 +214,4 @@ TEST(FailureClassTest, WithFailureClass_KeepsCodeAndMessage) {
 }
 
 }  // namespace
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -24,9 +24,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 // Longest body excerpt HttpResponseToStatus puts in a message.
 inline constexpr size_t kMaxBodyExcerptBytes = 200;
@@ -58,6 +58,6 @@ std::string FailureClass(const absl::StatusOr<HttpResponse>& result);
 // `status` carrying `failure_class` (a payload; the message is unchanged).
 absl::Status WithFailureClass(absl::Status status, absl::string_view failure_class);
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_STATUS_MAPPING_H_

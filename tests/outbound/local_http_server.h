@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace okr::connectors::http::testing {
+namespace okr::outbound::testing {
 
 class LocalHttpServer {
  public:
@@ -61,6 +61,6 @@ class LocalHttpServer {
   std::thread thread_;
 };
 
-}  // namespace okr::connectors::http::testing
+}  // namespace okr::outbound::testing
 
 #endif  // OKR_TESTS_CONNECTORS_HTTP_LOCAL_HTTP_SERVER_H_

@@ -9,7 +9,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 // Lowercase hex of HMAC-SHA256(key, data); empty only if OpenSSL fails (out of memory).
 std::string HmacSha256Hex(absl::string_view key, absl::string_view data);
@@ -21,6 +21,6 @@ std::string SignatureHeaderValue(absl::string_view key, absl::string_view body);
 // secret).
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_SIGNATURE_H_

@@ -1,4 +1,4 @@
-#include "connectors/http/auth.h"
+#include "service/outbound/auth.h"
 
 #include <algorithm>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 AuthHeader BasicAuth(absl::string_view user, absl::string_view password) {
   return {"Authorization",
@@ -52,4 +52,4 @@ absl::StatusOr<HttpResponse> AuthenticatingHttpClient::Send(const HttpRequest& r
   return inner_.Send(authenticated);
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

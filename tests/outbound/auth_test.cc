@@ -1,21 +1,21 @@
-#include "connectors/http/auth.h"
+#include "service/outbound/auth.h"
 
 #include <memory>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "connectors/http/curl_http_client.h"
+#include "service/outbound/curl_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/connectors/http/local_http_server.h"
-#include "tests/connectors/http/scripted_http_client.h"
+#include "tests/outbound/local_http_server.h"
+#include "tests/outbound/scripted_http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
-using ::okr::connectors::http::testing::LocalHttpServer;
-using ::okr::connectors::http::testing::Response;
-using ::okr::connectors::http::testing::ScriptedHttpClient;
+using ::okr::outbound::testing::LocalHttpServer;
+using ::okr::outbound::testing::Response;
+using ::okr::outbound::testing::ScriptedHttpClient;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::SizeIs;
@@ -143,4 +143,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

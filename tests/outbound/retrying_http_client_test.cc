@@ -1,4 +1,4 @@
-#include "connectors/http/retrying_http_client.h"
+#include "service/outbound/retrying_http_client.h"
 
 #include <atomic>
 #include <memory>
@@ -9,18 +9,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/curl_http_client.h"
+#include "service/outbound/curl_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/connectors/http/local_http_server.h"
-#include "tests/connectors/http/scripted_http_client.h"
+#include "tests/outbound/local_http_server.h"
+#include "tests/outbound/scripted_http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
-using ::okr::connectors::http::testing::LocalHttpServer;
-using ::okr::connectors::http::testing::Response;
-using ::okr::connectors::http::testing::ScriptedHttpClient;
+using ::okr::outbound::testing::LocalHttpServer;
+using ::okr::outbound::testing::Response;
+using ::okr::outbound::testing::ScriptedHttpClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -404,4 +404,4 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<HintCase>& info) { return info.param.name; });
 
 }  // namespace
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

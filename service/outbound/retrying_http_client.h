@@ -31,9 +31,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 // The time source and the sleep of the retry loop; tests inject a fake that records the
 // waits and advances its clock instead of sleeping.
@@ -93,6 +93,6 @@ class RetryingHttpClient final : public HttpClient {
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_RETRYING_HTTP_CLIENT_H_

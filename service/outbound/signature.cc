@@ -1,4 +1,4 @@
-#include "connectors/http/signature.h"
+#include "service/outbound/signature.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 std::string HmacSha256Hex(absl::string_view key, absl::string_view data) {
   if (key.size() > static_cast<size_t>(INT_MAX)) return "";
@@ -34,4 +34,4 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -1,4 +1,4 @@
-#include "connectors/http/curl_http_client.h"
+#include "service/outbound/curl_http_client.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,16 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "connectors/http/address_guard.h"
-#include "connectors/http/status_mapping.h"
+#include "service/outbound/address_guard.h"
+#include "service/outbound/status_mapping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/connectors/http/local_http_server.h"
+#include "tests/outbound/local_http_server.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
-using ::okr::connectors::http::testing::LocalHttpServer;
+using ::okr::outbound::testing::LocalHttpServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Optional;
@@ -456,4 +456,4 @@ TEST(CurlHttpClientCreateTest, InvalidOptions_AreRejected) {
 }
 
 }  // namespace
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -46,7 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 // An IPv4 or IPv6 address, bytes in network order (IPv4 uses the first 4).
 struct IpAddress {
@@ -128,6 +128,6 @@ class AddressGuard {
   Resolver resolver_;
 };
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_ADDRESS_GUARD_H_

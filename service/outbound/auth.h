@@ -19,9 +19,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 struct AuthHeader {
   std::string name;
@@ -50,6 +50,6 @@ class AuthenticatingHttpClient final : public HttpClient {
   const AuthHeader auth_;
 };
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_AUTH_H_

@@ -1,7 +1,7 @@
 // AddressGuard: the address classifier (every class, IPv4 and IPv6, IPv4-mapped forms),
 // the CIDR allow list (parsing and its errors, matching), and the URL check with literal
 // addresses, resolved names (an injected resolver) and the real `localhost`.
-#include "connectors/http/address_guard.h"
+#include "service/outbound/address_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 using ::testing::HasSubstr;
@@ -370,4 +370,4 @@ TEST(CheckUrlTest, Localhost_ThroughTheSystemResolver_IsLoopback) {
 }
 
 }  // namespace
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -1,4 +1,4 @@
-#include "connectors/http/curl_http_client.h"
+#include "service/outbound/curl_http_client.h"
 
 #include <curl/curl.h>
 #include <sys/socket.h>
@@ -15,10 +15,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/status_mapping.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/status_mapping.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 // Idle easy handles kept for reuse; more concurrent calls create (and then free) extras.
@@ -390,4 +390,4 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   return std::move(transfer.response);
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

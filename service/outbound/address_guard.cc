@@ -1,4 +1,4 @@
-#include "connectors/http/address_guard.h"
+#include "service/outbound/address_guard.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 constexpr char kAllowHint[] =
@@ -369,4 +369,4 @@ absl::Status AddressGuard::CheckUrl(absl::string_view url) const {
   return absl::OkStatus();
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -1,13 +1,13 @@
-#include "connectors/http/status_mapping.h"
+#include "service/outbound/status_mapping.h"
 
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/http/auth.h"
+#include "service/outbound/auth.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 // At most kMaxBodyExcerptBytes of `body`, cut on a UTF-8 boundary, on one line.
@@ -134,4 +134,4 @@ std::string FailureClass(const absl::StatusOr<HttpResponse>& result) {
   }
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -37,10 +37,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/address_guard.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/address_guard.h"
+#include "service/outbound/http_client.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 struct CurlHttpClientOptions {
   // Bound on TCP connect + TLS handshake; also bounded by each request's timeout.
@@ -77,6 +77,6 @@ class CurlHttpClient final : public HttpClient {
   std::vector<void*> idle_handles_ ABSL_GUARDED_BY(mu_);  // CURL*, kept out of the header.
 };
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_CURL_HTTP_CLIENT_H_

@@ -32,7 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -74,6 +74,6 @@ class HttpClient {
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound
 
 #endif  // OKR_CONNECTORS_HTTP_HTTP_CLIENT_H_

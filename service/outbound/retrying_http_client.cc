@@ -1,4 +1,4 @@
-#include "connectors/http/retrying_http_client.h"
+#include "service/outbound/retrying_http_client.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "connectors/http/status_mapping.h"
+#include "service/outbound/status_mapping.h"
 
-namespace okr::connectors::http {
+namespace okr::outbound {
 namespace {
 
 bool IsAllDigits(absl::string_view s) {
@@ -152,4 +152,4 @@ absl::StatusOr<HttpResponse> RetryingHttpClient::Send(const HttpRequest& request
   }
 }
 
-}  // namespace okr::connectors::http
+}  // namespace okr::outbound

@@ -10,9 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/http_client.h"
 
-namespace okr::connectors::http::testing {
+namespace okr::outbound::testing {
 
 class ScriptedHttpClient final : public HttpClient {
  public:
@@ -45,6 +45,6 @@ inline HttpResponse Response(int status, HttpHeaders headers = {}, std::string b
   return response;
 }
 
-}  // namespace okr::connectors::http::testing
+}  // namespace okr::outbound::testing
 
 #endif  // OKR_TESTS_CONNECTORS_HTTP_SCRIPTED_HTTP_CLIENT_H_
