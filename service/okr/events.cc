@@ -1,12 +1,16 @@
 #include "service/okr/events.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "service/okr/lifecycle.h"
 #include "service/okr/names.h"
+#include "service/okr/trackers.h"
 
 namespace okr {
 namespace {
@@ -275,9 +279,11 @@ absl::Status ValidateRule(const Rule& r) {
     default:
       return absl::InvalidArgumentError("rule.action.type: is required");
   }
-  if (r.action == RuleActionType::kOpenIssue && r.tracker != Tracker::kJira &&
-      r.tracker != Tracker::kGitLab) {
-    return absl::InvalidArgumentError("rule.action.tracker: must be JIRA or GITLAB");
+  if (r.action == RuleActionType::kOpenIssue && FindTracker(r.tracker) == nullptr) {
+    std::vector<std::string> names;
+    for (const TrackerTraits& t : AllTrackers()) names.push_back(t.enum_name);
+    return absl::InvalidArgumentError(
+        absl::StrCat("rule.action.tracker: must be ", absl::StrJoin(names, " or ")));
   }
   return absl::OkStatus();
 }

@@ -2,7 +2,7 @@
 // thresholds, scope, lifecycle state, alignment findings, rule firings), and the two
 // things that consume them from outside: webhook subscriptions and rules. Plain value
 // types and pure functions; the core writes events into the store's outbox in the same
-// transaction as the change (service/core/eventing_transaction.h), service/events
+// transaction as the change (service/core/unit_of_work.h), service/events
 // streams and delivers them.
 #ifndef OKR_SERVICE_OKR_EVENTS_H_
 #define OKR_SERVICE_OKR_EVENTS_H_

@@ -8,11 +8,13 @@
 #define OKR_SERVICE_OKR_MODEL_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "service/okr/trackers.h"
 
 namespace okr {
 
@@ -20,7 +22,6 @@ enum class ObjectiveKind { kCommitted = 1, kAspirational = 2 };
 enum class ObjectiveState { kDraft = 1, kProposed = 2, kAgreed = 3, kClosed = 4 };
 enum class Health { kOnTrack = 1, kAtRisk = 2, kOffTrack = 3, kNotStarted = 4 };
 enum class KeyResultType { kMetric = 1, kMilestone = 2, kWorkItems = 3 };
-enum class Tracker { kJira = 1, kGitLab = 2 };
 // Where an objective's progress comes from (service/okr/rollup.h): its key results only,
 // or its key results and its child objectives (objectives whose parent it is), each child
 // weighted by its `weight` like a key result.
@@ -44,11 +45,18 @@ struct Team {
   std::string display_name;
   std::string parent_id;  // empty for a root team
   EntityMeta meta;
-  // Where rules open issues for this team (service/okr/events.h): a Jira project key
-  // ("OKRX") and/or a GitLab project path ("acme/checkout"). Empty: none.
-  std::string jira_project_key;
-  std::string gitlab_project;
+  // Where rules open issues for this team (service/okr/events.h), per tracker: a Jira
+  // project key ("OKRX"), a GitLab project path ("acme/checkout"), ... No entry (or an
+  // empty one): none in that tracker.
+  std::map<Tracker, std::string> projects;
 };
+
+// The team's project in `tracker`; empty if it has none there.
+inline const std::string& TeamProject(const Team& team, Tracker tracker) {
+  static const std::string* const kNone = new std::string();
+  auto it = team.projects.find(tracker);
+  return it == team.projects.end() ? *kNone : it->second;
+}
 
 struct Cycle {
   std::string id;
@@ -113,6 +121,23 @@ struct WorkItemTotals {
   double done_weight = 0;
 };
 
+// Which of a tracker's items a work-items key result takes in by itself (service/sync):
+// the connector of that tracker reads the fields it knows. Jira: `query` (JQL). GitLab:
+// `project` (group/subgroup/project) and `labels` (all must match), `milestone` (empty:
+// any).
+struct TrackerScope {
+  std::string query;
+  std::string project;
+  std::vector<std::string> labels;
+  std::string milestone;
+  bool empty() const { return query.empty() && project.empty(); }
+  bool operator==(const TrackerScope& o) const {
+    return query == o.query && project == o.project && labels == o.labels &&
+           milestone == o.milestone;
+  }
+  bool operator!=(const TrackerScope& o) const { return !(*this == o); }
+};
+
 struct KeyResult {
   std::string id;
   std::string objective_id;
@@ -135,16 +160,27 @@ struct KeyResult {
   std::string metric_key;
 
   // Tracker scopes of a work-items key result (service/sync): matching issues are linked
-  // and kept current. Empty: no scope.
-  std::string jira_jql;
-  std::string gitlab_project;              // group/subgroup/project
-  std::vector<std::string> gitlab_labels;  // all must match
-  std::string gitlab_milestone;            // empty: any
+  // and kept current. No entry (or an empty one): no scope in that tracker.
+  std::map<Tracker, TrackerScope> scopes;
   // Scoring (service/okr/scoring.h), set when the objective is closed: the progress at
   // close, or an explicit score in [0, 1] with a reason.
   std::optional<double> score;
   std::string score_reason;  // required with an explicit score; empty otherwise
 };
+
+// The key result's scope in `tracker`, or nullptr if it has none (or an empty one) there.
+inline const TrackerScope* ScopeIn(const KeyResult& kr, Tracker tracker) {
+  auto it = kr.scopes.find(tracker);
+  return it == kr.scopes.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+// True if the key result has a scope in any tracker.
+inline bool HasAnyScope(const KeyResult& kr) {
+  for (const auto& [tracker, scope] : kr.scopes) {
+    if (!scope.empty()) return true;
+  }
+  return false;
+}
 
 struct CheckIn {
   std::string id;

@@ -14,6 +14,7 @@ double Clamp01(double v) {
 namespace {
 KeyResultProgress FromRaw(double raw) {
   if (!std::isfinite(raw)) raw = 0;
+  raw += 0.0;  // -0 (a decrease target at its start value: 0 / -span) is plain 0
   return {Clamp01(raw), raw};
 }
 }  // namespace

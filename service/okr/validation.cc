@@ -2,13 +2,17 @@
 
 #include <cctype>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "service/okr/status_macros.h"
+#include "service/okr/trackers.h"
 
 namespace okr {
 namespace {
@@ -45,57 +49,16 @@ absl::Status CheckNoControlCharacters(absl::string_view value, absl::string_view
   return absl::OkStatus();
 }
 
-bool IsJiraKey(absl::string_view key) {
-  // PROJECT-123: project key starts with a letter, then letters/digits/underscore.
-  size_t dash = key.rfind('-');
-  if (dash == absl::string_view::npos || dash == 0 || dash + 1 >= key.size()) return false;
-  if (!absl::ascii_isalpha(key[0])) return false;
-  for (char c : key.substr(0, dash)) {
-    if (!absl::ascii_isalnum(c) && c != '_') return false;
-  }
-  uint64_t n;
-  return absl::SimpleAtoi(key.substr(dash + 1), &n) && n > 0 && absl::ascii_isdigit(key[dash + 1]);
-}
-
-bool IsGitLabKey(absl::string_view key) {
-  size_t hash = key.rfind('#');
-  if (hash == absl::string_view::npos || hash == 0 || hash + 1 >= key.size()) return false;
-  absl::string_view path = key.substr(0, hash);
-  if (path.front() == '/' || path.back() == '/' || !absl::StrContains(path, '/') ||
-      absl::StrContains(path, "//")) {
-    return false;
-  }
-  for (char c : path) {
-    if (!absl::ascii_isalnum(c) && c != '/' && c != '-' && c != '_' && c != '.') return false;
-  }
-  uint64_t n;
-  return absl::SimpleAtoi(key.substr(hash + 1), &n) && n > 0 && absl::ascii_isdigit(key[hash + 1]);
-}
-
 }  // namespace
 
 absl::Status ValidateTeam(const Team& team) {
   OKR_RETURN_IF_ERROR(CheckText(team.display_name, "team.display_name", kMaxTitleBytes, true));
-  // Jira project keys: an uppercase letter, then uppercase letters, digits or '_'.
-  const std::string& key = team.jira_project_key;
-  if (!key.empty()) {
-    bool ok = key.size() <= 64 && key[0] >= 'A' && key[0] <= 'Z';
-    for (char c : key) ok = ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
-    if (!ok) {
-      return Invalid("team.jira_project_key",
-                     "must be a Jira project key like OKRX (uppercase letters, digits, _)");
-    }
-  }
-  const std::string& path = team.gitlab_project;
-  if (!path.empty()) {
-    bool ok = path.size() <= 255 && path.front() != '/' && path.back() != '/' &&
-              path.find("//") == std::string::npos && path.find('/') != std::string::npos;
-    for (char c : path) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
-                  c == '.');
-    }
-    if (!ok) {
-      return Invalid("team.gitlab_project", "must be a GitLab project path like group/project");
+  for (const auto& [tracker, project] : team.projects) {
+    const TrackerTraits* t = FindTracker(tracker);
+    if (t == nullptr) return Invalid("team.projects", "names a tracker the service does not know");
+    if (!project.empty() && !t->is_project(project)) {
+      return Invalid(absl::StrCat("team.", t->team_project_field),
+                     absl::StrCat("must be ", t->project_description));
     }
   }
   return absl::OkStatus();
@@ -195,22 +158,15 @@ absl::Status ValidateCheckIn(const CheckIn& c, KeyResultType type) {
 absl::Status ValidateWorkItem(const WorkItem& item) {
   if (item.key.empty()) return Invalid("work_item.key", "is required");
   if (item.key.size() > kMaxWorkItemKeyBytes) return Invalid("work_item.key", "is too long");
-  switch (item.tracker) {
-    case Tracker::kJira:
-      if (!IsJiraKey(item.key)) {
-        return Invalid("work_item.key",
-                       absl::StrCat("\"", item.key, "\" is not a Jira issue key like OKRX-101"));
-      }
-      break;
-    case Tracker::kGitLab:
-      if (!IsGitLabKey(item.key)) {
-        return Invalid("work_item.key",
-                       absl::StrCat("\"", item.key,
-                                    "\" is not a GitLab issue reference like group/project#7"));
-      }
-      break;
-    default:
-      return Invalid("work_item.tracker", "must be JIRA or GITLAB");
+  const TrackerTraits* tracker = FindTracker(item.tracker);
+  if (tracker == nullptr) {
+    std::vector<std::string> names;
+    for (const TrackerTraits& t : AllTrackers()) names.push_back(t.enum_name);
+    return Invalid("work_item.tracker", absl::StrCat("must be ", absl::StrJoin(names, " or ")));
+  }
+  if (!tracker->is_issue_key(item.key)) {
+    return Invalid("work_item.key",
+                   absl::StrCat("\"", item.key, "\" is not ", tracker->issue_key_description));
   }
   if (auto s = CheckText(item.title, "work_item.title", kMaxTextBytes, false); !s.ok()) return s;
   if (auto s = CheckText(item.url, "work_item.url", kMaxUrlBytes, false); !s.ok()) return s;

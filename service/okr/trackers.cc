@@ -1,0 +1,92 @@
+#include "service/okr/trackers.h"
+
+#include <cctype>
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+
+namespace okr {
+namespace {
+
+// PROJECT-123: project key starts with a letter, then letters/digits/underscore.
+bool IsJiraKey(absl::string_view key) {
+  size_t dash = key.rfind('-');
+  if (dash == absl::string_view::npos || dash == 0 || dash + 1 >= key.size()) return false;
+  if (!absl::ascii_isalpha(key[0])) return false;
+  for (char c : key.substr(0, dash)) {
+    if (!absl::ascii_isalnum(c) && c != '_') return false;
+  }
+  uint64_t n;
+  return absl::SimpleAtoi(key.substr(dash + 1), &n) && n > 0 && absl::ascii_isdigit(key[dash + 1]);
+}
+
+// Jira project keys: an uppercase letter, then uppercase letters, digits or '_'.
+bool IsJiraProject(absl::string_view key) {
+  bool ok = !key.empty() && key.size() <= 64 && key[0] >= 'A' && key[0] <= 'Z';
+  for (char c : key) ok = ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+  return ok;
+}
+
+// group/subgroup/project: no leading, trailing or doubled '/', at least one '/'.
+bool IsGitLabPath(absl::string_view path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/' || !absl::StrContains(path, '/') ||
+      absl::StrContains(path, "//")) {
+    return false;
+  }
+  for (char c : path) {
+    if (!absl::ascii_isalnum(c) && c != '/' && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+bool IsGitLabProject(absl::string_view path) { return path.size() <= 255 && IsGitLabPath(path); }
+
+// group/project#7
+bool IsGitLabKey(absl::string_view key) {
+  size_t hash = key.rfind('#');
+  if (hash == absl::string_view::npos || hash == 0 || hash + 1 >= key.size()) return false;
+  if (!IsGitLabPath(key.substr(0, hash))) return false;
+  uint64_t n;
+  return absl::SimpleAtoi(key.substr(hash + 1), &n) && n > 0 && absl::ascii_isdigit(key[hash + 1]);
+}
+
+constexpr TrackerTraits kTrackers[] = {
+    {Tracker::kJira, "jira", "Jira", "JIRA", "jira_project_key", IsJiraKey,
+     "a Jira issue key like OKRX-101", IsJiraProject,
+     "a Jira project key like OKRX (uppercase letters, digits, _)"},
+    {Tracker::kGitLab, "gitlab", "GitLab", "GITLAB", "gitlab_project", IsGitLabKey,
+     "a GitLab issue reference like group/project#7", IsGitLabProject,
+     "a GitLab project path like group/project"},
+};
+
+}  // namespace
+
+absl::Span<const TrackerTraits> AllTrackers() { return kTrackers; }
+
+const TrackerTraits* FindTracker(Tracker tracker) {
+  for (const TrackerTraits& t : kTrackers) {
+    if (t.tracker == tracker) return &t;
+  }
+  return nullptr;
+}
+
+std::optional<Tracker> TrackerFromSlug(absl::string_view slug) {
+  for (const TrackerTraits& t : kTrackers) {
+    if (slug == t.slug) return t.tracker;
+  }
+  return std::nullopt;
+}
+
+const char* TrackerSlug(Tracker tracker) {
+  const TrackerTraits* t = FindTracker(tracker);
+  return t == nullptr ? "unknown" : t->slug;
+}
+
+const char* TrackerDisplayName(Tracker tracker) {
+  const TrackerTraits* t = FindTracker(tracker);
+  return t == nullptr ? "unknown tracker" : t->display_name;
+}
+
+}  // namespace okr

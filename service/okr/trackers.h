@@ -1,0 +1,52 @@
+// The trackers the service knows, as data: one row per tracker with its stable slug
+// ("jira"), its display name, the API's field name for a team's project in it, and the
+// syntax of its issue keys and project names. Everything above the domain that needs a
+// tracker's name or syntax reads this table, so no layer branches on which tracker it is;
+// a new tracker is one enum value here and one row in trackers.cc (its connector lives in
+// connectors/<slug>/).
+//
+//   const TrackerTraits* t = FindTracker(item.tracker);   // nullptr: not a tracker
+//   absl::StrCat("no ", t->display_name, " project")       // "no Jira project"
+//   TrackerFromSlug("gitlab")                              // Tracker::kGitLab
+#ifndef OKR_SERVICE_OKR_TRACKERS_H_
+#define OKR_SERVICE_OKR_TRACKERS_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace okr {
+
+// The values are the API's (okr.v1.Tracker) and are stored; never renumber.
+enum class Tracker { kJira = 1, kGitLab = 2 };
+
+struct TrackerTraits {
+  Tracker tracker;
+  const char* slug;          // "jira": config, metrics labels, webhook paths, storage
+  const char* display_name;  // "Jira": text people read
+  const char* enum_name;     // "JIRA": the API's enum value
+  // The API field of a team naming its project in this tracker ("jira_project_key"), used
+  // in error messages and update masks.
+  const char* team_project_field;
+  // True if `key` is an issue key of this tracker ("OKRX-101", "group/project#7").
+  bool (*is_issue_key)(absl::string_view key);
+  const char* issue_key_description;  // "a Jira issue key like OKRX-101"
+  // True if `project` names a project of this tracker ("OKRX", "group/project").
+  bool (*is_project)(absl::string_view project);
+  const char* project_description;  // "a Jira project key like OKRX (uppercase ...)"
+};
+
+// Every tracker, in enum order.
+absl::Span<const TrackerTraits> AllTrackers();
+// The row of `tracker`, or nullptr for a value outside the enum.
+const TrackerTraits* FindTracker(Tracker tracker);
+std::optional<Tracker> TrackerFromSlug(absl::string_view slug);
+// The slug of a known tracker, "unknown" otherwise (never crashes on a bad value).
+const char* TrackerSlug(Tracker tracker);
+const char* TrackerDisplayName(Tracker tracker);
+
+}  // namespace okr
+
+#endif  // OKR_SERVICE_OKR_TRACKERS_H_
