@@ -19,6 +19,12 @@
 //  - Codes: NOT_FOUND (missing row), ALREADY_EXISTS (duplicate id/link),
 //    ABORTED (revision mismatch on Update*), UNAVAILABLE (database unreachable),
 //    INTERNAL (anything else, with the database's message).
+//
+// OkrTransaction is the union of narrow repositories, one per aggregate: OkrTreeRepository
+// (teams, cycles, objectives, key results, check-ins), TrackerItemRepository (work items,
+// links, webhook deliveries, write-backs), OutboxRepository (events), DocumentRepository
+// and IdempotencyRepository (request records). A use case that needs one aggregate can
+// take the narrow interface; `tx` converts to each of them.
 #ifndef OKR_SERVICE_STORAGE_OKR_STORE_H_
 #define OKR_SERVICE_STORAGE_OKR_STORE_H_
 
@@ -54,12 +60,15 @@ struct ObjectiveFilter {
   std::string parent_id;  // empty: any
 };
 
-// Operations available inside one transaction. Update* and Delete* of a versioned entity
-// compare `expected_revision` with the stored revision and fail with ABORTED on mismatch;
-// Update* stores the entity as given (the caller sets the new revision/update_time).
-class OkrTransaction {
+// Operations available inside one transaction, split by aggregate (see the file comment).
+// Update* and Delete* of a versioned entity compare `expected_revision` with the stored
+// revision and fail with ABORTED on mismatch; Update* stores the entity as given (the
+// caller sets the new revision/update_time).
+
+// The OKR tree: teams, cycles, objectives, key results and their check-ins.
+class OkrTreeRepository {
  public:
-  virtual ~OkrTransaction() = default;
+  virtual ~OkrTreeRepository() = default;
 
   // Teams.
   virtual absl::Status InsertTeam(const Team& team) = 0;
@@ -115,6 +124,13 @@ class OkrTransaction {
   virtual absl::StatusOr<Page<CheckIn>> ListCheckIns(const std::string& objective_id,
                                                      const std::string& key_result_id,
                                                      const PageQuery& page) = 0;
+};
+
+// Tracker items: work items, their links to key results, webhook deliveries, and the
+// write-back queue and state that mirror key results into the trackers.
+class TrackerItemRepository {
+ public:
+  virtual ~TrackerItemRepository() = default;
 
   // Work items: one row per (tracker, key), shared by every link to it.
   virtual absl::StatusOr<std::optional<WorkItem>> GetWorkItem(Tracker tracker,
@@ -219,6 +235,12 @@ class OkrTransaction {
                                          const WriteBackState& state) {
     return absl::UnimplementedError("PutWriteBackState");
   }
+};
+
+// The events outbox (service/okr/events.h).
+class OutboxRepository {
+ public:
+  virtual ~OutboxRepository() = default;
 
   // ---- Events outbox (service/okr/events.h) ----
 
@@ -245,6 +267,12 @@ class OkrTransaction {
   virtual absl::StatusOr<int64_t> PruneEvents(absl::Time before) {
     return absl::UnimplementedError("PruneEvents");
   }
+};
+
+// Small opaque records the events layer owns.
+class DocumentRepository {
+ public:
+  virtual ~DocumentRepository() = default;
 
   // ---- Documents: small records the events layer owns (subscriptions, rules, their
   // delivery and firing state), stored as an opaque payload per (kind, id). Versioned
@@ -274,12 +302,28 @@ class OkrTransaction {
                                                        const PageQuery& page) {
     return absl::UnimplementedError("ListDocuments");
   }
+};
 
-  // Idempotency records (AIP-155): request_id -> resource name of the first result.
+// Idempotency records (AIP-155).
+class IdempotencyRepository {
+ public:
+  virtual ~IdempotencyRepository() = default;
+
+  // Request id -> resource name of the first result.
   virtual absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) = 0;
   virtual absl::Status PutRequestRecord(const std::string& request_id,
                                         const std::string& resource_name) = 0;
+};
+
+// Everything one transaction can do; callers keep writing `tx.GetObjective(...)`.
+class OkrTransaction : public OkrTreeRepository,
+                       public TrackerItemRepository,
+                       public OutboxRepository,
+                       public DocumentRepository,
+                       public IdempotencyRepository {
+ public:
+  ~OkrTransaction() override = default;
 };
 
 class OkrStore {

@@ -100,8 +100,8 @@ Team MakeTeam(const std::string& id, const std::string& parent_id = "") {
   t.display_name = "Team " + id;
   t.parent_id = parent_id;
   t.meta = Meta();
-  t.jira_project_key = "OKRX";
-  t.gitlab_project = "acme/" + id;
+  t.projects[Tracker::kJira] = "OKRX";
+  t.projects[Tracker::kGitLab] = "acme/" + id;
   return t;
 }
 
@@ -196,7 +196,8 @@ std::string Str(const EntityMeta& m) {
 // `seq` is left out: it is storage-assigned and checked separately.
 std::string Dump(const Team& t) {
   return absl::StrCat("team{", t.id, "|", t.display_name, "|parent=", t.parent_id, "|", Str(t.meta),
-                      "|jira=", t.jira_project_key, "|gitlab=", t.gitlab_project, "}");
+                      "|jira=", TeamProject(t, Tracker::kJira),
+                      "|gitlab=", TeamProject(t, Tracker::kGitLab), "}");
 }
 std::string Dump(const Cycle& c) {
   return absl::StrCat("cycle{", c.id, "|", c.display_name, "|", Str(c.start_time), "|",
@@ -455,8 +456,8 @@ TEST_P(StoreConformanceTest, UpdateTeam_MatchingRevision_StoresEveryField) {
   }));
   Team t = MakeTeam("t", "other");
   t.display_name = "Renamed";
-  t.jira_project_key = "PAY";
-  t.gitlab_project = "acme/payments";
+  t.projects[Tracker::kJira] = "PAY";
+  t.projects[Tracker::kGitLab] = "acme/payments";
   t.meta = Meta(2);
   t.meta.update_time = kBeforeEpoch;
   ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpdateTeam(t, 1); }));

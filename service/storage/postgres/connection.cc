@@ -243,6 +243,12 @@ Params& Params::Null() {
   return *this;
 }
 
+Params& Params::Append(const Params& other) {
+  if (status_.ok() && !other.status_.ok()) status_ = other.status_;
+  values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+  return *this;
+}
+
 std::vector<const char*> Params::Pointers() const {
   std::vector<const char*> pointers;
   pointers.reserve(values_.size());

@@ -94,6 +94,8 @@ class Params {
   // Microseconds since the epoch; InfinitePast is NULL, InfiniteFuture INT64_MAX.
   Params& Time(absl::Time value);
   Params& Null();
+  // Appends the values (and the first error) of `other`.
+  Params& Append(const Params& other);
 
   int size() const { return static_cast<int>(values_.size()); }
   // INVALID_ARGUMENT if a text value cannot be sent (it contains a NUL byte).

@@ -1,5 +1,7 @@
 #include "service/storage/postgres/migrations.h"
 
+#include "service/storage/sql/shared_migrations.h"
+
 namespace okr::storage {
 namespace {
 
@@ -127,20 +129,8 @@ CREATE TABLE request_records (
 );
 )sql";
 
-// Secondary indexes: list filters, seq-ordered child listings, and the child side of
-// every foreign key (so cascades and SET NULL do not scan). Same names as SQLite's.
-constexpr char kMigration2[] = R"sql(
-CREATE INDEX teams_by_parent ON teams (parent_id);
-CREATE INDEX objectives_by_team ON objectives (team_id);
-CREATE INDEX objectives_by_team_cycle ON objectives (team_id, cycle_id);
-CREATE INDEX objectives_by_cycle ON objectives (cycle_id);
-CREATE INDEX objectives_by_parent ON objectives (parent_id);
-CREATE INDEX key_results_by_objective ON key_results (objective_id);
-CREATE INDEX check_ins_by_key_result ON check_ins (objective_id, key_result_id);
-CREATE INDEX work_item_links_by_key_result ON work_item_links (objective_id, key_result_id);
-CREATE INDEX work_item_links_by_item ON work_item_links (tracker, item_key);
-CREATE INDEX request_records_by_time ON request_records (create_time);
-)sql";
+// Secondary indexes: shared with the other backend (sql/shared_migrations.h).
+constexpr const char* kMigration2 = sql::kSecondaryIndexesMigration;
 
 // Alignment / lifecycle / scoring fields, tracker scopes, and the tracker sync tables:
 // webhook delivery dedupe, the write-back queue and per-item write-back state. As in
@@ -244,6 +234,28 @@ CREATE TABLE cycle_epoch (
 INSERT INTO cycle_epoch (id, epoch) VALUES (1, 0);
 )sql";
 
+// Tracker-keyed fields (service/storage/tracker_fields_codec.h): a team's project and a
+// key result's scope per tracker move into JSON text columns keyed by the tracker's slug,
+// so a new tracker needs no schema change. The old per-tracker columns stay (unused).
+constexpr char kMigration6[] = R"sql(
+ALTER TABLE teams ADD COLUMN tracker_projects TEXT NOT NULL DEFAULT '{}';
+UPDATE teams SET tracker_projects = jsonb_strip_nulls(jsonb_build_object(
+    'gitlab', NULLIF(gitlab_project, ''), 'jira', NULLIF(jira_project_key, '')))::text
+  WHERE jira_project_key <> '' OR gitlab_project <> '';
+
+ALTER TABLE key_results ADD COLUMN tracker_scopes TEXT NOT NULL DEFAULT '{}';
+UPDATE key_results SET tracker_scopes = jsonb_strip_nulls(jsonb_build_object(
+    'gitlab', CASE WHEN gitlab_project = '' THEN NULL ELSE jsonb_build_object(
+      'labels', CASE WHEN gitlab_labels = '' THEN '[]'::jsonb
+                     ELSE to_jsonb(string_to_array(gitlab_labels, E'\n')) END,
+      'milestone', gitlab_milestone, 'project', gitlab_project) END,
+    'jira', CASE WHEN jira_jql = '' THEN NULL
+                 ELSE jsonb_build_object('query', jira_jql) END))::text
+  WHERE jira_jql <> '' OR gitlab_project <> '';
+DROP INDEX IF EXISTS key_results_scoped;
+CREATE INDEX key_results_scoped ON key_results (type) WHERE tracker_scopes <> '{}';
+)sql";
+
 constexpr PostgresMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -254,6 +266,7 @@ constexpr PostgresMigration kMigrations[] = {
      kMigration3},
     {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
     {5, "cycle epoch: cycles become editable and replicas cache them by epoch", kMigration5},
+    {6, "tracker-keyed team projects and key result scopes (JSON by tracker slug)", kMigration6},
 };
 
 }  // namespace

@@ -57,6 +57,8 @@ void Statement::Bound(int rc) {
   if (rc != SQLITE_OK && bind_result_ == SQLITE_OK) bind_result_ = rc;
 }
 
+void Statement::BindNull(int index) { Bound(sqlite3_bind_null(stmt_, index)); }
+
 void Statement::BindText(int index, absl::string_view value) {
   Bound(
       sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));

@@ -48,6 +48,7 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
   ~Statement();
 
+  void BindNull(int index);
   void BindText(int index, absl::string_view value);
   // "" is bound as NULL (optional references).
   void BindNullableText(int index, absl::string_view value);

@@ -1,5 +1,7 @@
 #include "service/storage/sqlite/migrations.h"
 
+#include "service/storage/sql/shared_migrations.h"
+
 namespace okr::storage {
 namespace {
 
@@ -124,20 +126,8 @@ CREATE TABLE request_records (
 );
 )sql";
 
-// Secondary indexes: list filters, seq-ordered child listings, and the child side of
-// every foreign key (so cascades and SET NULL do not scan).
-constexpr char kMigration2[] = R"sql(
-CREATE INDEX teams_by_parent ON teams (parent_id);
-CREATE INDEX objectives_by_team ON objectives (team_id);
-CREATE INDEX objectives_by_team_cycle ON objectives (team_id, cycle_id);
-CREATE INDEX objectives_by_cycle ON objectives (cycle_id);
-CREATE INDEX objectives_by_parent ON objectives (parent_id);
-CREATE INDEX key_results_by_objective ON key_results (objective_id);
-CREATE INDEX check_ins_by_key_result ON check_ins (objective_id, key_result_id);
-CREATE INDEX work_item_links_by_key_result ON work_item_links (objective_id, key_result_id);
-CREATE INDEX work_item_links_by_item ON work_item_links (tracker, item_key);
-CREATE INDEX request_records_by_time ON request_records (create_time);
-)sql";
+// Secondary indexes: shared with the other backend (sql/shared_migrations.h).
+constexpr const char* kMigration2 = sql::kSecondaryIndexesMigration;
 
 // Alignment / lifecycle / scoring fields, tracker scopes, and the tracker sync tables:
 // webhook delivery dedupe, the write-back queue and per-item write-back state. List fields
@@ -226,6 +216,48 @@ CREATE TABLE documents (
 );
 )sql";
 
+// PostgreSQL's migration 5 adds the cycle epoch its replicas cache cycles by; a SQLite
+// file has one process, which keeps its epoch in memory (sql/cycle_cache.h). Recorded all
+// the same, so version N means the same change on both backends.
+constexpr char kMigration5[] = R"sql(
+-- cycle epoch: kept in memory by the one process that opens a SQLite file
+)sql";
+
+// Tracker-keyed fields (service/storage/tracker_fields_codec.h): a team's project and a
+// key result's scope per tracker move into JSON columns keyed by the tracker's slug, so a
+// new tracker needs no schema change. The old per-tracker columns stay (unused) for a
+// downgrade to read.
+constexpr char kMigration6[] = R"sql(
+ALTER TABLE teams ADD COLUMN tracker_projects TEXT NOT NULL DEFAULT '{}';
+UPDATE teams SET tracker_projects = CASE
+    WHEN jira_project_key != '' AND gitlab_project != ''
+      THEN json_object('gitlab', gitlab_project, 'jira', jira_project_key)
+    WHEN jira_project_key != '' THEN json_object('jira', jira_project_key)
+    ELSE json_object('gitlab', gitlab_project) END
+  WHERE jira_project_key != '' OR gitlab_project != '';
+
+ALTER TABLE key_results ADD COLUMN tracker_scopes TEXT NOT NULL DEFAULT '{}';
+-- Labels are stored one per line (no control characters, checked on input).
+UPDATE key_results SET tracker_scopes = CASE
+    WHEN gitlab_project != '' AND jira_jql != '' THEN json_object(
+      'gitlab', json_object(
+        'labels', json(CASE WHEN gitlab_labels = '' THEN '[]' ELSE
+          '["' || replace(replace(replace(gitlab_labels, '\', '\\'), '"', '\"'),
+                          char(10), '","') || '"]' END),
+        'milestone', gitlab_milestone, 'project', gitlab_project),
+      'jira', json_object('query', jira_jql))
+    WHEN gitlab_project != '' THEN json_object(
+      'gitlab', json_object(
+        'labels', json(CASE WHEN gitlab_labels = '' THEN '[]' ELSE
+          '["' || replace(replace(replace(gitlab_labels, '\', '\\'), '"', '\"'),
+                          char(10), '","') || '"]' END),
+        'milestone', gitlab_milestone, 'project', gitlab_project))
+    ELSE json_object('jira', json_object('query', jira_jql)) END
+  WHERE jira_jql != '' OR gitlab_project != '';
+DROP INDEX key_results_scoped;
+CREATE INDEX key_results_scoped ON key_results (type) WHERE tracker_scopes != '{}';
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -235,6 +267,8 @@ constexpr SqliteMigration kMigrations[] = {
     {3, "alignment, lifecycle and scoring fields; tracker scopes; tracker sync tables",
      kMigration3},
     {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
+    {5, "cycle epoch (PostgreSQL only; a SQLite process keeps it in memory)", kMigration5},
+    {6, "tracker-keyed team projects and key result scopes (JSON by tracker slug)", kMigration6},
 };
 
 }  // namespace

@@ -71,7 +71,9 @@ struct SqliteOptions {
 namespace sqlite_internal {
 class Connection;
 }  // namespace sqlite_internal
+namespace sql {
 class CycleCache;
+}  // namespace sql
 
 class SqliteStore final : public OkrStore {
  public:
@@ -112,7 +114,7 @@ class SqliteStore final : public OkrStore {
   // Runs `batch` in one SQLite transaction (savepoint per entry) and commits once.
   void RunBatch(const std::vector<PendingWrite*>& batch);
 
-  const std::unique_ptr<CycleCache> cycle_cache_;
+  const std::unique_ptr<sql::CycleCache> cycle_cache_;
 
   absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;

@@ -490,6 +490,47 @@ TEST_F(PostgresStoreTest, Open_SchemaNewerThanBinary_FailsFailedPrecondition) {
   EXPECT_THAT(status.message(), HasSubstr("999"));
 }
 
+// A schema written before migration 6: the new columns dropped, the values in the old
+// per-tracker columns, migration 6 not recorded. Opening moves them into the tracker-keyed
+// fields (service/storage/tracker_fields_codec.h) without losing one.
+TEST_F(PostgresStoreTest, Migration6_OldTrackerColumns_MoveIntoTrackerKeyedFields) {
+  {
+    std::unique_ptr<PostgresStore> store = OpenOrDie(Options());
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(Seed(*store));
+  }
+  RawConn raw(db_->conninfo());
+  ASSERT_OK(
+      raw.Exec("DROP INDEX key_results_scoped;"
+               "ALTER TABLE key_results DROP COLUMN tracker_scopes;"
+               "ALTER TABLE teams DROP COLUMN tracker_projects;"
+               "CREATE INDEX key_results_scoped ON key_results (type) "
+               "  WHERE jira_jql <> '' OR gitlab_project <> '';"
+               "UPDATE teams SET jira_project_key = 'PAY', gitlab_project = 'acme/payments';"
+               "UPDATE key_results SET type = 3, jira_jql = 'project = PAY AND labels = \"a\\b\"', "
+               "  gitlab_project = 'acme/checkout', gitlab_labels = E'nps\\nq\"4', "
+               "  gitlab_milestone = 'Q4';"
+               "DELETE FROM schema_migrations WHERE version = 6;"));
+  std::unique_ptr<PostgresStore> store = OpenOrDie(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->RunReadOnly([](OkrTransaction& tx) -> absl::Status {
+    absl::StatusOr<Team> team = tx.GetTeam("t");
+    if (!team.ok()) return team.status();
+    EXPECT_EQ(TeamProject(*team, Tracker::kJira), "PAY");
+    EXPECT_EQ(TeamProject(*team, Tracker::kGitLab), "acme/payments");
+    absl::StatusOr<std::vector<KeyResult>> scoped = tx.ScopedKeyResults();
+    if (!scoped.ok()) return scoped.status();
+    EXPECT_EQ(scoped->size(), 1u);
+    if (scoped->empty()) return absl::OkStatus();
+    const KeyResult& kr = scoped->front();
+    TrackerScope gitlab{"", "acme/checkout", {"nps", "q\"4"}, "Q4"};
+    TrackerScope jira{"project = PAY AND labels = \"a\\b\"", "", {}, ""};
+    EXPECT_EQ(kr.scopes.at(Tracker::kGitLab), gitlab);
+    EXPECT_EQ(kr.scopes.at(Tracker::kJira), jira);
+    return absl::OkStatus();
+  }));
+}
+
 // --- Concurrency -------------------------------------------------------------------------
 
 TEST_F(PostgresStoreTest, TwoReplicas_ConcurrentCheckInsOnOneKeyResult_LoseNoUpdate) {
@@ -952,10 +993,10 @@ TEST_F(PostgresStoreTest, ObjectiveAndKeyResult_ExtraFields_RoundTrip) {
   KeyResult kr = MakeKeyResult("o2", "k2");
   kr.type = KeyResultType::kWorkItems;
   kr.metric_key = "checkout.conversion";
-  kr.jira_jql = "project = OKR";
-  kr.gitlab_project = "group/app";
-  kr.gitlab_labels = {"okr", "q3"};
-  kr.gitlab_milestone = "v1";
+  kr.scopes[Tracker::kJira].query = "project = OKR";
+  kr.scopes[Tracker::kGitLab].project = "group/app";
+  kr.scopes[Tracker::kGitLab].labels = {"okr", "q3"};
+  kr.scopes[Tracker::kGitLab].milestone = "v1";
   kr.score = 0.5;
   kr.score_reason = "half done";
   ASSERT_OK(store->RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
@@ -983,10 +1024,10 @@ TEST_F(PostgresStoreTest, ObjectiveAndKeyResult_ExtraFields_RoundTrip) {
     absl::StatusOr<KeyResult> got_kr = tx.GetKeyResult("o2", "k2");
     if (!got_kr.ok()) return got_kr.status();
     EXPECT_EQ(got_kr->metric_key, "checkout.conversion");
-    EXPECT_EQ(got_kr->jira_jql, "project = OKR");
-    EXPECT_EQ(got_kr->gitlab_project, "group/app");
-    EXPECT_EQ(got_kr->gitlab_labels, kr.gitlab_labels);
-    EXPECT_EQ(got_kr->gitlab_milestone, "v1");
+    EXPECT_EQ(got_kr->scopes.at(Tracker::kJira).query, "project = OKR");
+    EXPECT_EQ(got_kr->scopes.at(Tracker::kGitLab).project, "group/app");
+    EXPECT_EQ(got_kr->scopes.at(Tracker::kGitLab).labels, kr.scopes.at(Tracker::kGitLab).labels);
+    EXPECT_EQ(got_kr->scopes.at(Tracker::kGitLab).milestone, "v1");
     EXPECT_EQ(got_kr->score, std::optional<double>(0.5));
     EXPECT_EQ(got_kr->score_reason, "half done");
     absl::StatusOr<std::vector<KeyResult>> scoped = tx.ScopedKeyResults();

@@ -1,0 +1,95 @@
+// Unit tests of the shared SQL layer's pieces that the conformance suites only see
+// indirectly: the statements generated from the entity tables, the PostgreSQL
+// placeholder rewrite, and the cycle cache's epochs.
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/storage/postgres/postgres_driver.h"
+#include "service/storage/sql/codec.h"
+#include "service/storage/sql/cycle_cache.h"
+
+namespace okr::storage::sql {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(EntityTest, SelectListStartsWithSeqAndFollowsTheTable) {
+  EXPECT_EQ(Teams().select_list(),
+            "seq, id, display_name, parent_id, revision, create_time, update_time, "
+            "tracker_projects");
+  EXPECT_EQ(WorkItems().select_list(),
+            "tracker, item_key, title, url, done, weight, update_time, external_id, "
+            "source_updated");
+}
+
+TEST(EntityTest, InsertWithoutGuard_BindsEveryColumnInOrder) {
+  EXPECT_EQ(Cycles().Insert("", "ON CONFLICT DO NOTHING"),
+            "INSERT INTO cycles (id, display_name, start_time, end_time, revision, create_time, "
+            "update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
+}
+
+TEST(EntityTest, InsertWithGuard_CastsEveryParameter) {
+  EXPECT_EQ(Teams().Insert("CAST(?3 AS TEXT) IS NULL", "ON CONFLICT DO NOTHING"),
+            "INSERT INTO teams (id, display_name, parent_id, revision, create_time, update_time, "
+            "tracker_projects) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), "
+            "CAST(?4 AS BIGINT), CAST(?5 AS BIGINT), CAST(?6 AS BIGINT), CAST(?7 AS TEXT) "
+            "WHERE CAST(?3 AS TEXT) IS NULL ON CONFLICT DO NOTHING");
+}
+
+TEST(EntityTest, Update_SetsAllButTheKey) {
+  EXPECT_EQ(Teams().Update(1, "revision = ?8"),
+            "UPDATE teams SET display_name = ?2, parent_id = ?3, revision = ?4, create_time = ?5, "
+            "update_time = ?6, tracker_projects = ?7 WHERE id = ?1 AND revision = ?8");
+}
+
+TEST(EntityTest, NarrowUpdate_MatchesUnchangedColumnsInsteadOfSettingThem) {
+  const std::string sql =
+      Objectives().Update(1, "revision = ?23", {"team_id", "cycle_id", "parent_id"});
+  EXPECT_THAT(sql, HasSubstr("WHERE id = ?1 AND team_id IS ?4 AND cycle_id IS ?5 AND "
+                             "parent_id IS ?6 AND revision = ?23"));
+  EXPECT_THAT(sql, Not(HasSubstr("team_id = ?4")));
+  EXPECT_THAT(sql, HasSubstr("outcome = ?22"));
+}
+
+TEST(PostgresPlaceholdersTest, RewritesNumberedPlaceholdersOutsideQuotes) {
+  EXPECT_EQ(postgres_internal::PostgresPlaceholders(
+                "SELECT ?1, '?2', \"?3\" FROM t WHERE a = ?12 AND b ? 'x'"),
+            "SELECT $1, '?2', \"?3\" FROM t WHERE a = $12 AND b ? 'x'");
+}
+
+Cycle MakeCycle(const std::string& id) {
+  Cycle c;
+  c.id = id;
+  return c;
+}
+
+TEST(CycleCacheTest, ServesOnlyTheEpochAnEntryWasReadUnder) {
+  CycleCache cache;
+  cache.Put(MakeCycle("q1"), 3);
+  EXPECT_TRUE(cache.Find("q1", 3).has_value());
+  EXPECT_FALSE(cache.Find("q1", 2).has_value());
+  cache.Put(MakeCycle("q2"), 4);  // a newer epoch empties the cache
+  EXPECT_FALSE(cache.Find("q1", 4).has_value());
+  EXPECT_TRUE(cache.Find("q2", 4).has_value());
+}
+
+TEST(CycleCacheTest, ChangingCycleIsNeitherServedNorCachedUntilTheBatchEnds) {
+  CycleCache cache;
+  const int64_t before = cache.epoch();
+  cache.Put(MakeCycle("q1"), before);
+  cache.BeginChange("q1");
+  const int64_t during = cache.epoch();
+  EXPECT_NE(during, before);
+  cache.Put(MakeCycle("q1"), during);
+  EXPECT_FALSE(cache.Find("q1", during).has_value());
+  cache.EndChanges();
+  const int64_t after = cache.epoch();
+  EXPECT_FALSE(cache.Find("q1", during).has_value());
+  cache.Put(MakeCycle("q1"), after);
+  EXPECT_TRUE(cache.Find("q1", after).has_value());
+}
+
+}  // namespace
+}  // namespace okr::storage::sql
