@@ -342,11 +342,12 @@ absl::Status CheckRuleReferences(OkrTransaction& tx, const Rule& rule) {
     }
   }
   if (rule.action == RuleActionType::kOpenIssue) {
-    const bool jira = rule.tracker == Tracker::kJira;
-    if ((jira ? team->jira_project_key : team->gitlab_project).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rule.action.tracker: team ", names::Team(team_id), " has no ",
-                       jira ? "jira_project_key" : "gitlab_project", " to open issues in"));
+    // ValidateRule (service/okr/events.h) has checked that the tracker is known.
+    const TrackerTraits* tracker = FindTracker(rule.tracker);
+    if (tracker == nullptr || TeamProject(*team, rule.tracker).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rule.action.tracker: team ", names::Team(team_id), " has no ",
+          tracker == nullptr ? "project" : tracker->team_project_field, " to open issues in"));
     }
   }
   return absl::OkStatus();
@@ -778,7 +779,7 @@ absl::StatusOr<VerdictRecord> EventsCore::RecordVerdict(const Rule& rule, const 
     a.objective_id = kr.objective_id;
     a.key_result_id = kr.id;
     a.tracker = rule.tracker;
-    a.project = rule.tracker == Tracker::kJira ? team.jira_project_key : team.gitlab_project;
+    a.project = TeamProject(team, rule.tracker);
     a.title = issue.title;
     a.description = issue.description;
     a.url = issue.url;

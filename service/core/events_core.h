@@ -87,7 +87,7 @@ struct EventsCoreOptions {
   // counted over all its key results. Firings over it emit RULE_FIRED but queue no issue.
   int max_issues_per_rule_per_day = 10;
   // Checks a subscription's target_url at CreateSubscription beyond its syntax (the
-  // composition root injects connectors/http's AddressGuard: no loopback, private, ...
+  // composition root injects service/outbound's AddressGuard: no loopback, private, ...
   // address). Its error fails the create with its code and the message prefixed
   // "subscription.target_url: ". Empty: no check. Must be thread-safe; may block (DNS).
   std::function<absl::Status(const std::string& url)> target_url_check;

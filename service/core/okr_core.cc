@@ -11,8 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "service/core/eventing_transaction.h"
 #include "service/core/store_helpers.h"
+#include "service/core/unit_of_work.h"
 #include "service/okr/alignment.h"
 #include "service/okr/lifecycle.h"
 #include "service/okr/list_filter.h"
@@ -24,21 +24,25 @@
 namespace okr::core {
 namespace {
 
+using internal::AdjustTotals;
+using internal::ApplyItemChange;
 using internal::CheckEtag;
 using internal::CollectPages;
 using internal::Derive;
-using internal::EventingTransaction;
+using internal::DerivedKeyResult;
+using internal::DerivedObjective;
 using internal::NewMeta;
 using internal::ReadKeyResult;
 using internal::ReadObjective;
-using internal::RecomputeObjective;
+using internal::RecountKeyResult;
 using internal::ReferenceError;
-using internal::RefreshKeyResult;
-using internal::RunWithEvents;
-using internal::StoreKeyResult;
+using internal::RollUp;
+using internal::RunUnitOfWork;
+using internal::SaveKeyResult;
 using internal::ToListResult;
 using internal::ToPageQuery;
 using internal::Touch;
+using internal::UnitOfWork;
 using storage::OkrTransaction;
 using storage::PageQuery;
 
@@ -52,6 +56,23 @@ absl::Status ValidateRequestId(const std::string& request_id) {
     return absl::InvalidArgumentError("request_id is longer than 128 bytes");
   }
   return absl::OkStatus();
+}
+
+// A create made idempotent by its client request id (AIP-155), inside the caller's
+// transaction: the first call with `request_id` runs `create` and records the resource
+// name of its result (`name_of`) under `method`; a repeat returns `replay(recorded name)`
+// and creates nothing. Without a request id `create` just runs.
+template <typename T, typename NameOf, typename Replay, typename Create>
+absl::StatusOr<T> CreateOnce(OkrTransaction& tx, absl::string_view method,
+                             const std::string& request_id, NameOf name_of, Replay replay,
+                             Create create) {
+  if (request_id.empty()) return create();
+  const std::string key = RequestKey(method, request_id);
+  OKR_ASSIGN_OR_RETURN(std::optional<std::string> record, tx.GetRequestRecord(key));
+  if (record.has_value()) return replay(*record);
+  OKR_ASSIGN_OR_RETURN(T result, create());
+  OKR_RETURN_IF_ERROR(tx.PutRequestRecord(key, name_of(result)));
+  return result;
 }
 
 absl::Status CheckObjectiveReferences(OkrTransaction& tx, const Objective& o) {
@@ -232,24 +253,22 @@ std::vector<FieldChange> GuardedKeyResultChanges(const KeyResult& before, const 
   return changes;
 }
 
-// Stores `after` if a lifecycle function changed its state, agreements or reopen reason.
-absl::Status StoreLifecycleChange(OkrTransaction& tx, const Objective& before, Objective& after,
-                                  absl::Time now) {
+// Marks `after` (a row of `uow`) changed if a lifecycle function changed its state,
+// agreements or reopen reason.
+absl::Status StoreLifecycleChange(UnitOfWork& uow, const Objective& before, Objective& after) {
   if (after.state == before.state && after.agreements.size() == before.agreements.size() &&
       after.reopen_reason == before.reopen_reason) {
     return absl::OkStatus();
   }
-  Touch(after.meta, now);
-  return tx.UpdateObjective(after, before.meta.revision);
+  return uow.Changed(after);
 }
 
 // Adding or removing a key result changes what an objective commits to (lifecycle.h
 // kKeyResultAdded / kKeyResultRemoved): it drops the agreements of a PROPOSED objective
 // and is refused for an AGREED one (the request has no reopen flag: ReopenObjective
 // first) and a CLOSED one.
-absl::Status EditKeyResultSet(OkrTransaction& tx, Objective& o, GuardedEdit what,
-                              const std::string& objective_id, const std::string& key_result_id,
-                              absl::Time now) {
+absl::Status EditKeyResultSet(UnitOfWork& uow, Objective& o, GuardedEdit what,
+                              const std::string& objective_id, const std::string& key_result_id) {
   const bool added = what == GuardedEdit::kKeyResultAdded;
   if (o.state == ObjectiveState::kAgreed) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -262,10 +281,13 @@ absl::Status EditKeyResultSet(OkrTransaction& tx, Objective& o, GuardedEdit what
   c.field = "key_results";
   (added ? c.new_value : c.old_value) = names::KeyResult(objective_id, key_result_id);
   OKR_RETURN_IF_ERROR(ApplyGuardedEdits(o, {c}, /*reopen=*/false).status());
-  return StoreLifecycleChange(tx, before, o, now);
+  return StoreLifecycleChange(uow, before, o);
 }
 
-const char* TrackerName(Tracker t) { return t == Tracker::kJira ? "JIRA" : "GITLAB"; }
+const char* TrackerName(Tracker t) {
+  const TrackerTraits* traits = FindTracker(t);
+  return traits == nullptr ? "UNKNOWN" : traits->enum_name;
+}
 
 // "JIRA OKRX-1": a work item as events name it.
 std::string ItemRef(Tracker tracker, const std::string& key) {
@@ -282,20 +304,19 @@ EventCause ItemChangeCause(const WorkItem& known, bool done_now) {
 
 // Deletes `objectives` (all of one team or cycle) with their key results, check-ins and
 // links, and recomputes the parents outside the set, which lose a child.
-absl::Status DeleteObjectives(OkrTransaction& tx, const std::vector<Objective>& objectives,
-                              absl::Time now) {
+absl::Status DeleteObjectives(UnitOfWork& uow, const std::vector<Objective>& objectives) {
   absl::flat_hash_set<std::string> gone;
   for (const Objective& o : objectives) gone.insert(o.id);
   std::vector<std::string> parents;
   absl::flat_hash_set<std::string> seen;
   for (const Objective& o : objectives) {
-    OKR_RETURN_IF_ERROR(tx.DeleteObjective(o.id));
+    OKR_RETURN_IF_ERROR(uow.DeleteObjective(o.id));
     if (!o.parent_id.empty() && !gone.contains(o.parent_id) && seen.insert(o.parent_id).second) {
       parents.push_back(o.parent_id);
     }
   }
   for (const std::string& parent : parents) {
-    absl::Status s = RecomputeObjective(tx, parent, now);
+    absl::Status s = RollUp(uow, parent);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
   return absl::OkStatus();
@@ -404,25 +425,23 @@ absl::StatusOr<Team> OkrCore::CreateTeam(Team team, const std::string& request_i
   NewMeta(team.meta, now);
   Team result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record, tx.GetRequestRecord(RequestKey("CreateTeam", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result, tx.GetTeam(id));
-        return absl::OkStatus();
-      }
-    }
-    if (!team.parent_id.empty()) {
-      if (auto s = tx.GetTeam(team.parent_id); !s.ok()) {
-        return ReferenceError(s.status(), "team.parent", names::Team(team.parent_id));
-      }
-    }
-    OKR_RETURN_IF_ERROR(tx.InsertTeam(team));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(
-          tx.PutRequestRecord(RequestKey("CreateTeam", request_id), names::Team(team.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, tx.GetTeam(team.id));
+    OKR_ASSIGN_OR_RETURN(
+        result, CreateOnce<Team>(
+                    tx, "CreateTeam", request_id, [](const Team& t) { return names::Team(t.id); },
+                    [&](const std::string& name) -> absl::StatusOr<Team> {
+                      OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(name, "request_id"));
+                      return tx.GetTeam(id);
+                    },
+                    [&]() -> absl::StatusOr<Team> {
+                      if (!team.parent_id.empty()) {
+                        if (auto s = tx.GetTeam(team.parent_id); !s.ok()) {
+                          return ReferenceError(s.status(), "team.parent",
+                                                names::Team(team.parent_id));
+                        }
+                      }
+                      OKR_RETURN_IF_ERROR(tx.InsertTeam(team));
+                      return tx.GetTeam(team.id);
+                    }));
     return absl::OkStatus();
   }));
   return result;
@@ -467,8 +486,11 @@ absl::StatusOr<ListResult<Team>> OkrCore::ListTeams(const std::string& parent_id
 
 absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<std::string>& paths,
                                          const std::string& etag) {
-  static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{
-      "display_name", "parent", "jira_project_key", "gitlab_project"};
+  static const auto* kAllowed = [] {
+    auto* allowed = new absl::flat_hash_set<absl::string_view>{"display_name", "parent"};
+    for (const TrackerTraits& t : AllTrackers()) allowed->insert(t.team_project_field);
+    return allowed;
+  }();
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "team"));
   const absl::Time now = clock_.Now();
   Team result;
@@ -478,8 +500,15 @@ absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<st
     const Team before = t;
     if (HasPath(paths, "display_name")) t.display_name = patch.display_name;
     if (HasPath(paths, "parent")) t.parent_id = patch.parent_id;
-    if (HasPath(paths, "jira_project_key")) t.jira_project_key = patch.jira_project_key;
-    if (HasPath(paths, "gitlab_project")) t.gitlab_project = patch.gitlab_project;
+    for (const TrackerTraits& tracker : AllTrackers()) {
+      if (!HasPath(paths, tracker.team_project_field)) continue;
+      const std::string& project = TeamProject(patch, tracker.tracker);
+      if (project.empty()) {
+        t.projects.erase(tracker.tracker);
+      } else {
+        t.projects[tracker.tracker] = project;
+      }
+    }
     OKR_RETURN_IF_ERROR(ValidateTeam(t));
     if (t.parent_id != before.parent_id && !t.parent_id.empty()) {
       if (t.parent_id == t.id) {
@@ -512,9 +541,10 @@ absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<st
 
 absl::Status OkrCore::DeleteTeam(const std::string& id, const std::string& etag, bool force) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(
+  return RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::Team(id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         OKR_ASSIGN_OR_RETURN(Team t, tx.GetTeam(id));
         OKR_RETURN_IF_ERROR(CheckEtag(etag, t.meta.revision, "etag"));
         storage::ObjectiveFilter of;
@@ -534,7 +564,7 @@ absl::Status OkrCore::DeleteTeam(const std::string& id, const std::string& etag,
               names::Team(children.front().id),
               "; move them first or set force = true (they then move up to the team's parent)"));
         }
-        OKR_RETURN_IF_ERROR(DeleteObjectives(tx, objectives, now));
+        OKR_RETURN_IF_ERROR(DeleteObjectives(uow, objectives));
         for (Team& child : children) {
           const int64_t revision = child.meta.revision;
           child.parent_id = t.parent_id;
@@ -556,20 +586,18 @@ absl::StatusOr<Cycle> OkrCore::CreateCycle(Cycle cycle, const std::string& reque
   NewMeta(cycle.meta, clock_.Now());
   Cycle result;
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    if (!request_id.empty()) {
-      OKR_ASSIGN_OR_RETURN(auto record, tx.GetRequestRecord(RequestKey("CreateCycle", request_id)));
-      if (record.has_value()) {
-        OKR_ASSIGN_OR_RETURN(std::string id, names::ParseCycle(*record, "request_id"));
-        OKR_ASSIGN_OR_RETURN(result, tx.GetCycle(id));
-        return absl::OkStatus();
-      }
-    }
-    OKR_RETURN_IF_ERROR(tx.InsertCycle(cycle));
-    if (!request_id.empty()) {
-      OKR_RETURN_IF_ERROR(
-          tx.PutRequestRecord(RequestKey("CreateCycle", request_id), names::Cycle(cycle.id)));
-    }
-    OKR_ASSIGN_OR_RETURN(result, tx.GetCycle(cycle.id));
+    OKR_ASSIGN_OR_RETURN(
+        result,
+        CreateOnce<Cycle>(
+            tx, "CreateCycle", request_id, [](const Cycle& c) { return names::Cycle(c.id); },
+            [&](const std::string& name) -> absl::StatusOr<Cycle> {
+              OKR_ASSIGN_OR_RETURN(std::string id, names::ParseCycle(name, "request_id"));
+              return tx.GetCycle(id);
+            },
+            [&]() -> absl::StatusOr<Cycle> {
+              OKR_RETURN_IF_ERROR(tx.InsertCycle(cycle));
+              return tx.GetCycle(cycle.id);
+            }));
     return absl::OkStatus();
   }));
   return result;
@@ -620,9 +648,10 @@ absl::StatusOr<Cycle> OkrCore::UpdateCycle(const Cycle& patch,
 
 absl::Status OkrCore::DeleteCycle(const std::string& id, const std::string& etag, bool force) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(
+  return RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::Cycle(id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         OKR_ASSIGN_OR_RETURN(Cycle c, tx.GetCycle(id));
         OKR_RETURN_IF_ERROR(CheckEtag(etag, c.meta.revision, "etag"));
         storage::ObjectiveFilter of;
@@ -634,7 +663,7 @@ absl::Status OkrCore::DeleteCycle(const std::string& id, const std::string& etag
                            " objective(s), e.g. ", names::Objective(objectives.front().id),
                            "; delete or move them first or set force = true"));
         }
-        OKR_RETURN_IF_ERROR(DeleteObjectives(tx, objectives, now));
+        OKR_RETURN_IF_ERROR(DeleteObjectives(uow, objectives));
         return tx.DeleteCycle(id, c.meta.revision);
       });
 }
@@ -651,36 +680,35 @@ absl::StatusOr<Objective> OkrCore::CreateObjective(Objective o, const std::strin
   ResetOutputOnly(o);
   NewMeta(o.meta, now);
   Objective result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::Objective(o.id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        if (!request_id.empty()) {
-          OKR_ASSIGN_OR_RETURN(auto record,
-                               tx.GetRequestRecord(RequestKey("CreateObjective", request_id)));
-          if (record.has_value()) {
-            OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(*record, "request_id"));
-            OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
-            return absl::OkStatus();
-          }
-        }
-        OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
-        // A new objective has no children and nobody refers to it yet: only its own
-        // references can be wrong or close a loop.
-        if (!o.parent_id.empty() || !o.contributes_to.empty() || !o.depends_on.empty()) {
-          Objective unaligned = o;
-          unaligned.parent_id.clear();
-          unaligned.contributes_to.clear();
-          unaligned.depends_on.clear();
-          OKR_RETURN_IF_ERROR(ValidateAlignment(tx, unaligned, o, now));
-        }
-        OKR_RETURN_IF_ERROR(tx.InsertObjective(o));
-        // A new child (progress 0) weighs in on a parent that rolls up its children.
-        if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-        if (!request_id.empty()) {
-          OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateObjective", request_id),
-                                                  names::Objective(o.id)));
-        }
-        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(
+            result,
+            CreateOnce<Objective>(
+                tx, "CreateObjective", request_id,
+                [](const Objective& x) { return names::Objective(x.id); },
+                [&](const std::string& name) -> absl::StatusOr<Objective> {
+                  OKR_ASSIGN_OR_RETURN(std::string id, names::ParseObjective(name, "request_id"));
+                  return ReadObjective(tx, id, now);
+                },
+                [&]() -> absl::StatusOr<Objective> {
+                  OKR_RETURN_IF_ERROR(CheckObjectiveReferences(tx, o));
+                  // A new objective has no children and nobody refers to it yet: only its
+                  // own references can be wrong or close a loop.
+                  if (!o.parent_id.empty() || !o.contributes_to.empty() || !o.depends_on.empty()) {
+                    Objective unaligned = o;
+                    unaligned.parent_id.clear();
+                    unaligned.contributes_to.clear();
+                    unaligned.depends_on.clear();
+                    OKR_RETURN_IF_ERROR(ValidateAlignment(tx, unaligned, o, now));
+                  }
+                  OKR_RETURN_IF_ERROR(uow.InsertObjective(o).status());
+                  // A new child (progress 0) weighs in on a parent that rolls up its children.
+                  if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RollUp(uow, o.parent_id));
+                  return DerivedObjective(uow, o.id);
+                }));
         return absl::OkStatus();
       }));
   return result;
@@ -756,13 +784,14 @@ absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "objective"));
   const absl::Time now = clock_.Now();
   Objective result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::Objective(patch.id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(patch.id));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(Objective * loaded, uow.LoadObjective(patch.id));
+        Objective& o = *loaded;
         OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "objective.etag"));
         const Objective before = o;
-        const int64_t revision = o.meta.revision;
         if (HasPath(paths, "title")) o.title = patch.title;
         if (HasPath(paths, "description")) o.description = patch.description;
         if (HasPath(paths, "team")) o.team_id = patch.team_id;
@@ -782,22 +811,19 @@ absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
             o.cycle_id != before.cycle_id) {
           OKR_RETURN_IF_ERROR(ValidateAlignment(tx, before, o, now));
         }
-        Touch(o.meta, now);
-        OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
+        OKR_RETURN_IF_ERROR(uow.Changed(o));
         // Roll-up: its own progress (and so its parent's) moves with its progress_source; a
         // move changes what the old and the new parent roll up; a weight what the parent does.
         if (o.progress_source != before.progress_source) {
-          OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
+          OKR_RETURN_IF_ERROR(RollUp(uow, o.id));
         }
         if (o.parent_id != before.parent_id) {
-          if (!before.parent_id.empty()) {
-            OKR_RETURN_IF_ERROR(RecomputeObjective(tx, before.parent_id, now));
-          }
-          if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+          if (!before.parent_id.empty()) OKR_RETURN_IF_ERROR(RollUp(uow, before.parent_id));
+          if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RollUp(uow, o.parent_id));
         } else if (o.weight != before.weight && !o.parent_id.empty()) {
-          OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
+          OKR_RETURN_IF_ERROR(RollUp(uow, o.parent_id));
         }
-        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
+        OKR_ASSIGN_OR_RETURN(result, DerivedObjective(uow, o.id));
         return absl::OkStatus();
       }));
   return result;
@@ -805,10 +831,12 @@ absl::StatusOr<Objective> OkrCore::UpdateObjective(const Objective& patch,
 
 absl::Status OkrCore::DeleteObjective(const std::string& id, const std::string& etag, bool force) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(
+  return RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::Objective(id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(const Objective* loaded, uow.LoadObjective(id));
+        const Objective o = *loaded;
         OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "etag"));
         if (!force) {
           OKR_ASSIGN_OR_RETURN(auto krs, tx.ListKeyResults(id, PageQuery{0, 1}));
@@ -818,9 +846,9 @@ absl::Status OkrCore::DeleteObjective(const std::string& id, const std::string& 
           }
         }
         // Its children lose their parent (and keep their progress); its parent loses a child.
-        OKR_RETURN_IF_ERROR(tx.DeleteObjective(id));
+        OKR_RETURN_IF_ERROR(uow.DeleteObjective(id));
         if (o.parent_id.empty()) return absl::OkStatus();
-        return RecomputeObjective(tx, o.parent_id, now);
+        return RollUp(uow, o.parent_id);
       });
 }
 
@@ -841,36 +869,34 @@ absl::StatusOr<KeyResult> OkrCore::CreateKeyResult(KeyResult kr, const std::stri
   kr.raw_progress = p.raw_progress;
   NewMeta(kr.meta, now);
   KeyResult result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::KeyResult(kr.objective_id, kr.id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        if (!request_id.empty()) {
-          OKR_ASSIGN_OR_RETURN(auto record,
-                               tx.GetRequestRecord(RequestKey("CreateKeyResult", request_id)));
-          if (record.has_value()) {
-            OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
-                                 names::ParseKeyResult(*record, "request_id"));
-            OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, n.objective_id, n.key_result_id, now));
-            return absl::OkStatus();
-          }
-        }
-        absl::StatusOr<Objective> o = tx.GetObjective(kr.objective_id);
-        if (!o.ok()) {
-          if (absl::IsNotFound(o.status())) {
-            return absl::NotFoundError(
-                absl::StrCat("parent: ", names::Objective(kr.objective_id), " not found"));
-          }
-          return o.status();
-        }
-        OKR_RETURN_IF_ERROR(
-            EditKeyResultSet(tx, *o, GuardedEdit::kKeyResultAdded, kr.objective_id, kr.id, now));
-        OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
-        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, kr.objective_id, now));
-        if (!request_id.empty()) {
-          OKR_RETURN_IF_ERROR(tx.PutRequestRecord(RequestKey("CreateKeyResult", request_id),
-                                                  names::KeyResult(kr.objective_id, kr.id)));
-        }
-        OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(
+            result, CreateOnce<KeyResult>(
+                        tx, "CreateKeyResult", request_id,
+                        [](const KeyResult& x) { return names::KeyResult(x.objective_id, x.id); },
+                        [&](const std::string& name) -> absl::StatusOr<KeyResult> {
+                          OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
+                                               names::ParseKeyResult(name, "request_id"));
+                          return ReadKeyResult(tx, n.objective_id, n.key_result_id, now);
+                        },
+                        [&]() -> absl::StatusOr<KeyResult> {
+                          absl::StatusOr<Objective*> o = uow.LoadObjective(kr.objective_id);
+                          if (!o.ok()) {
+                            if (absl::IsNotFound(o.status())) {
+                              return absl::NotFoundError(absl::StrCat(
+                                  "parent: ", names::Objective(kr.objective_id), " not found"));
+                            }
+                            return o.status();
+                          }
+                          OKR_RETURN_IF_ERROR(EditKeyResultSet(
+                              uow, **o, GuardedEdit::kKeyResultAdded, kr.objective_id, kr.id));
+                          OKR_RETURN_IF_ERROR(uow.InsertKeyResult(kr).status());
+                          OKR_RETURN_IF_ERROR(RollUp(uow, kr.objective_id));
+                          return DerivedKeyResult(uow, kr.objective_id, kr.id);
+                        }));
         return absl::OkStatus();
       }));
   return result;
@@ -956,13 +982,13 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "key result"));
   const absl::Time now = clock_.Now();
   KeyResult result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kEdit, names::KeyResult(patch.objective_id, patch.id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(patch.objective_id, patch.id));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(KeyResult * loaded, uow.LoadKeyResult(patch.objective_id, patch.id));
+        KeyResult& kr = *loaded;
         OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "key_result.etag"));
         const KeyResult before = kr;
-        const int64_t revision = kr.meta.revision;
         for (const std::string& p : paths) {
           if (absl::StartsWith(p, "metric.") && kr.type != KeyResultType::kMetric) {
             return absl::InvalidArgumentError(absl::StrCat(
@@ -986,13 +1012,13 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
         if (HasPath(paths, "milestone.done")) kr.milestone_done = patch.milestone_done;
         OKR_RETURN_IF_ERROR(ValidateKeyResult(kr));
         // Targets are part of what the objective's teams agreed to; current values are not.
-        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(kr.objective_id));
-        const Objective o_before = o;
+        OKR_ASSIGN_OR_RETURN(Objective * o, uow.LoadObjective(kr.objective_id));
+        const Objective o_before = *o;
         OKR_RETURN_IF_ERROR(
-            ApplyGuardedEdits(o, GuardedKeyResultChanges(before, kr, paths), reopen).status());
-        OKR_RETURN_IF_ERROR(StoreLifecycleChange(tx, o_before, o, now));
-        OKR_RETURN_IF_ERROR(StoreKeyResult(tx, kr, revision, now));
-        OKR_ASSIGN_OR_RETURN(result, ReadKeyResult(tx, kr.objective_id, kr.id, now));
+            ApplyGuardedEdits(*o, GuardedKeyResultChanges(before, kr, paths), reopen).status());
+        OKR_RETURN_IF_ERROR(StoreLifecycleChange(uow, o_before, *o));
+        OKR_RETURN_IF_ERROR(SaveKeyResult(uow, kr));
+        OKR_ASSIGN_OR_RETURN(result, DerivedKeyResult(uow, kr.objective_id, kr.id));
         return absl::OkStatus();
       }));
   return result;
@@ -1001,17 +1027,17 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
 absl::Status OkrCore::DeleteKeyResult(const std::string& objective_id, const std::string& id,
                                       const std::string& etag) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(store_, now,
-                       EventCause{CauseKind::kEdit, names::KeyResult(objective_id, id), ""},
-                       [&](EventingTransaction& tx) -> absl::Status {
-                         OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, id));
-                         OKR_RETURN_IF_ERROR(CheckEtag(etag, kr.meta.revision, "etag"));
-                         OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(objective_id));
-                         OKR_RETURN_IF_ERROR(EditKeyResultSet(tx, o, GuardedEdit::kKeyResultRemoved,
-                                                              objective_id, id, now));
-                         OKR_RETURN_IF_ERROR(tx.DeleteKeyResult(objective_id, id));
-                         return RecomputeObjective(tx, objective_id, now);
-                       });
+  return RunUnitOfWork(
+      store_, now, EventCause{CauseKind::kEdit, names::KeyResult(objective_id, id), ""},
+      [&](UnitOfWork& uow) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(const KeyResult* kr, uow.LoadKeyResult(objective_id, id));
+        OKR_RETURN_IF_ERROR(CheckEtag(etag, kr->meta.revision, "etag"));
+        OKR_ASSIGN_OR_RETURN(Objective * o, uow.LoadObjective(objective_id));
+        OKR_RETURN_IF_ERROR(
+            EditKeyResultSet(uow, *o, GuardedEdit::kKeyResultRemoved, objective_id, id));
+        OKR_RETURN_IF_ERROR(uow.DeleteKeyResult(objective_id, id));
+        return RollUp(uow, objective_id);
+      });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1034,43 +1060,44 @@ absl::StatusOr<CheckIn> OkrCore::CreateCheckIn(CheckIn c, const std::string& req
   c.id = names::GenerateId();
   NewMeta(c.meta, now);
   CheckIn result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now,
       EventCause{CauseKind::kCheckIn, names::CheckIn(c.objective_id, c.key_result_id, c.id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        if (!request_id.empty()) {
-          OKR_ASSIGN_OR_RETURN(auto record,
-                               tx.GetRequestRecord(RequestKey("CreateCheckIn", request_id)));
-          if (record.has_value()) {
-            OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
-                                 names::ParseCheckIn(*record, "request_id"));
-            OKR_ASSIGN_OR_RETURN(result,
-                                 tx.GetCheckIn(n.objective_id, n.key_result_id, n.child_id));
-            return absl::OkStatus();
-          }
-        }
-        absl::StatusOr<KeyResult> kr = tx.GetKeyResult(c.objective_id, c.key_result_id);
-        if (!kr.ok()) {
-          if (absl::IsNotFound(kr.status())) {
-            return absl::NotFoundError(absl::StrCat(
-                "parent: ", names::KeyResult(c.objective_id, c.key_result_id), " not found"));
-          }
-          return kr.status();
-        }
-        OKR_RETURN_IF_ERROR(ValidateCheckIn(c, kr->type));
-        OKR_RETURN_IF_ERROR(tx.InsertCheckIn(c));
-        const int64_t revision = kr->meta.revision;
-        if (kr->type == KeyResultType::kMetric) kr->metric.current_value = *c.value;
-        if (kr->type == KeyResultType::kMilestone && c.value.has_value()) {
-          kr->milestone_done = *c.value == 1;
-        }
-        OKR_RETURN_IF_ERROR(StoreKeyResult(tx, *kr, revision, now));
-        if (!request_id.empty()) {
-          OKR_RETURN_IF_ERROR(
-              tx.PutRequestRecord(RequestKey("CreateCheckIn", request_id),
-                                  names::CheckIn(c.objective_id, c.key_result_id, c.id)));
-        }
-        OKR_ASSIGN_OR_RETURN(result, tx.GetCheckIn(c.objective_id, c.key_result_id, c.id));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(
+            result, CreateOnce<CheckIn>(
+                        tx, "CreateCheckIn", request_id,
+                        [](const CheckIn& x) {
+                          return names::CheckIn(x.objective_id, x.key_result_id, x.id);
+                        },
+                        [&](const std::string& name) -> absl::StatusOr<CheckIn> {
+                          OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
+                                               names::ParseCheckIn(name, "request_id"));
+                          return tx.GetCheckIn(n.objective_id, n.key_result_id, n.child_id);
+                        },
+                        [&]() -> absl::StatusOr<CheckIn> {
+                          absl::StatusOr<KeyResult*> kr =
+                              uow.LoadKeyResult(c.objective_id, c.key_result_id);
+                          if (!kr.ok()) {
+                            if (absl::IsNotFound(kr.status())) {
+                              return absl::NotFoundError(absl::StrCat(
+                                  "parent: ", names::KeyResult(c.objective_id, c.key_result_id),
+                                  " not found"));
+                            }
+                            return kr.status();
+                          }
+                          KeyResult& target = **kr;
+                          OKR_RETURN_IF_ERROR(ValidateCheckIn(c, target.type));
+                          OKR_RETURN_IF_ERROR(tx.InsertCheckIn(c));
+                          if (target.type == KeyResultType::kMetric)
+                            target.metric.current_value = *c.value;
+                          if (target.type == KeyResultType::kMilestone && c.value.has_value()) {
+                            target.milestone_done = *c.value == 1;
+                          }
+                          OKR_RETURN_IF_ERROR(SaveKeyResult(uow, target));
+                          return c;  // as inserted
+                        }));
         return absl::OkStatus();
       }));
   return result;
@@ -1092,6 +1119,58 @@ absl::StatusOr<ListResult<CheckIn>> OkrCore::ListCheckIns(const std::string& obj
 // ---------------------------------------------------------------------------------------
 // Work items
 
+namespace {
+
+// LinkWorkItem's create: the key result gains one item (its totals by that item).
+absl::StatusOr<WorkItemLink> LinkNewWorkItem(UnitOfWork& uow, const std::string& objective_id,
+                                             const std::string& key_result_id, WorkItem item) {
+  OkrTransaction& tx = uow.tx();
+  const absl::Time now = uow.now();
+  absl::StatusOr<KeyResult*> kr = uow.LoadKeyResult(objective_id, key_result_id);
+  if (!kr.ok()) {
+    if (absl::IsNotFound(kr.status())) {
+      return absl::NotFoundError(
+          absl::StrCat("parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
+    }
+    return kr.status();
+  }
+  OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(item.tracker, item.key));
+  if (known.has_value()) {
+    if (known->title.empty() && !item.title.empty()) known->title = item.title;
+    if (known->url.empty() && !item.url.empty()) known->url = item.url;
+    item = *known;
+  } else {
+    item.update_time = now;
+  }
+  OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
+  WorkItemLink link;
+  link.id = names::GenerateId();
+  link.objective_id = objective_id;
+  link.key_result_id = key_result_id;
+  link.item = item;
+  NewMeta(link.meta, now);
+  absl::Status inserted = tx.InsertWorkItemLink(link);
+  if (absl::IsAlreadyExists(inserted)) {
+    return absl::AlreadyExistsError(absl::StrCat("work_item: ", TrackerName(item.tracker), " ",
+                                                 item.key, " is already linked to ",
+                                                 names::KeyResult(objective_id, key_result_id)));
+  }
+  OKR_RETURN_IF_ERROR(inserted);
+  if ((*kr)->type == KeyResultType::kWorkItems) AdjustTotals((*kr)->totals, nullptr, &item);
+  OKR_RETURN_IF_ERROR(SaveKeyResult(uow, **kr));
+  return tx.GetWorkItemLink(objective_id, key_result_id, link.id);
+}
+
+// Unlink's change: the key result loses the linked item (its totals by that item).
+absl::Status UnlinkItem(UnitOfWork& uow, const WorkItemLink& link) {
+  OKR_RETURN_IF_ERROR(uow.tx().DeleteWorkItemLink(link.objective_id, link.key_result_id, link.id));
+  OKR_ASSIGN_OR_RETURN(KeyResult * kr, uow.LoadKeyResult(link.objective_id, link.key_result_id));
+  if (kr->type == KeyResultType::kWorkItems) AdjustTotals(kr->totals, &link.item, nullptr);
+  return SaveKeyResult(uow, *kr);
+}
+
+}  // namespace
+
 absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_id,
                                                    const std::string& key_result_id, WorkItem item,
                                                    const std::string& request_id) {
@@ -1099,56 +1178,22 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
   OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
   const absl::Time now = clock_.Now();
   WorkItemLink result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kWorkItemAdded, ItemRef(item.tracker, item.key), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        if (!request_id.empty()) {
-          OKR_ASSIGN_OR_RETURN(auto record,
-                               tx.GetRequestRecord(RequestKey("LinkWorkItem", request_id)));
-          if (record.has_value()) {
-            OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
-                                 names::ParseWorkItemLink(*record, "request_id"));
-            OKR_ASSIGN_OR_RETURN(result,
-                                 tx.GetWorkItemLink(n.objective_id, n.key_result_id, n.child_id));
-            return absl::OkStatus();
-          }
-        }
-        if (auto kr = tx.GetKeyResult(objective_id, key_result_id); !kr.ok()) {
-          if (absl::IsNotFound(kr.status())) {
-            return absl::NotFoundError(absl::StrCat(
-                "parent: ", names::KeyResult(objective_id, key_result_id), " not found"));
-          }
-          return kr.status();
-        }
-        OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(item.tracker, item.key));
-        if (known.has_value()) {
-          if (known->title.empty() && !item.title.empty()) known->title = item.title;
-          if (known->url.empty() && !item.url.empty()) known->url = item.url;
-          item = *known;
-        } else {
-          item.update_time = now;
-        }
-        OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-        WorkItemLink link;
-        link.id = names::GenerateId();
-        link.objective_id = objective_id;
-        link.key_result_id = key_result_id;
-        link.item = item;
-        NewMeta(link.meta, now);
-        absl::Status inserted = tx.InsertWorkItemLink(link);
-        if (absl::IsAlreadyExists(inserted)) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "work_item: ", TrackerName(item.tracker), " ", item.key, " is already linked to ",
-              names::KeyResult(objective_id, key_result_id)));
-        }
-        OKR_RETURN_IF_ERROR(inserted);
-        OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, objective_id, key_result_id, now));
-        if (!request_id.empty()) {
-          OKR_RETURN_IF_ERROR(
-              tx.PutRequestRecord(RequestKey("LinkWorkItem", request_id),
-                                  names::WorkItemLink(objective_id, key_result_id, link.id)));
-        }
-        OKR_ASSIGN_OR_RETURN(result, tx.GetWorkItemLink(objective_id, key_result_id, link.id));
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
+        OKR_ASSIGN_OR_RETURN(
+            result, CreateOnce<WorkItemLink>(
+                        tx, "LinkWorkItem", request_id,
+                        [](const WorkItemLink& l) {
+                          return names::WorkItemLink(l.objective_id, l.key_result_id, l.id);
+                        },
+                        [&](const std::string& name) -> absl::StatusOr<WorkItemLink> {
+                          OKR_ASSIGN_OR_RETURN(names::KeyResultChildName n,
+                                               names::ParseWorkItemLink(name, "request_id"));
+                          return tx.GetWorkItemLink(n.objective_id, n.key_result_id, n.child_id);
+                        },
+                        [&]() { return LinkNewWorkItem(uow, objective_id, key_result_id, item); }));
         return absl::OkStatus();
       }));
   return result;
@@ -1157,27 +1202,27 @@ absl::StatusOr<WorkItemLink> OkrCore::LinkWorkItem(const std::string& objective_
 absl::Status OkrCore::UnlinkWorkItem(const std::string& objective_id,
                                      const std::string& key_result_id, const std::string& link_id) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(
-      store_, now,
-      EventCause{CauseKind::kWorkItemRemoved,
-                 names::WorkItemLink(objective_id, key_result_id, link_id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
-        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link_id));
-        return RefreshKeyResult(tx, objective_id, key_result_id, now);
-      });
+  return RunUnitOfWork(store_, now,
+                       EventCause{CauseKind::kWorkItemRemoved,
+                                  names::WorkItemLink(objective_id, key_result_id, link_id), ""},
+                       [&](UnitOfWork& uow) -> absl::Status {
+                         OKR_ASSIGN_OR_RETURN(
+                             WorkItemLink link,
+                             uow.tx().GetWorkItemLink(objective_id, key_result_id, link_id));
+                         return UnlinkItem(uow, link);
+                       });
 }
 
 absl::Status OkrCore::UnlinkWorkItemByKey(const std::string& objective_id,
                                           const std::string& key_result_id, Tracker tracker,
                                           const std::string& key) {
   const absl::Time now = clock_.Now();
-  return RunWithEvents(
+  return RunUnitOfWork(
       store_, now, EventCause{CauseKind::kWorkItemRemoved, ItemRef(tracker, key), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
         OKR_ASSIGN_OR_RETURN(WorkItemLink link,
-                             tx.FindWorkItemLink(objective_id, key_result_id, tracker, key));
-        OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, link.id));
-        return RefreshKeyResult(tx, objective_id, key_result_id, now);
+                             uow.tx().FindWorkItemLink(objective_id, key_result_id, tracker, key));
+        return UnlinkItem(uow, link);
       });
 }
 
@@ -1196,8 +1241,11 @@ absl::StatusOr<ListResult<WorkItemLink>> OkrCore::ListWorkItemLinks(
 absl::StatusOr<std::vector<WorkItemLinkTarget>> OkrCore::FindWorkItemLinks(Tracker tracker,
                                                                            const std::string& key) {
   if (key.empty()) return absl::InvalidArgumentError("key is required");
-  if (tracker != Tracker::kJira && tracker != Tracker::kGitLab) {
-    return absl::InvalidArgumentError("tracker must be JIRA or GITLAB");
+  if (FindTracker(tracker) == nullptr) {
+    std::vector<std::string> names;
+    for (const TrackerTraits& t : AllTrackers()) names.push_back(t.enum_name);
+    return absl::InvalidArgumentError(
+        absl::StrCat("tracker must be ", absl::StrJoin(names, " or ")));
   }
   std::vector<WorkItemLinkTarget> result;
   const absl::Time now = clock_.Now();
@@ -1223,9 +1271,10 @@ absl::StatusOr<WorkItem> OkrCore::UpdateWorkItem(const WorkItem& patch,
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "work item"));
   const absl::Time now = clock_.Now();
   WorkItem result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kWorkItemChanged, ItemRef(patch.tracker, patch.key), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
                              tx.GetWorkItem(patch.tracker, patch.key));
         if (!known.has_value()) {
@@ -1238,14 +1287,12 @@ absl::StatusOr<WorkItem> OkrCore::UpdateWorkItem(const WorkItem& patch,
         if (HasPath(paths, "done")) item.done = patch.done;
         if (HasPath(paths, "weight")) item.weight = patch.weight;
         OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
-        tx.set_cause(ItemChangeCause(*known, item.done));
+        uow.set_cause(ItemChangeCause(*known, item.done));
         item.update_time = now;
         OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
         OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
                              tx.LinksToWorkItem(item.tracker, item.key));
-        for (const WorkItemLink& link : links) {
-          OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
-        }
+        OKR_RETURN_IF_ERROR(ApplyItemChange(uow, links, *known, &item));
         result = item;
         return absl::OkStatus();
       }));
@@ -1270,14 +1317,13 @@ absl::StatusOr<std::optional<WorkItem>> FindTrackedItem(OkrTransaction& tx, Trac
   return tx.GetWorkItem(tracker, key);
 }
 
-// Recomputes every key result linking the item.
-absl::Status RefreshLinkedKeyResults(OkrTransaction& tx, Tracker tracker, const std::string& key,
-                                     absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links, tx.LinksToWorkItem(tracker, key));
-  for (const WorkItemLink& link : links) {
-    OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
-  }
-  return absl::OkStatus();
+// Applies an item's new state `after` over `before` (the stored one; same key as `after`
+// by now) to every key result linking it.
+absl::Status ApplyToLinkedKeyResults(UnitOfWork& uow, const WorkItem& before,
+                                     const WorkItem& after) {
+  OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
+                       uow.tx().LinksToWorkItem(after.tracker, after.key));
+  return ApplyItemChange(uow, links, before, &after);
 }
 
 // Records a delivery id; true if it was seen before.
@@ -1296,9 +1342,10 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
                                                         const std::string& delivery_id) {
   const absl::Time now = clock_.Now();
   SyncOutcome outcome = SyncOutcome::kUntracked;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now, EventCause{CauseKind::kWorkItemChanged, ItemRef(state.tracker, state.key), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
                              FindTrackedItem(tx, state.tracker, state.external_id, state.key));
         if (!known.has_value()) {
@@ -1316,7 +1363,7 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
           return absl::OkStatus();
         }
         WorkItem item = *known;
-        tx.set_cause(ItemChangeCause(*known, state.done));
+        uow.set_cause(ItemChangeCause(*known, state.done));
         if (!state.key.empty() && state.key != item.key) {
           OKR_RETURN_IF_ERROR(tx.RenameWorkItem(item.tracker, item.key, state.key));
           item.key = state.key;
@@ -1335,9 +1382,7 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
         if (changed) item.update_time = now;
         OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
         OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-        if (progress_changed) {
-          OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, item.tracker, item.key, now));
-        }
+        if (progress_changed) OKR_RETURN_IF_ERROR(ApplyToLinkedKeyResults(uow, *known, item));
         outcome = changed ? SyncOutcome::kApplied : SyncOutcome::kUnchanged;
         return absl::OkStatus();
       }));
@@ -1350,11 +1395,12 @@ absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
                                                               const std::string& delivery_id) {
   const absl::Time now = clock_.Now();
   TrackerDeletion result;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now,
       EventCause{CauseKind::kWorkItemRemoved, ItemRef(tracker, key.empty() ? external_id : key),
                  ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         result = TrackerDeletion{};
         OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known,
                              FindTrackedItem(tx, tracker, external_id, key));
@@ -1367,8 +1413,8 @@ absl::StatusOr<TrackerDeletion> OkrCore::ApplyTrackerDeletion(Tracker tracker,
         OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
                              tx.LinksToWorkItem(tracker, known->key));
         OKR_RETURN_IF_ERROR(tx.DeleteWorkItem(tracker, known->key));
+        OKR_RETURN_IF_ERROR(ApplyItemChange(uow, links, *known, /*after=*/nullptr));
         for (const WorkItemLink& link : links) {
-          OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, link.objective_id, link.key_result_id, now));
           result.key_results.push_back(names::KeyResult(link.objective_id, link.key_result_id));
         }
         result.outcome = SyncOutcome::kApplied;
@@ -1382,12 +1428,13 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
                                                 const std::vector<WorkItem>& matches) {
   const absl::Time now = clock_.Now();
   ScopeChange change;
-  OKR_RETURN_IF_ERROR(RunWithEvents(
+  OKR_RETURN_IF_ERROR(RunUnitOfWork(
       store_, now,
       EventCause{CauseKind::kScopeSync, names::KeyResult(objective_id, key_result_id), ""},
-      [&](EventingTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         change = ScopeChange{};
-        OKR_RETURN_IF_ERROR(tx.GetKeyResult(objective_id, key_result_id).status());
+        OKR_ASSIGN_OR_RETURN(KeyResult * scoped, uow.LoadKeyResult(objective_id, key_result_id));
         // Current links of this tracker.
         absl::flat_hash_set<std::string> wanted;
         for (const WorkItem& m : matches) wanted.insert(m.key);
@@ -1419,9 +1466,7 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
             item.update_time = now;
             OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
             OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
-            if (known.has_value()) {
-              OKR_RETURN_IF_ERROR(RefreshLinkedKeyResults(tx, tracker, item.key, now));
-            }
+            if (known.has_value()) OKR_RETURN_IF_ERROR(ApplyToLinkedKeyResults(uow, *known, item));
           }
           if (have.contains(m.key)) continue;
           WorkItemLink link;
@@ -1433,7 +1478,8 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
           OKR_RETURN_IF_ERROR(tx.InsertWorkItemLink(link));
           change.linked.push_back(m.key);
         }
-        return RefreshKeyResult(tx, objective_id, key_result_id, now);
+        // Many links changed at once: the scoped key result's totals are counted afresh.
+        return RecountKeyResult(uow, *scoped);
       }));
   return change;
 }

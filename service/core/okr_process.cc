@@ -9,9 +9,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
-#include "service/core/eventing_transaction.h"
 #include "service/core/okr_core.h"
 #include "service/core/store_helpers.h"
+#include "service/core/unit_of_work.h"
 #include "service/okr/alignment.h"
 #include "service/okr/lifecycle.h"
 #include "service/okr/names.h"
@@ -26,18 +26,18 @@ using internal::AllObjectives;
 using internal::AllWorkItemLinks;
 using internal::CheckEtag;
 using internal::Derive;
+using internal::DerivedObjective;
 using internal::LoadAlignmentSnapshot;
 using internal::NewMeta;
-using internal::ReadObjective;
-using internal::RecomputeObjective;
+using internal::RecountKeyResult;
 using internal::ReferenceError;
-using internal::RefreshKeyResult;
-using internal::Touch;
+using internal::RollUp;
+using internal::UnitOfWork;
 using storage::OkrTransaction;
 
-// A change of one objective: returns whether it changed the objective (which is then
-// stored with a new revision).
-using ObjectiveChange = absl::FunctionRef<absl::StatusOr<bool>(OkrTransaction&, Objective&)>;
+// A change of one objective (a row of the unit): returns whether it changed the objective
+// (which is then stored with a new revision).
+using ObjectiveChange = absl::FunctionRef<absl::StatusOr<bool>(UnitOfWork&, Objective&)>;
 
 // Runs `change` on objective `id` in one transaction and returns the stored result.
 absl::StatusOr<Objective> ChangeObjective(storage::OkrStore& store, const std::string& id,
@@ -45,15 +45,11 @@ absl::StatusOr<Objective> ChangeObjective(storage::OkrStore& store, const std::s
   Objective result;
   const EventCause cause{CauseKind::kLifecycle, names::Objective(id), ""};
   OKR_RETURN_IF_ERROR(
-      internal::RunWithEvents(store, now, cause, [&](OkrTransaction& tx) -> absl::Status {
-        OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
-        const int64_t revision = o.meta.revision;
-        OKR_ASSIGN_OR_RETURN(bool changed, change(tx, o));
-        if (changed) {
-          Touch(o.meta, now);
-          OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
-        }
-        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, id, now));
+      internal::RunUnitOfWork(store, now, cause, [&](UnitOfWork& uow) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(Objective * o, uow.LoadObjective(id));
+        OKR_ASSIGN_OR_RETURN(bool changed, change(uow, *o));
+        if (changed) OKR_RETURN_IF_ERROR(uow.Changed(*o));
+        OKR_ASSIGN_OR_RETURN(result, DerivedObjective(uow, id));
         return absl::OkStatus();
       }));
   return result;
@@ -129,7 +125,7 @@ class TreeBuilder {
 absl::StatusOr<Objective> OkrCore::ProposeObjective(const std::string& id,
                                                     const std::string& etag) {
   return ChangeObjective(store_, id, clock_.Now(),
-                         [&](OkrTransaction&, Objective& o) -> absl::StatusOr<bool> {
+                         [&](UnitOfWork&, Objective& o) -> absl::StatusOr<bool> {
                            OKR_RETURN_IF_ERROR(CheckEtag(etag, o.meta.revision, "etag"));
                            OKR_RETURN_IF_ERROR(Propose(o).status());
                            return true;
@@ -142,7 +138,8 @@ absl::StatusOr<Objective> OkrCore::AgreeObjective(const std::string& id, const s
   Agreement agreement{team_id, agreed_by, now};
   OKR_RETURN_IF_ERROR(ValidateAgreement(agreement));
   return ChangeObjective(
-      store_, id, now, [&](OkrTransaction& tx, Objective& o) -> absl::StatusOr<bool> {
+      store_, id, now, [&](UnitOfWork& uow, Objective& o) -> absl::StatusOr<bool> {
+        OkrTransaction& tx = uow.tx();
         std::vector<Objective> dependencies;
         for (const std::string& d : o.depends_on) {
           absl::StatusOr<Objective> dependency = tx.GetObjective(d);
@@ -167,7 +164,7 @@ absl::StatusOr<Objective> OkrCore::AgreeObjective(const std::string& id, const s
 absl::StatusOr<Objective> OkrCore::ReopenObjective(const std::string& id,
                                                    const std::string& reason) {
   return ChangeObjective(store_, id, clock_.Now(),
-                         [&](OkrTransaction&, Objective& o) -> absl::StatusOr<bool> {
+                         [&](UnitOfWork&, Objective& o) -> absl::StatusOr<bool> {
                            OKR_RETURN_IF_ERROR(Reopen(o, reason).status());
                            return true;
                          });
@@ -177,23 +174,21 @@ absl::StatusOr<Objective> OkrCore::CloseObjective(const std::string& id,
                                                   const ExplicitScores& key_result_scores) {
   const absl::Time now = clock_.Now();
   return ChangeObjective(
-      store_, id, now, [&](OkrTransaction& tx, Objective& o) -> absl::StatusOr<bool> {
-        OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(o.id));
+      store_, id, now, [&](UnitOfWork& uow, Objective& o) -> absl::StatusOr<bool> {
+        OKR_ASSIGN_OR_RETURN(std::vector<KeyResult*> rows, uow.LoadKeyResults(o.id));
+        std::vector<KeyResult> krs;
+        for (const KeyResult* kr : rows) krs.push_back(*kr);
         std::vector<std::pair<double, double>> children;
         if (o.progress_source == ProgressSource::kKeyResultsAndChildren) {
-          storage::ObjectiveFilter filter;
-          filter.parent_id = o.id;
-          OKR_ASSIGN_OR_RETURN(std::vector<Objective> rows, AllObjectives(tx, filter));
-          for (const Objective& c : rows) {
-            children.emplace_back(c.scored ? c.score : c.progress, c.weight);
+          OKR_ASSIGN_OR_RETURN(std::vector<Objective*> child_rows, uow.LoadChildren(o.id));
+          for (const Objective* c : child_rows) {
+            children.emplace_back(c->scored ? c->score : c->progress, c->weight);
           }
         }
-        std::vector<int64_t> revisions;
-        for (const KeyResult& kr : krs) revisions.push_back(kr.meta.revision);
         OKR_RETURN_IF_ERROR(CloseAndScore(o, krs, key_result_scores, children).status());
-        for (size_t i = 0; i < krs.size(); ++i) {
-          Touch(krs[i].meta, now);
-          OKR_RETURN_IF_ERROR(tx.UpdateKeyResult(krs[i], revisions[i]));
+        for (size_t i = 0; i < krs.size() && i < rows.size(); ++i) {
+          *rows[i] = krs[i];
+          OKR_RETURN_IF_ERROR(uow.Changed(*rows[i]));
         }
         return true;
       });
@@ -206,9 +201,10 @@ absl::StatusOr<Objective> OkrCore::CarryOverObjective(const std::string& id,
   if (!new_id.empty()) OKR_RETURN_IF_ERROR(names::ValidateId(new_id, "objective_id"));
   const absl::Time now = clock_.Now();
   Objective result;
-  OKR_RETURN_IF_ERROR(internal::RunWithEvents(
+  OKR_RETURN_IF_ERROR(internal::RunUnitOfWork(
       store_, now, EventCause{CauseKind::kLifecycle, names::Objective(id), ""},
-      [&](OkrTransaction& tx) -> absl::Status {
+      [&](UnitOfWork& uow) -> absl::Status {
+        OkrTransaction& tx = uow.tx();
         OKR_ASSIGN_OR_RETURN(Objective source, tx.GetObjective(id));
         if (next_cycle_id == source.cycle_id) {
           return absl::InvalidArgumentError(absl::StrCat("cycle must differ from the cycle of ",
@@ -241,16 +237,17 @@ absl::StatusOr<Objective> OkrCore::CarryOverObjective(const std::string& id,
           kr.objective_id = o.id;
         }
         NewMeta(o.meta, now);
-        if (absl::Status s = tx.InsertObjective(o); !s.ok()) {
+        if (absl::Status s = uow.InsertObjective(o).status(); !s.ok()) {
           if (absl::IsAlreadyExists(s)) {
             return absl::AlreadyExistsError(
                 absl::StrCat("objective_id: ", names::Objective(o.id), " already exists"));
           }
           return s;
         }
+        absl::flat_hash_map<std::string, KeyResult*> inserted;  // by key result id
         for (KeyResult& kr : copy.key_results) {
           NewMeta(kr.meta, now);
-          OKR_RETURN_IF_ERROR(tx.InsertKeyResult(kr));
+          OKR_ASSIGN_OR_RETURN(inserted[kr.id], uow.InsertKeyResult(kr));
         }
         absl::flat_hash_set<std::string> linked;
         for (WorkItemLink& link : copy.links) {
@@ -263,11 +260,11 @@ absl::StatusOr<Objective> OkrCore::CarryOverObjective(const std::string& id,
         // Totals from the links, the tracker write-back of the new key results, and the
         // roll-up into the copy and (a new child) its parent.
         for (const KeyResult& kr : copy.key_results) {
-          if (linked.contains(kr.id)) OKR_RETURN_IF_ERROR(RefreshKeyResult(tx, o.id, kr.id, now));
+          if (linked.contains(kr.id)) OKR_RETURN_IF_ERROR(RecountKeyResult(uow, *inserted[kr.id]));
         }
-        OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.id, now));
-        if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RecomputeObjective(tx, o.parent_id, now));
-        OKR_ASSIGN_OR_RETURN(result, ReadObjective(tx, o.id, now));
+        OKR_RETURN_IF_ERROR(RollUp(uow, o.id));
+        if (!o.parent_id.empty()) OKR_RETURN_IF_ERROR(RollUp(uow, o.parent_id));
+        OKR_ASSIGN_OR_RETURN(result, DerivedObjective(uow, o.id));
         return absl::OkStatus();
       }));
   return result;

@@ -124,58 +124,106 @@ absl::StatusOr<AlignmentSnapshot> LoadAlignmentSnapshot(
   return snapshot;
 }
 
-absl::Status RecomputeObjective(OkrTransaction& tx, const std::string& id, absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(Objective o, tx.GetObjective(id));
+absl::Status RollUp(UnitOfWork& uow, const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(Objective * o, uow.LoadObjective(id));
   for (int depth = 0;; ++depth) {
     if (depth > kMaxParentDepth) {
       return absl::FailedPreconditionError(
           absl::StrCat("objective.parent: the alignment chain above ", names::Objective(id),
                        " is deeper than ", kMaxParentDepth, " levels"));
     }
-    OKR_ASSIGN_OR_RETURN(std::vector<KeyResult> krs, tx.AllKeyResults(o.id));
+    OKR_ASSIGN_OR_RETURN(std::vector<KeyResult*> kr_rows, uow.LoadKeyResults(o->id));
+    std::vector<KeyResult> krs;
+    krs.reserve(kr_rows.size());
+    for (const KeyResult* kr : kr_rows) krs.push_back(*kr);
     std::vector<Objective> children;
-    if (o.progress_source == ProgressSource::kKeyResultsAndChildren) {
-      storage::ObjectiveFilter filter;
-      filter.parent_id = o.id;
-      OKR_ASSIGN_OR_RETURN(children, AllObjectives(tx, filter));
+    if (o->progress_source == ProgressSource::kKeyResultsAndChildren) {
+      OKR_ASSIGN_OR_RETURN(std::vector<Objective*> rows, uow.LoadChildren(o->id));
+      for (const Objective* c : rows) children.push_back(*c);
     }
     const double progress =
-        ObjectiveProgressWithChildren(krs, ChildProgressAndWeight(children), o.progress_source);
-    if (progress == o.progress) return absl::OkStatus();
-    const int64_t revision = o.meta.revision;
-    o.progress = progress;
-    Touch(o.meta, now);
-    OKR_RETURN_IF_ERROR(tx.UpdateObjective(o, revision));
-    if (o.parent_id.empty()) return absl::OkStatus();
-    absl::StatusOr<Objective> parent = tx.GetObjective(o.parent_id);
+        ObjectiveProgressWithChildren(krs, ChildProgressAndWeight(children), o->progress_source);
+    if (progress == o->progress) return absl::OkStatus();
+    o->progress = progress;
+    OKR_RETURN_IF_ERROR(uow.Changed(*o));
+    if (o->parent_id.empty()) return absl::OkStatus();
+    absl::StatusOr<Objective*> parent = uow.LoadObjective(o->parent_id);
     if (absl::IsNotFound(parent.status())) return absl::OkStatus();  // a root after all
     OKR_RETURN_IF_ERROR(parent.status());
-    if (parent->progress_source != ProgressSource::kKeyResultsAndChildren) {
+    if ((*parent)->progress_source != ProgressSource::kKeyResultsAndChildren) {
       return absl::OkStatus();
     }
-    o = *std::move(parent);
+    o = *parent;
   }
 }
 
-absl::Status StoreKeyResult(OkrTransaction& tx, KeyResult& kr, int64_t expected_revision,
-                            absl::Time now) {
-  if (kr.type == KeyResultType::kWorkItems) {
-    OKR_ASSIGN_OR_RETURN(kr.totals, tx.ComputeWorkItemTotals(kr.objective_id, kr.id));
-  }
+absl::Status SaveKeyResult(UnitOfWork& uow, KeyResult& kr) {
   const KeyResultProgress p = ComputeKeyResultProgress(kr);
   kr.progress = p.progress;
   kr.raw_progress = p.raw_progress;
-  Touch(kr.meta, now);
-  OKR_RETURN_IF_ERROR(tx.UpdateKeyResult(kr, expected_revision));
-  OKR_RETURN_IF_ERROR(tx.EnqueueWriteBack(kr.objective_id, kr.id, now));
-  return RecomputeObjective(tx, kr.objective_id, now);
+  OKR_RETURN_IF_ERROR(uow.Changed(kr));
+  uow.WriteBack(kr);
+  return RollUp(uow, kr.objective_id);
 }
 
-absl::Status RefreshKeyResult(OkrTransaction& tx, const std::string& objective_id,
-                              const std::string& key_result_id, absl::Time now) {
-  OKR_ASSIGN_OR_RETURN(KeyResult kr, tx.GetKeyResult(objective_id, key_result_id));
-  const int64_t revision = kr.meta.revision;
-  return StoreKeyResult(tx, kr, revision, now);
+absl::Status RecountKeyResult(UnitOfWork& uow, KeyResult& kr) {
+  if (kr.type == KeyResultType::kWorkItems) {
+    OKR_ASSIGN_OR_RETURN(kr.totals, uow.tx().ComputeWorkItemTotals(kr.objective_id, kr.id));
+  }
+  return SaveKeyResult(uow, kr);
+}
+
+void AdjustTotals(WorkItemTotals& totals, const WorkItem* before, const WorkItem* after) {
+  if (before != nullptr) {
+    totals.item_count -= 1;
+    totals.total_weight -= before->weight;
+    if (before->done) {
+      totals.done_count -= 1;
+      totals.done_weight -= before->weight;
+    }
+  }
+  if (after != nullptr) {
+    totals.item_count += 1;
+    totals.total_weight += after->weight;
+    if (after->done) {
+      totals.done_count += 1;
+      totals.done_weight += after->weight;
+    }
+  }
+  // Sums that are empty are exactly zero (no rounding left over from the deltas).
+  if (totals.item_count <= 0) totals = WorkItemTotals{};
+  if (totals.done_count <= 0) {
+    totals.done_count = 0;
+    totals.done_weight = 0;
+  }
+}
+
+absl::Status ApplyItemChange(UnitOfWork& uow, const std::vector<WorkItemLink>& links,
+                             const WorkItem& before, const WorkItem* after) {
+  for (const WorkItemLink& link : links) {
+    OKR_ASSIGN_OR_RETURN(KeyResult * kr, uow.LoadKeyResult(link.objective_id, link.key_result_id));
+    if (kr->type == KeyResultType::kWorkItems) AdjustTotals(kr->totals, &before, after);
+    OKR_RETURN_IF_ERROR(SaveKeyResult(uow, *kr));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Objective> DerivedObjective(UnitOfWork& uow, const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(const Objective* o, uow.LoadObjective(id));
+  OKR_ASSIGN_OR_RETURN(const Cycle* c, uow.LoadCycle(o->cycle_id));
+  Objective result = *o;
+  Derive(result, *c, uow.now());
+  return result;
+}
+
+absl::StatusOr<KeyResult> DerivedKeyResult(UnitOfWork& uow, const std::string& objective_id,
+                                           const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(const KeyResult* kr, uow.LoadKeyResult(objective_id, id));
+  OKR_ASSIGN_OR_RETURN(const Objective* o, uow.LoadObjective(objective_id));
+  OKR_ASSIGN_OR_RETURN(const Cycle* c, uow.LoadCycle(o->cycle_id));
+  KeyResult result = *kr;
+  Derive(result, *c, uow.now());
+  return result;
 }
 
 }  // namespace okr::core::internal

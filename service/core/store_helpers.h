@@ -3,12 +3,13 @@
 // the alignment snapshot, and the progress roll-up that keeps every stored progress
 // current (service/okr/progress.h, rollup.h).
 //
-//   OKR_RETURN_IF_ERROR(tx.UpdateKeyResult(kr, revision));
-//   OKR_RETURN_IF_ERROR(RecomputeObjective(tx, kr.objective_id, now));  // and every ancestor
+//   OKR_ASSIGN_OR_RETURN(KeyResult* kr, uow.LoadKeyResult(objective_id, id));
+//   kr->milestone_done = true;
+//   OKR_RETURN_IF_ERROR(SaveKeyResult(uow, *kr));  // progress, write-back, every ancestor
 //
 // Internal to service/core: callers are the use cases in okr_core.cc and okr_process.cc.
-// Every function works on the transaction it is given and keeps no state. Errors are the
-// store's (NOT_FOUND, ABORTED, ...) unless stated otherwise.
+// Every function works on the transaction (or unit of work) it is given and keeps no state. Errors
+// are the store's (NOT_FOUND, ABORTED, ...) unless stated otherwise.
 #ifndef OKR_SERVICE_CORE_STORE_HELPERS_H_
 #define OKR_SERVICE_CORE_STORE_HELPERS_H_
 
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/core/unit_of_work.h"
 #include "service/okr/alignment.h"
 #include "service/okr/model.h"
 #include "service/storage/okr_store.h"
@@ -86,23 +88,41 @@ absl::StatusOr<AlignmentSnapshot> LoadAlignmentSnapshot(
     storage::OkrTransaction& tx, absl::Time now, bool all_key_results,
     const std::vector<std::string>& contributes_to = {});
 
-// Recomputes and stores the progress of objective `id` from its key results and, when its
-// progress_source is KEY_RESULTS_AND_CHILDREN, its child objectives (rollup.h
-// ObjectiveProgressWithChildren). If the progress changed, its parent is recomputed in
-// turn when the parent's progress_source includes children, and so on up the chain:
-// O(depth + fan-in) reads. A parent that does not exist ends the walk. NOT_FOUND if `id`
-// does not exist; FAILED_PRECONDITION for a parent chain longer than kMaxParentDepth.
-absl::Status RecomputeObjective(storage::OkrTransaction& tx, const std::string& id, absl::Time now);
+// ---- Over a UnitOfWork (unit_of_work.h): the rows it holds, changed in memory ----
 
-// Recomputes the key result's stored progress (refreshing work item totals) and stores
-// it with a new revision; `kr` must be the stored state plus the caller's changes, with
-// `expected_revision` the stored revision. Queues the tracker write-back of its links and
-// rolls the change up (RecomputeObjective).
-absl::Status StoreKeyResult(storage::OkrTransaction& tx, KeyResult& kr, int64_t expected_revision,
-                            absl::Time now);
-// StoreKeyResult of the stored key result.
-absl::Status RefreshKeyResult(storage::OkrTransaction& tx, const std::string& objective_id,
-                              const std::string& key_result_id, absl::Time now);
+// Recomputes the progress of objective `id` from its key results and, when its
+// progress_source is KEY_RESULTS_AND_CHILDREN, its child objectives (rollup.h
+// ObjectiveProgressWithChildren), as the unit holds them. If the progress changed, the
+// objective is marked changed and its parent is recomputed in turn when the parent's
+// progress_source includes children, and so on up the chain. A parent that does not
+// exist ends the walk. NOT_FOUND if `id` does not exist; FAILED_PRECONDITION for a parent
+// chain longer than kMaxParentDepth.
+absl::Status RollUp(UnitOfWork& uow, const std::string& id);
+
+// Recomputes the stored progress of `kr` (a row of `uow`) from its fields as they are
+// (work item totals included: callers keep them current, see AdjustTotals), marks it
+// changed, queues the tracker write-back of its links and rolls the change up.
+absl::Status SaveKeyResult(UnitOfWork& uow, KeyResult& kr);
+// SaveKeyResult after re-aggregating a work-items key result's totals over all its links
+// (ComputeWorkItemTotals): for reconciliation paths that change many links at once.
+absl::Status RecountKeyResult(UnitOfWork& uow, KeyResult& kr);
+
+// Adjusts the totals of a key result when one linked item goes from `before` to `after`
+// (nullptr: not linked before / not linked any more): the same sums ComputeWorkItemTotals
+// gives, without reading the other links.
+void AdjustTotals(WorkItemTotals& totals, const WorkItem* before, const WorkItem* after);
+
+// Applies one item's change (`before` -> `after`, nullptr: the item is gone) to every key
+// result that `links` (the links to the item) name: work-items totals by delta, then
+// SaveKeyResult of each, in link order.
+absl::Status ApplyItemChange(UnitOfWork& uow, const std::vector<WorkItemLink>& links,
+                             const WorkItem& before, const WorkItem* after);
+
+// The unit's objective / key result with the derived fields filled in (what a write
+// returns to its caller).
+absl::StatusOr<Objective> DerivedObjective(UnitOfWork& uow, const std::string& id);
+absl::StatusOr<KeyResult> DerivedKeyResult(UnitOfWork& uow, const std::string& objective_id,
+                                           const std::string& id);
 
 }  // namespace okr::core::internal
 
