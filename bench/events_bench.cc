@@ -49,7 +49,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "connectors/http/curl_http_client.h"
 #include "grpcpp/grpcpp.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "service/api/okr_grpc_service.h"
@@ -59,6 +58,7 @@
 #include "service/events/event_hub.h"
 #include "service/events/subscription_deliverer.h"
 #include "service/okr/clock.h"
+#include "service/outbound/curl_http_client.h"
 #include "service/storage/sqlite/sqlite_store.h"
 
 namespace okr {
@@ -198,7 +198,7 @@ constexpr int kCheckInsPerDeliveryIteration = 100;
 void BM_DeliverToReceiver(benchmark::State& state) {
   World world;
   Receiver receiver;
-  auto http = connectors::http::CurlHttpClient::Create({});
+  auto http = outbound::CurlHttpClient::Create({});
   if (!http.ok()) {
     state.SkipWithError("curl");
     return;

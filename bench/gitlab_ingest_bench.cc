@@ -8,6 +8,8 @@
 // Bodies are shaped like GitLab 18's Issue Hook for a close or reopen (~3 KiB, both
 // timestamp forms, label objects, a weight); every Idempotency-Key is new.
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -15,8 +17,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bench/ingest_bench_harness.h"
+#include "connectors/gitlab/gitlab_connector.h"
 #include "connectors/gitlab/mapper.h"
-#include "connectors/gitlab/webhook_handler.h"
+#include "service/http/webhook_ingress.h"
 #include "tests/testing/webhook_route.h"
 
 namespace okr {
@@ -111,12 +114,25 @@ class GitLabIngest final : public bench::IngestTarget {
     return {IssueHook(iid, closed, updated), DeliveryHeaders(id)};
   }
   void Serve(http::HttpServer& server, sync::TrackerSink& sink) override {
-    handler_ = std::make_unique<connectors::gitlab::GitLabWebhookHandler>(kToken, sink);
+    connectors::gitlab::GitLabInstanceConfig instance;
+    instance.name = "default";
+    instance.url = "https://gitlab.example.com";
+    instance.token = "unused";
+    instance.webhook_token = kToken;
+    auto connector = connectors::gitlab::MakeGitLabConnector(instance, no_network_);
+    if (!connector.ok()) {
+      std::fprintf(stderr, "%s\n", connector.status().ToString().c_str());
+      std::exit(1);
+    }
+    connector_ = *std::move(connector);
+    handler_ = std::make_unique<http::WebhookIngress>(*connector_, sink);
     server.Handle("POST", webhook_path(), testing::WebhookRoute(*handler_));
   }
 
  private:
-  std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> handler_;
+  testing::NoNetworkHttpClient no_network_;
+  std::unique_ptr<sync::TrackerConnector> connector_;
+  std::unique_ptr<http::WebhookIngress> handler_;
 };
 
 }  // namespace

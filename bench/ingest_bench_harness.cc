@@ -24,6 +24,7 @@
 #include "service/core/okr_core.h"
 #include "service/okr/clock.h"
 #include "service/storage/sqlite/sqlite_store.h"
+#include "service/sync/core_tracker_sink.h"
 
 namespace okr::bench {
 namespace {

@@ -7,14 +7,17 @@
 //
 // Bodies are shaped like Jira Cloud's (v2 representation, ~2.5 KiB) with a story points
 // field; each is signed afresh.
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/ingest_bench_harness.h"
+#include "connectors/jira/jira_connector.h"
 #include "connectors/jira/webhook.h"
-#include "connectors/jira/webhook_handler.h"
+#include "service/http/webhook_ingress.h"
 #include "tests/testing/webhook_route.h"
 
 namespace okr {
@@ -107,13 +110,27 @@ class JiraIngest final : public bench::IngestTarget {
     return {std::move(body), std::move(headers)};
   }
   void Serve(http::HttpServer& server, sync::TrackerSink& sink) override {
-    handler_ = std::make_unique<connectors::jira::JiraWebhookHandler>(
-        kSecret, connectors::jira::JiraFieldConfig{kStoryPointsField}, kSite, sink);
+    connectors::jira::JiraSiteConfig site;
+    site.name = "default";
+    site.url = kSite;
+    site.email = "bench@acme.example";
+    site.api_token = "unused";
+    site.webhook_secret = kSecret;
+    site.story_points_field = kStoryPointsField;
+    auto connector = connectors::jira::MakeJiraConnector(site, no_network_);
+    if (!connector.ok()) {
+      std::fprintf(stderr, "%s\n", connector.status().ToString().c_str());
+      std::exit(1);
+    }
+    connector_ = *std::move(connector);
+    handler_ = std::make_unique<http::WebhookIngress>(*connector_, sink);
     server.Handle("POST", webhook_path(), testing::WebhookRoute(*handler_));
   }
 
  private:
-  std::unique_ptr<connectors::jira::JiraWebhookHandler> handler_;
+  testing::NoNetworkHttpClient no_network_;
+  std::unique_ptr<sync::TrackerConnector> connector_;
+  std::unique_ptr<http::WebhookIngress> handler_;
 };
 
 }  // namespace

@@ -14,9 +14,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "connectors/http/status_mapping.h"
 #include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/status_mapping.h"
 
 namespace okr::connectors::gitlab {
 namespace {
@@ -87,9 +87,9 @@ absl::StatusOr<std::string> NormalizeBaseUrl(absl::string_view url) {
   return std::string(url);
 }
 
-http::HttpRequest JsonRequest(absl::string_view method, std::string url,
-                              const nlohmann::json& body) {
-  http::HttpRequest request;
+outbound::HttpRequest JsonRequest(absl::string_view method, std::string url,
+                                  const nlohmann::json& body) {
+  outbound::HttpRequest request;
   request.method = std::string(method);
   request.url = std::move(url);
   request.headers.emplace_back("Content-Type", std::string(kJsonContentType));
@@ -168,7 +168,7 @@ std::optional<std::string> NextLinkUrl(absl::string_view link_header) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<GitLabClient>> GitLabClient::Create(http::HttpClient& http,
+absl::StatusOr<std::unique_ptr<GitLabClient>> GitLabClient::Create(outbound::HttpClient& http,
                                                                    GitLabClientOptions options) {
   OKR_ASSIGN_OR_RETURN(options.base_url, NormalizeBaseUrl(options.base_url));
   if (options.private_token.empty() || HasControlChars(options.private_token)) {
@@ -188,8 +188,8 @@ absl::StatusOr<std::unique_ptr<GitLabClient>> GitLabClient::Create(http::HttpCli
   return std::unique_ptr<GitLabClient>(new GitLabClient(http, std::move(options)));
 }
 
-GitLabClient::GitLabClient(http::HttpClient& http, GitLabClientOptions options)
-    : http_(http, http::HeaderAuth("PRIVATE-TOKEN", options.private_token)),
+GitLabClient::GitLabClient(outbound::HttpClient& http, GitLabClientOptions options)
+    : http_(http, outbound::HeaderAuth("PRIVATE-TOKEN", options.private_token)),
       options_(std::move(options)),
       api_root_(absl::StrCat(options_.base_url, "/api/v4/")) {}
 
@@ -197,24 +197,24 @@ std::string GitLabClient::ProjectUrl(absl::string_view project_path) const {
   return absl::StrCat(api_root_, "projects/", UrlEncode(project_path));
 }
 
-absl::StatusOr<http::HttpResponse> GitLabClient::Send(absl::string_view operation,
-                                                      http::HttpRequest request) {
+absl::StatusOr<outbound::HttpResponse> GitLabClient::Send(absl::string_view operation,
+                                                          outbound::HttpRequest request) {
   request.timeout = options_.request_timeout;
   request.headers.emplace_back("Accept", std::string(kJsonContentType));
-  absl::StatusOr<http::HttpResponse> response = http_.Send(request);
+  absl::StatusOr<outbound::HttpResponse> response = http_.Send(request);
   if (!response.ok()) {
     return absl::Status(response.status().code(),
                         absl::StrCat(operation, ": ", response.status().message()));
   }
-  if (absl::Status status = http::HttpResponseToStatus(request, *response); !status.ok()) {
+  if (absl::Status status = outbound::HttpResponseToStatus(request, *response); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat(operation, ": ", status.message()));
   }
   return response;
 }
 
 absl::StatusOr<nlohmann::json> GitLabClient::Call(absl::string_view operation,
-                                                  http::HttpRequest request) {
-  OKR_ASSIGN_OR_RETURN(http::HttpResponse response, Send(operation, std::move(request)));
+                                                  outbound::HttpRequest request) {
+  OKR_ASSIGN_OR_RETURN(outbound::HttpResponse response, Send(operation, std::move(request)));
   absl::StatusOr<nlohmann::json> json =
       json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
   if (!json.ok()) return Internal(operation, json.status().message());
@@ -222,7 +222,7 @@ absl::StatusOr<nlohmann::json> GitLabClient::Call(absl::string_view operation,
 }
 
 absl::StatusOr<std::optional<std::string>> GitLabClient::NextPageUrl(
-    const http::HttpResponse& response, const std::string& first_url) const {
+    const outbound::HttpResponse& response, const std::string& first_url) const {
   bool foreign_link = false;
   if (std::optional<std::string> link = response.Header("link")) {
     if (std::optional<std::string> next = NextLinkUrl(*link)) {
@@ -254,9 +254,9 @@ absl::Status GitLabClient::ListPages(absl::string_view operation, absl::string_v
     if (page > options_.max_pages) {
       return Internal(operation, absl::StrCat("more than ", options_.max_pages, " pages"));
     }
-    http::HttpRequest request;
+    outbound::HttpRequest request;
     request.url = url;
-    OKR_ASSIGN_OR_RETURN(http::HttpResponse response, Send(operation, std::move(request)));
+    OKR_ASSIGN_OR_RETURN(outbound::HttpResponse response, Send(operation, std::move(request)));
     absl::StatusOr<nlohmann::json> json =
         json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
     if (!json.ok()) return Internal(operation, json.status().message());
@@ -331,7 +331,7 @@ absl::StatusOr<GitLabIssue> GitLabClient::GetIssue(absl::string_view project_pat
   constexpr absl::string_view kOperation = "GitLab get issue";
   OKR_RETURN_IF_ERROR(CheckProject(kOperation, project_path));
   OKR_RETURN_IF_ERROR(CheckIid(kOperation, iid));
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.url = absl::StrCat(ProjectUrl(project_path), "/issues/", iid);
   OKR_ASSIGN_OR_RETURN(nlohmann::json json, Call(kOperation, std::move(request)));
   absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path, "issue", options_.done);
@@ -365,7 +365,7 @@ absl::StatusOr<int64_t> GitLabClient::CreateNote(absl::string_view project_path,
   OKR_RETURN_IF_ERROR(CheckNoteBody(kOperation, body));
   nlohmann::json request_body = nlohmann::json::object();
   request_body["body"] = std::string(body);
-  http::HttpRequest request = JsonRequest(
+  outbound::HttpRequest request = JsonRequest(
       "POST", absl::StrCat(ProjectUrl(project_path), "/issues/", iid, "/notes"), request_body);
   request.idempotent = false;
   OKR_ASSIGN_OR_RETURN(nlohmann::json json, Call(kOperation, std::move(request)));
@@ -414,7 +414,7 @@ absl::StatusOr<GitLabIssue> GitLabClient::CreateIssue(absl::string_view project_
   body["title"] = std::string(title);
   if (!description.empty()) body["description"] = std::string(description);
   if (!labels.empty()) body["labels"] = absl::StrJoin(labels, ",");
-  http::HttpRequest request =
+  outbound::HttpRequest request =
       JsonRequest("POST", absl::StrCat(ProjectUrl(project_path), "/issues"), body);
   // A replay after a lost response would open a second issue.
   request.idempotent = false;

@@ -33,7 +33,7 @@
 //  - GETs and PUTs are idempotent (a RetryingHttpClient below may replay them after a 5xx or
 //    transport error); CreateNote and CreateIssue are POSTs and are replayed only on 429
 //    (GitLab did not process the request).
-//  - Errors: every non-2xx answer is mapped by connectors/http/status_mapping (404 ->
+//  - Errors: every non-2xx answer is mapped by service/outbound/status_mapping (404 ->
 //    NOT_FOUND, 401 -> UNAUTHENTICATED, 403 -> PERMISSION_DENIED, 429 ->
 //    RESOURCE_EXHAUSTED, ...), prefixed with the operation; transport errors pass through
 //    with their code; INVALID_ARGUMENT for bad arguments (checked before any request);
@@ -58,8 +58,8 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "connectors/gitlab/mapper.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/http_client.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/http_client.h"
 
 namespace okr::connectors::gitlab {
 
@@ -96,7 +96,7 @@ class GitLabClient final {
   // INVALID_ARGUMENT for a base URL that is not http(s)://host[:port][/path] without query,
   // fragment or userinfo, an empty token or one with control characters, or options out of
   // range.
-  static absl::StatusOr<std::unique_ptr<GitLabClient>> Create(http::HttpClient& http,
+  static absl::StatusOr<std::unique_ptr<GitLabClient>> Create(outbound::HttpClient& http,
                                                               GitLabClientOptions options);
 
   GitLabClient(const GitLabClient&) = delete;
@@ -154,23 +154,24 @@ class GitLabClient final {
   const GitLabClientOptions& options() const { return options_; }
 
  private:
-  GitLabClient(http::HttpClient& http, GitLabClientOptions options);
+  GitLabClient(outbound::HttpClient& http, GitLabClientOptions options);
 
   // "<base_url>/api/v4/projects/<encoded path>".
   std::string ProjectUrl(absl::string_view project_path) const;
   // Sends, maps non-2xx through status_mapping (prefixed with `operation`).
-  absl::StatusOr<http::HttpResponse> Send(absl::string_view operation, http::HttpRequest request);
+  absl::StatusOr<outbound::HttpResponse> Send(absl::string_view operation,
+                                              outbound::HttpRequest request);
   // Send plus a JSON body that must parse.
-  absl::StatusOr<nlohmann::json> Call(absl::string_view operation, http::HttpRequest request);
+  absl::StatusOr<nlohmann::json> Call(absl::string_view operation, outbound::HttpRequest request);
   // GETs `first_url` and every next page; maps each issue and hands it to `on_issue`.
   absl::Status ListPages(absl::string_view operation, absl::string_view project_path,
                          const std::string& first_url,
                          const std::function<void(GitLabIssue)>& on_issue);
   // The next page's URL, if any (see the class contract).
-  absl::StatusOr<std::optional<std::string>> NextPageUrl(const http::HttpResponse& response,
+  absl::StatusOr<std::optional<std::string>> NextPageUrl(const outbound::HttpResponse& response,
                                                          const std::string& first_url) const;
 
-  http::AuthenticatingHttpClient http_;
+  outbound::AuthenticatingHttpClient http_;
   const GitLabClientOptions options_;
   const std::string api_root_;  // "<base_url>/api/v4/"
 };

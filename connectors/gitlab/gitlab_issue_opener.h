@@ -20,7 +20,7 @@
 //    characters. INVALID_ARGUMENT, before any request, for a missing project, title or
 //    dedupe_label, an invalid project path, or a label GitLab's `labels=` filter cannot
 //    express (containing ',' or control characters); other errors are the GitLabClient's
-//    (connectors/http/status_mapping codes: NOT_FOUND for an unknown project, ...).
+//    (service/outbound/status_mapping codes: NOT_FOUND for an unknown project, ...).
 #ifndef OKR_CONNECTORS_GITLAB_GITLAB_ISSUE_OPENER_H_
 #define OKR_CONNECTORS_GITLAB_GITLAB_ISSUE_OPENER_H_
 

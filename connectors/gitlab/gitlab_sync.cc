@@ -171,16 +171,17 @@ absl::StatusOr<bool> GitLabTrackerSource::ConfirmDeleted(const WorkItem& item) {
 
 absl::StatusOr<std::optional<std::vector<WorkItem>>> GitLabTrackerSource::ScopeMatches(
     const KeyResult& kr) {
-  if (kr.gitlab_project.empty()) return std::optional<std::vector<WorkItem>>();
-  if (kr.gitlab_labels.empty()) {
+  const TrackerScope* scope = ScopeIn(kr, Tracker::kGitLab);
+  if (scope == nullptr || scope->project.empty()) return std::optional<std::vector<WorkItem>>();
+  if (scope->labels.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("key result ", names::KeyResult(kr.objective_id, kr.id),
                      ": a GitLab scope needs at least one label (gitlab_labels)"));
   }
   std::optional<std::string> milestone;
-  if (!kr.gitlab_milestone.empty()) milestone = kr.gitlab_milestone;
+  if (!scope->milestone.empty()) milestone = scope->milestone;
   OKR_ASSIGN_OR_RETURN(std::vector<GitLabIssue> issues,
-                       client_.ListIssuesByLabels(kr.gitlab_project, kr.gitlab_labels, milestone));
+                       client_.ListIssuesByLabels(scope->project, scope->labels, milestone));
   std::vector<WorkItem> matches;
   matches.reserve(issues.size());
   for (const GitLabIssue& issue : issues) matches.push_back(SyncedWorkItem(issue));

@@ -28,7 +28,7 @@
 //    of an outage or a misconfiguration.
 //  - ConfirmDeleted is true only when GET /projects/:id/issues/:iid answers 404; any other
 //    failure is returned as an error (the item stays).
-//  - Errors are the GitLabClient's (connectors/http/status_mapping codes), unchanged;
+//  - Errors are the GitLabClient's (service/outbound/status_mapping codes), unchanged;
 //    INVALID_ARGUMENT for a key that is not "group/project#iid".
 #ifndef OKR_CONNECTORS_GITLAB_GITLAB_SYNC_H_
 #define OKR_CONNECTORS_GITLAB_GITLAB_SYNC_H_
@@ -74,8 +74,8 @@ class GitLabTrackerSource final : public sync::TrackerSource {
   Tracker tracker() const override { return Tracker::kGitLab; }
   absl::StatusOr<std::vector<WorkItem>> FetchItems(const std::vector<WorkItem>& tracked) override;
   absl::StatusOr<bool> ConfirmDeleted(const WorkItem& item) override;
-  // nullopt if kr.gitlab_project is empty; otherwise every issue (any state) of that
-  // project carrying all of kr.gitlab_labels, in kr.gitlab_milestone if one is set.
+  // nullopt if kr has no GitLab scope (project); otherwise every issue (any state) of that
+  // project carrying all of the scope's labels, in its milestone if one is set.
   // INVALID_ARGUMENT if the key result names a project but no labels (the scope would be
   // the whole project; nothing is linked or unlinked).
   absl::StatusOr<std::optional<std::vector<WorkItem>>> ScopeMatches(const KeyResult& kr) override;

@@ -15,10 +15,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/status_mapping.h"
 #include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/status_mapping.h"
 
 namespace okr::connectors::jira {
 namespace {
@@ -293,13 +293,13 @@ std::string JqlQuote(absl::string_view value) {
   return quoted;
 }
 
-absl::StatusOr<std::unique_ptr<JiraClient>> JiraClient::Create(http::HttpClient& http,
+absl::StatusOr<std::unique_ptr<JiraClient>> JiraClient::Create(outbound::HttpClient& http,
                                                                JiraClientOptions options) {
   while (absl::EndsWith(options.site_base_url, "/")) options.site_base_url.pop_back();
   if (!IsValidBaseUrl(options.site_base_url)) {
     return absl::InvalidArgumentError(
         absl::StrCat("Jira site_base_url must look like https://acme.atlassian.net, got \"",
-                     http::RedactedUrl(options.site_base_url), "\""));
+                     outbound::RedactedUrl(options.site_base_url), "\""));
   }
   if (options.page_size < 1 || options.page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(
@@ -316,7 +316,7 @@ absl::StatusOr<std::unique_ptr<JiraClient>> JiraClient::Create(http::HttpClient&
   return std::unique_ptr<JiraClient>(new JiraClient(http, std::move(options)));
 }
 
-JiraClient::JiraClient(http::HttpClient& http, JiraClientOptions options)
+JiraClient::JiraClient(outbound::HttpClient& http, JiraClientOptions options)
     : http_(http), options_(std::move(options)) {}
 
 std::string JiraClient::ApiUrl(absl::string_view path) const {
@@ -326,13 +326,13 @@ std::string JiraClient::ApiUrl(absl::string_view path) const {
 }
 
 absl::StatusOr<nlohmann::json> JiraClient::Call(absl::string_view operation,
-                                                http::HttpRequest request, int* http_status) {
+                                                outbound::HttpRequest request, int* http_status) {
   request.timeout = options_.request_timeout;
   request.headers.emplace_back("Accept", "application/json");
   if (!request.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  absl::StatusOr<http::HttpResponse> response = http_.Send(request);
+  absl::StatusOr<outbound::HttpResponse> response = http_.Send(request);
   if (!response.ok()) return WithContext(operation, response.status());
-  if (absl::Status status = http::HttpResponseToStatus(request, *response); !status.ok()) {
+  if (absl::Status status = outbound::HttpResponseToStatus(request, *response); !status.ok()) {
     return WithContext(operation, status);
   }
   if (http_status != nullptr) *http_status = response->status;
@@ -377,7 +377,7 @@ absl::Status JiraClient::SearchCloud(absl::string_view jql, PageCallback on_page
       return Malformed("search", absl::StrCat("still not isLast after ", page, " pages"));
     }
     if (token.has_value()) body["nextPageToken"] = *token;
-    http::HttpRequest request;
+    outbound::HttpRequest request;
     request.method = "POST";
     request.url = ApiUrl("/search/jql");
     request.body = Dump(body);
@@ -407,7 +407,7 @@ absl::Status JiraClient::SearchDataCenter(absl::string_view jql, PageCallback on
       return Malformed("search", absl::StrCat("still more results after ", page, " pages"));
     }
     body["startAt"] = start_at;
-    http::HttpRequest request;
+    outbound::HttpRequest request;
     request.method = "POST";
     request.url = ApiUrl("/search");
     request.body = Dump(body);
@@ -462,7 +462,7 @@ absl::StatusOr<std::vector<JiraIssue>> JiraClient::SearchIssuesByIds(
 
 absl::StatusOr<JiraIssue> JiraClient::GetIssue(absl::string_view id_or_key) {
   OKR_RETURN_IF_ERROR(CheckIdOrKey(id_or_key));
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.method = "GET";
   std::vector<std::string> fields = MappedFieldIds(options_.fields);
   for (std::string& field : fields) field = QueryEscape(field);
@@ -483,7 +483,7 @@ absl::StatusOr<RemoteLinkResult> JiraClient::UpsertRemoteLink(absl::string_view 
   if (link.url.empty()) return absl::InvalidArgumentError("remote link url is required");
   if (link.title.empty()) return absl::InvalidArgumentError("remote link title is required");
 
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.method = "POST";
   request.url = ApiUrl(absl::StrCat("/issue/", issue_id_or_key, "/remotelink"));
   request.body = Dump(RemoteLinkToJson(link));
@@ -501,7 +501,7 @@ absl::StatusOr<RemoteLink> JiraClient::GetRemoteLink(absl::string_view issue_id_
                                                      absl::string_view global_id) {
   OKR_RETURN_IF_ERROR(CheckIdOrKey(issue_id_or_key));
   if (global_id.empty()) return absl::InvalidArgumentError("remote link global_id is required");
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.method = "GET";
   request.url = ApiUrl(
       absl::StrCat("/issue/", issue_id_or_key, "/remotelink?globalId=", QueryEscape(global_id)));
@@ -534,7 +534,7 @@ absl::StatusOr<RemoteLink> JiraClient::GetRemoteLink(absl::string_view issue_id_
 
 absl::StatusOr<JiraProject> JiraClient::GetProject(absl::string_view key) {
   OKR_RETURN_IF_ERROR(CheckProjectKey(key));
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.method = "GET";
   request.url = ApiUrl(absl::StrCat("/project/", key));
   OKR_ASSIGN_OR_RETURN(nlohmann::json response, Call("get project", std::move(request)));
@@ -550,7 +550,7 @@ absl::StatusOr<JiraProject> JiraClient::GetProject(absl::string_view key) {
 
 absl::StatusOr<CreatedJiraIssue> JiraClient::CreateIssue(const NewJiraIssue& issue) {
   OKR_RETURN_IF_ERROR(CheckNewJiraIssue(issue));
-  http::HttpRequest request;
+  outbound::HttpRequest request;
   request.method = "POST";
   request.url = ApiUrl("/issue");
   request.body = Dump(NewIssueToJson(issue, options_.deployment));

@@ -24,7 +24,7 @@
 //    same globalId converges to the same link). CreateIssue is not: a replay after a lost
 //    response would open a second issue, so it is retried only on 429 (Jira did not process
 //    it); callers make retries safe by searching first (JiraIssueOpener).
-//  - Errors: every non-2xx answer is mapped by connectors/http/status_mapping (404 ->
+//  - Errors: every non-2xx answer is mapped by service/outbound/status_mapping (404 ->
 //    NOT_FOUND, 401 -> UNAUTHENTICATED, 429 -> RESOURCE_EXHAUSTED, ...); transport errors
 //    pass through with their code; INVALID_ARGUMENT for bad arguments (checked before any
 //    request); INTERNAL for a 2xx response that is not the JSON Jira documents (including an
@@ -47,8 +47,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "connectors/http/http_client.h"
 #include "connectors/jira/mapper.h"
+#include "service/outbound/http_client.h"
 
 namespace okr::connectors::jira {
 
@@ -131,7 +131,7 @@ class JiraClient final {
 
   // INVALID_ARGUMENT for a base URL that is not http(s)://host[/path] without query or
   // fragment, or options out of range.
-  static absl::StatusOr<std::unique_ptr<JiraClient>> Create(http::HttpClient& http,
+  static absl::StatusOr<std::unique_ptr<JiraClient>> Create(outbound::HttpClient& http,
                                                             JiraClientOptions options);
 
   JiraClient(const JiraClient&) = delete;
@@ -177,19 +177,19 @@ class JiraClient final {
   const JiraClientOptions& options() const { return options_; }
 
  private:
-  JiraClient(http::HttpClient& http, JiraClientOptions options);
+  JiraClient(outbound::HttpClient& http, JiraClientOptions options);
 
   // "<base>/rest/api/3" or "<base>/rest/api/2".
   std::string ApiUrl(absl::string_view path) const;
   // Sends, maps non-2xx through status_mapping and parses the JSON body.
-  absl::StatusOr<nlohmann::json> Call(absl::string_view operation, http::HttpRequest request,
+  absl::StatusOr<nlohmann::json> Call(absl::string_view operation, outbound::HttpRequest request,
                                       int* http_status = nullptr);
   absl::Status SearchCloud(absl::string_view jql, PageCallback on_page);
   absl::Status SearchDataCenter(absl::string_view jql, PageCallback on_page);
   // Maps `issues[]` of a search response.
   absl::StatusOr<std::vector<JiraIssue>> MapIssues(const nlohmann::json& response);
 
-  http::HttpClient& http_;
+  outbound::HttpClient& http_;
   const JiraClientOptions options_;
 };
 

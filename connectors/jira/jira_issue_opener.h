@@ -22,7 +22,7 @@
 //  - Titles are made one line (control characters become spaces) and cut to Jira's 255
 //    characters. INVALID_ARGUMENT, before any request, for a missing project, title or
 //    dedupe_label, or a label Jira cannot hold (whitespace, over 255 bytes); other errors
-//    are the JiraClient's (connectors/http/status_mapping codes), unchanged.
+//    are the JiraClient's (service/outbound/status_mapping codes), unchanged.
 #ifndef OKR_CONNECTORS_JIRA_JIRA_ISSUE_OPENER_H_
 #define OKR_CONNECTORS_JIRA_JIRA_ISSUE_OPENER_H_
 

@@ -163,10 +163,11 @@ absl::StatusOr<bool> JiraTrackerSource::ConfirmDeleted(const WorkItem& item) {
 
 absl::StatusOr<std::optional<std::vector<WorkItem>>> JiraTrackerSource::ScopeMatches(
     const KeyResult& kr) {
-  if (kr.jira_jql.empty()) return std::optional<std::vector<WorkItem>>();
+  const TrackerScope* scope = ScopeIn(kr, Tracker::kJira);
+  if (scope == nullptr || scope->query.empty()) return std::optional<std::vector<WorkItem>>();
   std::vector<WorkItem> matches;
   absl::flat_hash_set<std::string> seen;
-  OKR_RETURN_IF_ERROR(client_.SearchByJql(kr.jira_jql, [&](std::vector<JiraIssue> page) {
+  OKR_RETURN_IF_ERROR(client_.SearchByJql(scope->query, [&](std::vector<JiraIssue> page) {
     for (const JiraIssue& issue : page) {
       if (seen.insert(issue.id).second) matches.push_back(SyncedWorkItem(issue, site_base_url_));
     }

@@ -16,7 +16,7 @@
 //    longer exists) does that chunk fall back to one GET per issue.
 //  - ConfirmDeleted is true only when a direct GET answers 404; any other failure is
 //    returned as an error (the item stays).
-//  - Errors are the JiraClient's (connectors/http/status_mapping codes), unchanged.
+//  - Errors are the JiraClient's (service/outbound/status_mapping codes), unchanged.
 #ifndef OKR_CONNECTORS_JIRA_JIRA_SYNC_H_
 #define OKR_CONNECTORS_JIRA_JIRA_SYNC_H_
 
@@ -55,7 +55,7 @@ class JiraTrackerSource final : public sync::TrackerSource {
   Tracker tracker() const override { return Tracker::kJira; }
   absl::StatusOr<std::vector<WorkItem>> FetchItems(const std::vector<WorkItem>& tracked) override;
   absl::StatusOr<bool> ConfirmDeleted(const WorkItem& item) override;
-  // nullopt if kr.jira_jql is empty; otherwise every issue the JQL matches.
+  // nullopt if kr has no Jira scope (query); otherwise every issue the JQL matches.
   absl::StatusOr<std::optional<std::vector<WorkItem>>> ScopeMatches(const KeyResult& kr) override;
 
  private:

@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "connectors/http/signature.h"
 #include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/signature.h"
 
 namespace okr::connectors::jira {
 namespace {
@@ -71,7 +71,7 @@ void CopyIssue(JiraIssue issue, JiraWebhookEvent& event) {
 }  // namespace
 
 std::string ComputeSignature(absl::string_view secret, absl::string_view raw_body) {
-  const std::string hex = http::HmacSha256Hex(secret, raw_body);
+  const std::string hex = outbound::HmacSha256Hex(secret, raw_body);
   return hex.empty() ? std::string() : absl::StrCat("sha256=", hex);
 }
 
@@ -95,9 +95,9 @@ absl::Status VerifySignature(absl::string_view secret, absl::string_view raw_bod
     return absl::UnauthenticatedError(
         absl::StrCat(kSignatureHeader, " does not hold a 64-digit hex SHA-256 digest"));
   }
-  const std::string expected = http::HmacSha256Hex(secret, raw_body);
+  const std::string expected = outbound::HmacSha256Hex(secret, raw_body);
   if (expected.empty()) return absl::InternalError("HMAC-SHA256 computation failed");
-  if (!http::ConstantTimeEquals(expected, absl::AsciiStrToLower(received))) {
+  if (!outbound::ConstantTimeEquals(expected, absl::AsciiStrToLower(received))) {
     return absl::UnauthenticatedError(
         absl::StrCat(kSignatureHeader, " does not match the body and the webhook secret"));
   }

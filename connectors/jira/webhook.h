@@ -6,11 +6,11 @@
 // `X-Atlassian-Webhook-Identifier` (the same across retries) and the sync layer drops
 // stale events by `issue_updated` / `timestamp_ms`.
 //
-// Usage (in the inbound HTTP handler):
-//   OKR_RETURN_IF_ERROR(VerifySignature(secret, body, request.header(kSignatureHeader)));
+// Usage (in the connector's webhook half, jira_connector.cc):
+//   OKR_RETURN_IF_ERROR(VerifySignature(secret, body, request.Header("x-hub-signature")));
 //   OKR_ASSIGN_OR_RETURN(JiraWebhookEvent event, ParseWebhook(body, field_config));
-//   if (event.kind == JiraWebhookEvent::Kind::kOther) return Ack();
-//   sync.Apply(ToWorkItem(ToJiraIssue(event), site_base_url), event.issue_updated);
+//   if (event.kind == JiraWebhookEvent::Kind::kOther) return ignored;
+//   WorkItem state = SyncedWorkItem(ToJiraIssue(event), site_base_url);
 //
 // Contract: pure functions, thread-safe, never throw, never log the body or the secret.
 #ifndef OKR_CONNECTORS_JIRA_WEBHOOK_H_
@@ -33,6 +33,10 @@ namespace okr::connectors::jira {
 inline constexpr absl::string_view kSignatureHeader = "X-Hub-Signature";
 inline constexpr absl::string_view kWebhookIdentifierHeader = "X-Atlassian-Webhook-Identifier";
 inline constexpr absl::string_view kWebhookRetryHeader = "X-Atlassian-Webhook-Retry";
+
+// Largest webhook body the Jira connector accepts (its WebhookPolicy: the ingress answers
+// 413 above it before anything else is looked at).
+inline constexpr size_t kMaxJiraWebhookRequestBytes = size_t{1} << 20;
 
 // Bodies above this size are rejected by ParseWebhook (Jira issue events are a few KiB to a
 // few hundred KiB with many custom fields).

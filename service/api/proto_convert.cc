@@ -1,12 +1,16 @@
 #include "service/api/proto_convert.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
+#include "service/okr/trackers.h"
 
 namespace okr::api {
 namespace {
@@ -47,7 +51,10 @@ v1::ObjectiveKind ToProto(ObjectiveKind k) {
   return k == ObjectiveKind::kAspirational ? v1::ASPIRATIONAL : v1::COMMITTED;
 }
 
-v1::Tracker ToProto(Tracker t) { return t == Tracker::kJira ? v1::JIRA : v1::GITLAB; }
+// The domain's tracker values are the API's (service/okr/trackers.h).
+v1::Tracker ToProto(Tracker t) {
+  return FindTracker(t) == nullptr ? v1::TRACKER_UNSPECIFIED : static_cast<v1::Tracker>(t);
+}
 
 v1::ProgressSource ToProto(ProgressSource source) {
   return source == ProgressSource::kKeyResultsAndChildren ? v1::KEY_RESULTS_AND_CHILDREN
@@ -131,8 +138,8 @@ void ToProto(const Team& team, v1::Team* out) {
   out->set_etag(core::FormatEtag(team.meta.revision));
   ToProtoTime(team.meta.create_time, out->mutable_create_time());
   ToProtoTime(team.meta.update_time, out->mutable_update_time());
-  out->set_jira_project_key(team.jira_project_key);
-  out->set_gitlab_project(team.gitlab_project);
+  out->set_jira_project_key(TeamProject(team, Tracker::kJira));
+  out->set_gitlab_project(TeamProject(team, Tracker::kGitLab));
 }
 
 void ToProto(const Cycle& cycle, v1::Cycle* out) {
@@ -262,8 +269,8 @@ absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
   team.id = team_id;
   team.display_name = in.display_name();
   OKR_ASSIGN_OR_RETURN(team.parent_id, OptionalName(in.parent(), "team.parent", names::ParseTeam));
-  team.jira_project_key = in.jira_project_key();
-  team.gitlab_project = in.gitlab_project();
+  if (!in.jira_project_key().empty()) team.projects[Tracker::kJira] = in.jira_project_key();
+  if (!in.gitlab_project().empty()) team.projects[Tracker::kGitLab] = in.gitlab_project();
   return team;
 }
 
@@ -353,14 +360,11 @@ absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& in) {
 }
 
 absl::StatusOr<Tracker> FromProto(v1::Tracker tracker, absl::string_view field) {
-  switch (tracker) {
-    case v1::JIRA:
-      return Tracker::kJira;
-    case v1::GITLAB:
-      return Tracker::kGitLab;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(field, " must be JIRA or GITLAB"));
-  }
+  const Tracker t = static_cast<Tracker>(tracker);
+  if (FindTracker(t) != nullptr) return t;
+  std::vector<std::string> names;
+  for (const TrackerTraits& known : AllTrackers()) names.push_back(known.enum_name);
+  return absl::InvalidArgumentError(absl::StrCat(field, " must be ", absl::StrJoin(names, " or ")));
 }
 
 absl::StatusOr<WorkItem> FromProto(const v1::WorkItem& in) {

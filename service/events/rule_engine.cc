@@ -9,6 +9,7 @@
 #include "service/log/log.h"
 #include "service/okr/names.h"
 #include "service/okr/progress.h"
+#include "service/okr/trackers.h"
 
 namespace okr::events {
 namespace {
@@ -243,9 +244,8 @@ void RuleEngine::OpenIssues(RuleRoundStats& stats) {
     absl::Status status;
     std::string key;
     if (it == openers_.end() || it->second == nullptr) {
-      status = absl::FailedPreconditionError(
-          absl::StrCat("no ", a.tracker == Tracker::kJira ? "Jira" : "GitLab",
-                       " connector is configured to open the issue in"));
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "no ", TrackerDisplayName(a.tracker), " connector is configured to open the issue in"));
     } else {
       sync::NewIssue issue;
       issue.project = a.project;

@@ -6,15 +6,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "connectors/http/retrying_http_client.h"
-#include "connectors/http/signature.h"
-#include "connectors/http/status_mapping.h"
 #include "service/events/subtree.h"
 #include "service/log/log.h"
+#include "service/outbound/retrying_http_client.h"
+#include "service/outbound/signature.h"
+#include "service/outbound/status_mapping.h"
 
 namespace okr::events {
 
-namespace http = connectors::http;
+namespace http = outbound;
 
 SubscriptionDeliverer::SubscriptionDeliverer(core::EventsCore& events, core::OkrCore& core,
                                              http::HttpClient& http, const Clock& clock,

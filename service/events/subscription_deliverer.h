@@ -13,7 +13,7 @@
 // turns the subscription FAILING (visible in the API and metrics); delivery keeps being
 // tried at the longest backoff and a success makes it ACTIVE again. Retry schedule and
 // attempts are stored too, so a restart mid-retry keeps the schedule. The stored
-// last_error is only the class of the failure (connectors/http FailureClass: "timeout",
+// last_error is only the class of the failure (service/outbound FailureClass: "timeout",
 // "connection refused", "HTTP 500", "address not allowed (loopback)", ...): the owner of a
 // subscription never sees response bodies or transport details of the URL they chose.
 //
@@ -30,10 +30,10 @@
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/http_client.h"
 #include "service/core/events_core.h"
 #include "service/core/okr_core.h"
 #include "service/okr/clock.h"
+#include "service/outbound/http_client.h"
 #include "service/sync/periodic_runner.h"
 
 namespace okr::events {
@@ -62,8 +62,8 @@ class SubscriptionDeliverer {
   using Serializer = std::function<std::string(const Event&)>;
 
   SubscriptionDeliverer(
-      core::EventsCore& events, core::OkrCore& core, connectors::http::HttpClient& http,
-      const Clock& clock, Serializer serializer, DelivererOptions options,
+      core::EventsCore& events, core::OkrCore& core, outbound::HttpClient& http, const Clock& clock,
+      Serializer serializer, DelivererOptions options,
       std::function<bool()> may_run = [] { return true; }, DeliveryObserver* observer = nullptr);
   ~SubscriptionDeliverer();
 
@@ -90,7 +90,7 @@ class SubscriptionDeliverer {
 
   core::EventsCore& events_;
   core::OkrCore& core_;
-  connectors::http::HttpClient& http_;
+  outbound::HttpClient& http_;
   const Clock& clock_;
   const Serializer serializer_;
   const DelivererOptions options_;

@@ -58,6 +58,11 @@ const char* DefaultReason(int status) {
                          : "request failed";
 }
 
+// The body is moved, not copied: webhook bodies run to megabytes, and handlers then see
+// them by reference (or as a string_view) down to the connector's parser.
+// cpp-httplib hands handlers a const Request that is the server's own non-const local per
+// request; after the handler it reads only the method, headers and ranges (and the body
+// only for a logger, which this server never sets), so taking the body is safe.
 HttpRequest ToRequest(const httplib::Request& req) {
   HttpRequest r;
   r.method = req.method;
@@ -65,7 +70,7 @@ HttpRequest ToRequest(const httplib::Request& req) {
   for (const auto& [name, value] : req.headers) r.headers[absl::AsciiStrToLower(name)] = value;
   for (const auto& [name, value] : req.params) r.query.emplace(name, value);
   r.remote_addr = req.remote_addr;
-  r.body = req.body;
+  r.body = std::move(const_cast<httplib::Request&>(req).body);
   return r;
 }
 

@@ -12,206 +12,175 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/server/connector_registry.h"
 
 namespace okr::server {
 namespace {
 
 struct Setting {
-  const char* flag;
-  const char* env;
-  const char* help;
-  std::string ServerConfig::*field;
+  std::string flag;
+  std::string env;
+  std::string help;
+  std::string ServerConfig::*field;  // a server setting; nullptr: a tracker's (below)
   std::vector<std::string> allowed;  // empty: any value
   bool secret = false;               // environment / *_FILE only; never logged
+  // A tracker's setting (field == nullptr): config.tracker_settings[tracker][flag].
+  Tracker tracker{};
+  std::string default_value{};
 };
 
+std::string& Value(ServerConfig& config, const Setting& s) {
+  if (s.field != nullptr) return config.*(s.field);
+  return config.tracker_settings[s.tracker][s.flag];
+}
+
+std::string Value(const ServerConfig& config, const Setting& s) {
+  if (s.field != nullptr) return config.*(s.field);
+  return config.setting(s.tracker, s.flag);
+}
+
+std::string Default(const Setting& s) {
+  static const ServerConfig defaults;
+  return s.field != nullptr ? defaults.*(s.field) : s.default_value;
+}
+
+// The server's settings, then every tracker's (connector_registry.cc), in registry order.
 const std::vector<Setting>& Settings() {
-  static const auto* settings = new std::vector<Setting>{
-      {"grpc-address",
-       "OKR_GRPC_ADDRESS",
-       "host:port the gRPC API listens on",
-       &ServerConfig::grpc_address,
-       {}},
-      {"http-address",
-       "OKR_HTTP_ADDRESS",
-       "host:port of the HTTP listener (/healthz, /readyz, webhooks, /metrics)",
-       &ServerConfig::http_address,
-       {}},
-      {"database",
-       "OKR_DATABASE",
-       "database URL: sqlite:PATH (embedded default) or postgresql://user:pass@host:port/db",
-       &ServerConfig::database,
-       {}},
-      {"sqlite-sync",
-       "OKR_SQLITE_SYNC",
-       "SQLite durability: full (fsync each commit, survives power loss) or normal "
-       "(survives process crashes)",
-       &ServerConfig::sqlite_sync,
-       {"full", "normal"}},
-      {"database-pool-size",
-       "OKR_DATABASE_POOL_SIZE",
-       "connections to PostgreSQL per replica",
-       &ServerConfig::database_pool_size,
-       {}},
-      {"log-format",
-       "OKR_LOG_FORMAT",
-       "log line format: text or json",
-       &ServerConfig::log_format,
-       {"text", "json"}},
-      {"public-url",
-       "OKR_PUBLIC_URL",
-       "base URL of this service as people reach it; links written into tracker issues "
-       "point to PUBLIC_URL/objectives/{o}/keyResults/{k}",
-       &ServerConfig::public_url,
-       {}},
-      {"reconcile-interval",
-       "OKR_RECONCILE_INTERVAL",
-       "how often linked tracker items and scopes are reconciled (a duration: 5m, 30s)",
-       &ServerConfig::reconcile_interval,
-       {}},
-      {"writeback-interval",
-       "OKR_WRITEBACK_INTERVAL",
-       "how often pending tracker write-backs (links, notes) are flushed",
-       &ServerConfig::writeback_interval,
-       {}},
-      {"rule-interval",
-       "OKR_RULE_INTERVAL",
-       "how often rules are evaluated besides after changes (pace conditions move with time)",
-       &ServerConfig::rule_interval,
-       {}},
-      {"delivery-initial-backoff",
-       "OKR_DELIVERY_INITIAL_BACKOFF",
-       "first retry delay of a failed webhook subscription delivery (doubles, with jitter)",
-       &ServerConfig::delivery_initial_backoff,
-       {}},
-      {"delivery-max-backoff",
-       "OKR_DELIVERY_MAX_BACKOFF",
-       "longest retry delay of a failed webhook subscription delivery",
-       &ServerConfig::delivery_max_backoff,
-       {}},
-      {"delivery-give-up-after",
-       "OKR_DELIVERY_GIVE_UP_AFTER",
-       "a subscription whose event is undelivered this long after its first failure turns "
-       "FAILING (retries continue at the longest backoff)",
-       &ServerConfig::delivery_give_up_after,
-       {}},
-      {"config",
-       "OKR_CONFIG",
-       "connector configuration file (JSON): several Jira sites / GitLab instances, "
-       "per-project done mapping; see \"Configuration file\" below",
-       &ServerConfig::config_file,
-       {}},
-      {"auth",
-       "OKR_AUTH",
-       "access control: tokens (every RPC needs an API token, \"authorization: Bearer "
-       "<secret>\") or none (anyone who reaches the port may do anything)",
-       &ServerConfig::auth,
-       {"tokens", "none"}},
-      {"admin-token",
-       "OKR_ADMIN_TOKEN",
-       "secret of a bootstrap ADMIN token (secret); without it (and with --auth=tokens) the "
-       "first start on an empty SQLite store writes a new one to <database file>.admin-token",
-       &ServerConfig::admin_token,
-       {},
-       true},
-      {"auth-proxy-header",
-       "OKR_AUTH_PROXY_HEADER",
-       "pages: a header set by an authenticating proxy (e.g. X-Forwarded-Email); a request "
-       "from --auth-proxy-cidrs carrying it is a VIEWER named by its value",
-       &ServerConfig::auth_proxy_header,
-       {}},
-      {"auth-proxy-cidrs",
-       "OKR_AUTH_PROXY_CIDRS",
-       "comma-separated CIDRs of the proxies trusted to set --auth-proxy-header",
-       &ServerConfig::auth_proxy_cidrs,
-       {}},
-      {"tls-cert-file",
-       "OKR_TLS_CERT_FILE",
-       "PEM certificate chain: gRPC and the HTTP listener then speak TLS only",
-       &ServerConfig::tls_cert_file,
-       {}},
-      {"tls-key-file",
-       "OKR_TLS_KEY_FILE",
-       "PEM private key of --tls-cert-file",
-       &ServerConfig::tls_key_file,
-       {}},
-      {"tls-client-ca-file",
-       "OKR_TLS_CLIENT_CA_FILE",
-       "PEM CA bundle: gRPC clients must present a certificate signed by it (mTLS)",
-       &ServerConfig::tls_client_ca_file,
-       {}},
-      {"outbound-allow-cidrs",
-       "OKR_OUTBOUND_ALLOW_CIDRS",
-       "comma-separated CIDRs that subscription deliveries may reach although they are "
-       "loopback, private, link-local, CGNAT, unspecified or multicast (default: none)",
-       &ServerConfig::outbound_allow_cidrs,
-       {}},
-      {"rule-max-issues-per-day",
-       "OKR_RULE_MAX_ISSUES_PER_DAY",
-       "most issues one OPEN_ISSUE rule may open in 24 hours",
-       &ServerConfig::rule_max_issues_per_day,
-       {}},
-      {"jira-url",
-       "OKR_JIRA_URL",
-       "Jira site base URL, e.g. https://acme.atlassian.net; enables the Jira connector",
-       &ServerConfig::jira_url,
-       {}},
-      {"jira-email",
-       "OKR_JIRA_EMAIL",
-       "Jira Cloud account email (Basic auth with the API token)",
-       &ServerConfig::jira_email,
-       {}},
-      {"jira-api-token",
-       "OKR_JIRA_API_TOKEN",
-       "Jira Cloud API token (secret)",
-       &ServerConfig::jira_api_token,
-       {},
-       true},
-      {"jira-pat",
-       "OKR_JIRA_PAT",
-       "Jira Data Center personal access token (secret)",
-       &ServerConfig::jira_pat,
-       {},
-       true},
-      {"jira-webhook-secret",
-       "OKR_JIRA_WEBHOOK_SECRET",
-       "secret of the Jira admin webhook; deliveries must carry X-Hub-Signature (secret)",
-       &ServerConfig::jira_webhook_secret,
-       {},
-       true},
-      {"jira-story-points-field",
-       "OKR_JIRA_STORY_POINTS_FIELD",
-       "custom field holding story points (weights), e.g. customfield_10016",
-       &ServerConfig::jira_story_points_field,
-       {}},
-      {"jira-deployment",
-       "OKR_JIRA_DEPLOYMENT",
-       "cloud (REST v3, /search/jql) or datacenter (REST v2, /search)",
-       &ServerConfig::jira_deployment,
-       {"cloud", "datacenter"}},
-      {"gitlab-url",
-       "OKR_GITLAB_URL",
-       "GitLab instance base URL, e.g. https://gitlab.example.com; enables the GitLab connector",
-       &ServerConfig::gitlab_url,
-       {}},
-      {"gitlab-token",
-       "OKR_GITLAB_TOKEN",
-       "GitLab access token, sent as PRIVATE-TOKEN (secret)",
-       &ServerConfig::gitlab_token,
-       {},
-       true},
-      {"gitlab-webhook-token",
-       "OKR_GITLAB_WEBHOOK_TOKEN",
-       "secret token of the GitLab webhook, compared with X-Gitlab-Token (secret)",
-       &ServerConfig::gitlab_webhook_token,
-       {},
-       true},
-      {"gitlab-label-prefix",
-       "OKR_GITLAB_LABEL_PREFIX",
-       "prefix of the scoped label put on linked GitLab issues (PREFIX::<key result>)",
-       &ServerConfig::gitlab_label_prefix,
-       {}},
-  };
+  static const std::vector<Setting>* settings = [] {
+    auto* all = new std::vector<Setting>{
+        {"grpc-address",
+         "OKR_GRPC_ADDRESS",
+         "host:port the gRPC API listens on",
+         &ServerConfig::grpc_address,
+         {}},
+        {"http-address",
+         "OKR_HTTP_ADDRESS",
+         "host:port of the HTTP listener (/healthz, /readyz, webhooks, /metrics)",
+         &ServerConfig::http_address,
+         {}},
+        {"database",
+         "OKR_DATABASE",
+         "database URL: sqlite:PATH (embedded default) or postgresql://user:pass@host:port/db",
+         &ServerConfig::database,
+         {}},
+        {"sqlite-sync",
+         "OKR_SQLITE_SYNC",
+         "SQLite durability: full (fsync each commit, survives power loss) or normal "
+         "(survives process crashes)",
+         &ServerConfig::sqlite_sync,
+         {"full", "normal"}},
+        {"database-pool-size",
+         "OKR_DATABASE_POOL_SIZE",
+         "connections to PostgreSQL per replica",
+         &ServerConfig::database_pool_size,
+         {}},
+        {"log-format",
+         "OKR_LOG_FORMAT",
+         "log line format: text or json",
+         &ServerConfig::log_format,
+         {"text", "json"}},
+        {"public-url",
+         "OKR_PUBLIC_URL",
+         "base URL of this service as people reach it; links written into tracker issues "
+         "point to PUBLIC_URL/objectives/{o}/keyResults/{k}",
+         &ServerConfig::public_url,
+         {}},
+        {"reconcile-interval",
+         "OKR_RECONCILE_INTERVAL",
+         "how often linked tracker items and scopes are reconciled (a duration: 5m, 30s)",
+         &ServerConfig::reconcile_interval,
+         {}},
+        {"writeback-interval",
+         "OKR_WRITEBACK_INTERVAL",
+         "how often pending tracker write-backs (links, notes) are flushed",
+         &ServerConfig::writeback_interval,
+         {}},
+        {"rule-interval",
+         "OKR_RULE_INTERVAL",
+         "how often rules are evaluated besides after changes (pace conditions move with time)",
+         &ServerConfig::rule_interval,
+         {}},
+        {"delivery-initial-backoff",
+         "OKR_DELIVERY_INITIAL_BACKOFF",
+         "first retry delay of a failed webhook subscription delivery (doubles, with jitter)",
+         &ServerConfig::delivery_initial_backoff,
+         {}},
+        {"delivery-max-backoff",
+         "OKR_DELIVERY_MAX_BACKOFF",
+         "longest retry delay of a failed webhook subscription delivery",
+         &ServerConfig::delivery_max_backoff,
+         {}},
+        {"delivery-give-up-after",
+         "OKR_DELIVERY_GIVE_UP_AFTER",
+         "a subscription whose event is undelivered this long after its first failure turns "
+         "FAILING (retries continue at the longest backoff)",
+         &ServerConfig::delivery_give_up_after,
+         {}},
+        {"config",
+         "OKR_CONFIG",
+         "connector configuration file (JSON): several sites per tracker, per-project done "
+         "mapping; see \"Configuration file\" below",
+         &ServerConfig::config_file,
+         {}},
+        {"auth",
+         "OKR_AUTH",
+         "access control: tokens (every RPC needs an API token, \"authorization: Bearer "
+         "<secret>\") or none (anyone who reaches the port may do anything)",
+         &ServerConfig::auth,
+         {"tokens", "none"}},
+        {"admin-token",
+         "OKR_ADMIN_TOKEN",
+         "secret of a bootstrap ADMIN token (secret); without it (and with --auth=tokens) the "
+         "first start on an empty SQLite store writes a new one to <database file>.admin-token",
+         &ServerConfig::admin_token,
+         {},
+         true},
+        {"auth-proxy-header",
+         "OKR_AUTH_PROXY_HEADER",
+         "pages: a header set by an authenticating proxy (e.g. X-Forwarded-Email); a request "
+         "from --auth-proxy-cidrs carrying it is a VIEWER named by its value",
+         &ServerConfig::auth_proxy_header,
+         {}},
+        {"auth-proxy-cidrs",
+         "OKR_AUTH_PROXY_CIDRS",
+         "comma-separated CIDRs of the proxies trusted to set --auth-proxy-header",
+         &ServerConfig::auth_proxy_cidrs,
+         {}},
+        {"tls-cert-file",
+         "OKR_TLS_CERT_FILE",
+         "PEM certificate chain: gRPC and the HTTP listener then speak TLS only",
+         &ServerConfig::tls_cert_file,
+         {}},
+        {"tls-key-file",
+         "OKR_TLS_KEY_FILE",
+         "PEM private key of --tls-cert-file",
+         &ServerConfig::tls_key_file,
+         {}},
+        {"tls-client-ca-file",
+         "OKR_TLS_CLIENT_CA_FILE",
+         "PEM CA bundle: gRPC clients must present a certificate signed by it (mTLS)",
+         &ServerConfig::tls_client_ca_file,
+         {}},
+        {"outbound-allow-cidrs",
+         "OKR_OUTBOUND_ALLOW_CIDRS",
+         "comma-separated CIDRs that subscription deliveries may reach although they are "
+         "loopback, private, link-local, CGNAT, unspecified or multicast (default: none)",
+         &ServerConfig::outbound_allow_cidrs,
+         {}},
+        {"rule-max-issues-per-day",
+         "OKR_RULE_MAX_ISSUES_PER_DAY",
+         "most issues one OPEN_ISSUE rule may open in 24 hours",
+         &ServerConfig::rule_max_issues_per_day,
+         {}},
+    };
+    for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+      for (const sync::ConnectorSetting& c : entry.config->settings()) {
+        all->push_back(
+            {c.flag, c.env, c.help, nullptr, c.allowed, c.secret, entry.tracker, c.default_value});
+      }
+    }
+    return all;
+  }();
   return *settings;
 }
 
@@ -229,7 +198,7 @@ absl::Status Assign(ServerConfig& config, const Setting& s, absl::string_view va
   if (value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": --", s.flag, " must not be empty"));
   }
-  config.*(s.field) = std::string(value);
+  Value(config, s) = std::string(value);
   return absl::OkStatus();
 }
 
@@ -262,74 +231,21 @@ std::string ConfigFilePath(int argc, const char* const* argv, const GetEnv& env)
   return path;
 }
 
-// The file's "default" entries underlie the OKR_JIRA_* / OKR_GITLAB_* settings.
-void ApplyFileDefaults(const ConnectorsFile& file, ServerConfig& config) {
-  for (const JiraSiteConfig& site : file.jira_sites) {
-    if (!site.is_default()) continue;
-    for (auto [from, to] :
-         {std::pair{&site.url, &config.jira_url}, std::pair{&site.email, &config.jira_email},
-          std::pair{&site.api_token, &config.jira_api_token},
-          std::pair{&site.pat, &config.jira_pat},
-          std::pair{&site.webhook_secret, &config.jira_webhook_secret},
-          std::pair{&site.story_points_field, &config.jira_story_points_field},
-          std::pair{&site.deployment, &config.jira_deployment}}) {
-      if (!from->empty()) *to = *from;
-    }
-  }
-  for (const GitLabInstanceConfig& instance : file.gitlab_instances) {
-    if (!instance.is_default()) continue;
-    for (auto [from, to] : {std::pair{&instance.url, &config.gitlab_url},
-                            std::pair{&instance.token, &config.gitlab_token},
-                            std::pair{&instance.webhook_token, &config.gitlab_webhook_token},
-                            std::pair{&instance.label_prefix, &config.gitlab_label_prefix}}) {
-      if (!from->empty()) *to = *from;
-    }
-  }
+const sync::ConfiguredSites* Section(const ConnectorsFile& file, Tracker tracker) {
+  auto it = file.sections.find(tracker);
+  return it == file.sections.end() ? nullptr : it->second.get();
 }
 
-// The trackers to run: the default site from the final settings (keeping the file's
-// done mapping for it), then the file's named sites.
-void CollectSites(const ConnectorsFile& file, ServerConfig& config) {
-  if (!config.jira_url.empty()) {
-    JiraSiteConfig site;
-    for (const JiraSiteConfig& s : file.jira_sites) {
-      if (s.is_default()) site = s;
+// Each tracker's built-in defaults, under the file's "default" entries, under the
+// environment and the flags.
+void ApplyDefaults(const ConnectorsFile& file, ServerConfig& config) {
+  for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+    sync::SettingValues& values = config.tracker_settings[entry.tracker];
+    for (const sync::ConnectorSetting& s : entry.config->settings()) {
+      values[s.flag] = s.default_value;
     }
-    site.name = std::string(kDefaultSiteName);
-    site.url = config.jira_url;
-    site.deployment = config.jira_deployment;
-    site.email = config.jira_email;
-    site.api_token = config.jira_api_token;
-    site.pat = config.jira_pat;
-    site.webhook_secret = config.jira_webhook_secret;
-    site.story_points_field = config.jira_story_points_field;
-    config.jira_sites.push_back(std::move(site));
+    entry.config->ApplyFileDefault(Section(file, entry.tracker), values);
   }
-  for (const JiraSiteConfig& s : file.jira_sites) {
-    if (!s.is_default()) config.jira_sites.push_back(s);
-  }
-  if (!config.gitlab_url.empty()) {
-    GitLabInstanceConfig instance;
-    for (const GitLabInstanceConfig& i : file.gitlab_instances) {
-      if (i.is_default()) instance = i;
-    }
-    instance.name = std::string(kDefaultSiteName);
-    instance.url = config.gitlab_url;
-    instance.token = config.gitlab_token;
-    instance.webhook_token = config.gitlab_webhook_token;
-    instance.label_prefix = config.gitlab_label_prefix;
-    config.gitlab_instances.push_back(std::move(instance));
-  }
-  for (const GitLabInstanceConfig& i : file.gitlab_instances) {
-    if (!i.is_default()) config.gitlab_instances.push_back(i);
-  }
-}
-
-template <typename Map>
-std::string Keys(const Map& map) {
-  std::vector<std::string> keys;
-  for (const auto& [k, v] : map) keys.push_back(k);
-  return keys.empty() ? "(none)" : absl::StrJoin(keys, ",");
 }
 
 std::string RedactDatabase(const std::string& url) {
@@ -344,27 +260,26 @@ std::string RedactDatabase(const std::string& url) {
 
 }  // namespace
 
+const std::string& ServerConfig::setting(Tracker tracker, absl::string_view flag) const {
+  static const std::string kEmpty;
+  auto it = tracker_settings.find(tracker);
+  return it == tracker_settings.end() ? kEmpty : sync::SettingValue(it->second, flag);
+}
+
 std::vector<std::string> ServerConfig::DescribeForLog() const {
   std::vector<std::string> lines;
   for (const Setting& s : Settings()) {
-    std::string value = this->*(s.field);
+    std::string value = Value(*this, s);
     if (s.field == &ServerConfig::database) value = RedactDatabase(value);
     if (s.secret) value = value.empty() ? "(not set)" : "(set)";
     lines.push_back(absl::StrCat("setting ", s.flag, "=", value));
   }
-  for (const JiraSiteConfig& site : jira_sites) {
-    lines.push_back(absl::StrCat(
-        "jira site ", site.name, " url=", site.url, " deployment=", site.deployment,
-        " webhook=", site.WebhookPath(),
-        " projects=", site.is_default() ? "(all others)" : absl::StrJoin(site.projects, ","),
-        " done_mapping=", Keys(site.done)));
-  }
-  for (const GitLabInstanceConfig& instance : gitlab_instances) {
-    lines.push_back(
-        absl::StrCat("gitlab instance ", instance.name, " url=", instance.url,
-                     " webhook=", instance.WebhookPath(), " projects=",
-                     instance.is_default() ? "(all others)" : absl::StrJoin(instance.projects, ","),
-                     " done_mapping=", Keys(instance.done)));
+  for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+    auto it = tracker_sites.find(entry.tracker);
+    if (it == tracker_sites.end()) continue;
+    for (std::string& line : entry.config->DescribeForLog(*it->second)) {
+      lines.push_back(std::move(line));
+    }
   }
   return lines;
 }
@@ -378,12 +293,12 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     absl::StatusOr<ConnectorsFile> loaded = LoadConnectorsFile(path, env);
     if (!loaded.ok()) return loaded.status();
     file = *std::move(loaded);
-    ApplyFileDefaults(file, config);
   }
+  ApplyDefaults(file, config);
   std::map<std::string, const Setting*> by_flag;
   for (const Setting& s : Settings()) {
     by_flag[s.flag] = &s;
-    const char* value = env(s.env);
+    const char* value = env(s.env.c_str());
     if (value != nullptr && *value != '\0') {
       if (auto st = Assign(config, s, value, s.env); !st.ok()) return st;
       continue;
@@ -491,30 +406,16 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     return absl::InvalidArgumentError(
         "--tls-client-ca-file needs --tls-cert-file and --tls-key-file (mTLS is TLS first)");
   }
-  if (!config.jira_url.empty()) {
-    if (config.jira_webhook_secret.empty()) {
-      return absl::InvalidArgumentError(
-          "OKR_JIRA_WEBHOOK_SECRET (or OKR_JIRA_WEBHOOK_SECRET_FILE) is required when "
-          "OKR_JIRA_URL is set: unsigned webhooks are not accepted");
-    }
-    if (config.jira_pat.empty() && (config.jira_email.empty() || config.jira_api_token.empty())) {
-      return absl::InvalidArgumentError(
-          "Jira credentials missing: set OKR_JIRA_EMAIL + OKR_JIRA_API_TOKEN (Cloud) or "
-          "OKR_JIRA_PAT (Data Center)");
+  for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+    if (absl::Status st = entry.config->Validate(config.tracker_settings[entry.tracker]);
+        !st.ok()) {
+      return st;
     }
   }
-  if (!config.gitlab_url.empty()) {
-    if (config.gitlab_webhook_token.empty()) {
-      return absl::InvalidArgumentError(
-          "OKR_GITLAB_WEBHOOK_TOKEN (or OKR_GITLAB_WEBHOOK_TOKEN_FILE) is required when "
-          "OKR_GITLAB_URL is set");
-    }
-    if (config.gitlab_token.empty()) {
-      return absl::InvalidArgumentError(
-          "OKR_GITLAB_TOKEN (or OKR_GITLAB_TOKEN_FILE) is required when OKR_GITLAB_URL is set");
-    }
+  for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+    config.tracker_sites[entry.tracker] =
+        entry.config->Collect(config.tracker_settings[entry.tracker], Section(file, entry.tracker));
   }
-  CollectSites(file, config);
   return config;
 }
 
@@ -525,7 +426,6 @@ std::string HelpText() {
       "Every setting can also be given as an environment variable; a flag wins over the\n"
       "environment, which wins over the configuration file (--config), which wins over\n"
       "the default.\n\n";
-  const ServerConfig defaults;
   for (const Setting& s : Settings()) {
     if (s.secret) {
       absl::StrAppendFormat(&out, "  %s or %s_FILE (environment only)\n      %s\n", s.env, s.env,
@@ -533,7 +433,7 @@ std::string HelpText() {
       continue;
     }
     absl::StrAppendFormat(&out, "  --%s (env %s, default \"%s\")\n      %s\n", s.flag, s.env,
-                          defaults.*(s.field), s.help);
+                          Default(s), s.help);
   }
   absl::StrAppend(&out, "  --help\n      print this text and exit\n\n", ConnectorsFileHelp());
   return out;

@@ -1,6 +1,7 @@
 // Server configuration: every setting of okr-server, each a `--lower-case-flag` with an
 // OKR_* environment variable fallback, plus the optional connector configuration file
-// (--config, service/server/config_file.h) for several Jira sites / GitLab instances.
+// (--config, service/server/config_file.h) for several sites per tracker. The trackers'
+// settings, file sections and validation are their connectors' (connector_registry.h).
 // Precedence: flag > environment > the file's "default" site entry > built-in default.
 // Secrets (tokens, webhook secrets) are read only from their OKR_* environment variable
 // or from the file named by OKR_*_FILE (as Kubernetes mounts secrets) or, for the
@@ -13,12 +14,17 @@
 #define OKR_SERVICE_SERVER_CONFIG_H_
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/okr/trackers.h"
 #include "service/server/config_file.h"
+#include "service/sync/connector_config.h"
 
 namespace okr::server {
 
@@ -56,28 +62,24 @@ struct ServerConfig {
   std::string outbound_allow_cidrs;
   std::string rule_max_issues_per_day = "10";
 
-  // Jira connector (enabled when jira_url is set).
-  std::string jira_url;
-  std::string jira_email;
-  std::string jira_api_token;       // secret
-  std::string jira_pat;             // secret
-  std::string jira_webhook_secret;  // secret
-  std::string jira_story_points_field;
-  std::string jira_deployment = "cloud";  // cloud | datacenter
-
-  // GitLab connector (enabled when gitlab_url is set).
-  std::string gitlab_url;
-  std::string gitlab_token;          // secret
-  std::string gitlab_webhook_token;  // secret
-  std::string gitlab_label_prefix = "OKR";
-
   bool show_help = false;
 
-  // The trackers to run (valid after ParseConfig): the default Jira site / GitLab instance
-  // (name "default", from the settings above over the file's "default" entry) when its URL
-  // is set, followed by the file's named sites.
-  std::vector<JiraSiteConfig> jira_sites;
-  std::vector<GitLabInstanceConfig> gitlab_instances;
+  // Each tracker's top-level settings (its connector's rows, e.g. "jira-url"; see
+  // connectors/<tracker>/<tracker>_config.h), by flag; valid after ParseConfig.
+  std::map<Tracker, sync::SettingValues> tracker_settings;
+  // The trackers to run (valid after ParseConfig): per tracker, the default site (name
+  // "default", from its settings over the file's "default" entry) when its URL is set,
+  // followed by the file's named sites. Trackers not configured have no sites.
+  std::map<Tracker, std::shared_ptr<const sync::ConfiguredSites>> tracker_sites;
+
+  // The value of `tracker`'s setting `flag` ("jira-url"), "" when unset.
+  const std::string& setting(Tracker tracker, absl::string_view flag) const;
+  // The configured sites of `tracker` (Site: its connector's site config type).
+  template <typename Site>
+  const std::vector<Site>& sites(Tracker tracker) const {
+    auto it = tracker_sites.find(tracker);
+    return sync::SitesOf<Site>(it == tracker_sites.end() ? nullptr : it->second.get());
+  }
 
   // Parsed durations (valid after ParseConfig).
   absl::Duration reconcile_every = absl::Minutes(5);

@@ -1,6 +1,9 @@
-// The connector configuration file (--config / OKR_CONFIG): several Jira sites and GitLab
-// instances, each with its per-project mapping of workflow states to "done". JSON; the
-// file never holds a secret, only the name of the environment variable or file that does.
+// The connector configuration file (--config / OKR_CONFIG): several sites of each tracker
+// (Jira sites, GitLab instances), each with its per-project mapping of workflow states to
+// "done". JSON; the file never holds a secret, only the name of the environment variable
+// or file that does. Each tracker's section (its key, the reader of one entry) is the
+// connector's (connectors/<tracker>/<tracker>_config.h, listed in connector_registry.cc);
+// this file reads the top level and hands each section to its connector.
 //
 //   {
 //     "jira_sites": [
@@ -21,6 +24,7 @@
 //   }
 //
 //   absl::StatusOr<ConnectorsFile> file = LoadConnectorsFile("/etc/okr/connectors.json", env);
+//   file->sites<JiraSiteConfig>(Tracker::kJira)   // the "jira_sites" entries, in order
 //
 // The entry named "default" describes the site the OKR_JIRA_* / OKR_GITLAB_* settings
 // configure (webhook path /webhooks/jira or /webhooks/gitlab); those settings override
@@ -34,62 +38,34 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "connectors/gitlab/mapper.h"
-#include "connectors/jira/mapper.h"
+#include "service/okr/trackers.h"
+#include "service/sync/connector_config.h"
+#include "service/sync/tracker_connector.h"
 
 namespace okr::server {
 
-// The name of the site configured by the OKR_JIRA_* / OKR_GITLAB_* settings.
-inline constexpr absl::string_view kDefaultSiteName = "default";
-
-struct JiraSiteConfig {
-  std::string name;  // kDefaultSiteName or [a-z0-9][a-z0-9-]* (at most 32 characters)
-  std::string url;
-  std::string deployment = "cloud";  // cloud | datacenter
-  std::string email;
-  std::string api_token;       // secret
-  std::string pat;             // secret
-  std::string webhook_secret;  // secret
-  std::string story_points_field;
-  std::vector<std::string> projects;  // owned project keys; empty for the default site
-  std::map<std::string, connectors::jira::JiraDoneRule> done;  // project key -> rule
-
-  bool is_default() const { return name == kDefaultSiteName; }
-  // POST path of this site's webhook: /webhooks/jira or /webhooks/jira/<name>.
-  std::string WebhookPath() const;
-  // Whether an issue key ("OPS-12") belongs to one of `projects`.
-  bool Owns(absl::string_view issue_key) const;
-};
-
-struct GitLabInstanceConfig {
-  std::string name;
-  std::string url;
-  std::string token;          // secret
-  std::string webhook_token;  // secret
-  std::string label_prefix = "OKR";
-  // Owned project paths; an entry also owns the projects below it ("platform" owns
-  // "platform/api"). Empty for the default instance.
-  std::vector<std::string> projects;
-  std::map<std::string, connectors::gitlab::GitLabDoneRule> done;  // project path -> rule
-
-  bool is_default() const { return name == kDefaultSiteName; }
-  // /webhooks/gitlab or /webhooks/gitlab/<name>.
-  std::string WebhookPath() const;
-  // Whether a work item key ("platform/api#7") belongs to one of `projects`.
-  bool Owns(absl::string_view work_item_key) const;
-};
+// The name of the site configured by a tracker's top-level OKR_<TRACKER>_* settings.
+using ::okr::sync::kDefaultSiteName;
 
 struct ConnectorsFile {
-  std::vector<JiraSiteConfig> jira_sites;
-  std::vector<GitLabInstanceConfig> gitlab_instances;
+  // The entries of each tracker's section present in the file, in file order.
+  std::map<Tracker, std::shared_ptr<const sync::ConfiguredSites>> sections;
+
+  // The entries of `tracker`'s section (Site: its connector's site config type).
+  template <typename Site>
+  const std::vector<Site>& sites(Tracker tracker) const {
+    auto it = sections.find(tracker);
+    return sync::SitesOf<Site>(it == sections.end() ? nullptr : it->second.get());
+  }
 };
 
-using GetEnvFn = std::function<const char*(const char*)>;
+using GetEnvFn = sync::GetEnvFn;
 
 // Reads and validates the file at `path`, resolving every `*_env` / `*_file` secret
 // reference through `env` and the file system.

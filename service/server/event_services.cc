@@ -6,14 +6,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/http/address_guard.h"
-#include "connectors/http/curl_http_client.h"
 #include "service/api/proto_convert.h"
 #include "service/events/event_hub.h"
 #include "service/events/rule_engine.h"
 #include "service/events/subscription_deliverer.h"
 #include "service/log/log.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/address_guard.h"
+#include "service/outbound/curl_http_client.h"
 #include "service/storage/postgres/cluster_lock.h"
 
 namespace okr::server {
@@ -21,7 +21,7 @@ namespace okr::server {
 struct EventServices::Impl final : public events::EventListener, public events::DeliveryObserver {
   std::unique_ptr<core::EventsCore> events_core;
   std::unique_ptr<events::EventHub> hub;
-  std::unique_ptr<connectors::http::CurlHttpClient> http;
+  std::unique_ptr<outbound::CurlHttpClient> http;
   std::unique_ptr<events::SubscriptionDeliverer> deliverer;
   std::unique_ptr<events::RuleEngine> rules;
   // With PostgreSQL only the holder delivers and evaluates rules.
@@ -51,14 +51,14 @@ absl::StatusOr<std::unique_ptr<EventServices>> EventServices::Create(
   // Subscription targets are chosen by API callers: the same guard checks them when they
   // are created and at every connection the deliverer makes (tracker URLs, set by the
   // operator, go through their own unguarded client).
-  absl::StatusOr<connectors::http::AddressGuard> guard =
-      connectors::http::AddressGuard::Create(config.outbound_allow_cidrs);
+  absl::StatusOr<outbound::AddressGuard> guard =
+      outbound::AddressGuard::Create(config.outbound_allow_cidrs);
   if (!guard.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--outbound-allow-cidrs: ", guard.status().message()));
   }
-  auto shared_guard = std::make_shared<const connectors::http::AddressGuard>(*std::move(guard));
-  for (const connectors::http::Cidr& block : shared_guard->allowed()) {
+  auto shared_guard = std::make_shared<const outbound::AddressGuard>(*std::move(guard));
+  for (const outbound::Cidr& block : shared_guard->allowed()) {
     log::Info("subscription deliveries may reach an inside block", {{"cidr", block.ToString()}});
   }
   core::EventsCoreOptions core_options;
@@ -68,9 +68,9 @@ absl::StatusOr<std::unique_ptr<EventServices>> EventServices::Create(
   };
   impl->events_core = std::make_unique<core::EventsCore>(store, clock, std::move(core_options));
   impl->hub = std::make_unique<events::EventHub>(*impl->events_core, events::EventHubOptions{});
-  connectors::http::CurlHttpClientOptions http_options;
+  outbound::CurlHttpClientOptions http_options;
   http_options.address_guard = shared_guard;
-  OKR_ASSIGN_OR_RETURN(impl->http, connectors::http::CurlHttpClient::Create(http_options));
+  OKR_ASSIGN_OR_RETURN(impl->http, outbound::CurlHttpClient::Create(http_options));
   if (absl::StartsWith(config.database, "postgresql://") ||
       absl::StartsWith(config.database, "postgres://")) {
     storage::PostgresClusterLockOptions lock_options;

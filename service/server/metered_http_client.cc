@@ -7,9 +7,8 @@
 
 namespace okr::server {
 
-MeteredHttpClient::MeteredHttpClient(connectors::http::HttpClient& inner,
-                                     metrics::Registry& registry, std::string tracker,
-                                     std::string site)
+MeteredHttpClient::MeteredHttpClient(outbound::HttpClient& inner, metrics::Registry& registry,
+                                     std::string tracker, std::string site)
     : inner_(inner),
       requests_(registry.AddCounter(
           "okr_tracker_requests_total",
@@ -23,10 +22,10 @@ MeteredHttpClient::MeteredHttpClient(connectors::http::HttpClient& inner,
       tracker_(std::move(tracker)),
       site_(std::move(site)) {}
 
-absl::StatusOr<connectors::http::HttpResponse> MeteredHttpClient::Send(
-    const connectors::http::HttpRequest& request) {
+absl::StatusOr<outbound::HttpResponse> MeteredHttpClient::Send(
+    const outbound::HttpRequest& request) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<connectors::http::HttpResponse> response = inner_.Send(request);
+  absl::StatusOr<outbound::HttpResponse> response = inner_.Send(request);
   duration_.Observe({tracker_, site_, request.method}, absl::ToDoubleSeconds(absl::Now() - start));
   const std::string status = response.ok() ? std::to_string(response->status)
                                            : absl::StatusCodeToString(response.status().code());

@@ -20,21 +20,20 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "connectors/http/http_client.h"
 #include "service/metrics/metrics.h"
+#include "service/outbound/http_client.h"
 
 namespace okr::server {
 
-class MeteredHttpClient final : public connectors::http::HttpClient {
+class MeteredHttpClient final : public outbound::HttpClient {
  public:
-  MeteredHttpClient(connectors::http::HttpClient& inner, metrics::Registry& registry,
-                    std::string tracker, std::string site);
+  MeteredHttpClient(outbound::HttpClient& inner, metrics::Registry& registry, std::string tracker,
+                    std::string site);
 
-  absl::StatusOr<connectors::http::HttpResponse> Send(
-      const connectors::http::HttpRequest& request) override;
+  absl::StatusOr<outbound::HttpResponse> Send(const outbound::HttpRequest& request) override;
 
  private:
-  connectors::http::HttpClient& inner_;
+  outbound::HttpClient& inner_;
   metrics::Counter& requests_;
   metrics::Histogram& duration_;
   const std::string tracker_;

@@ -11,7 +11,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/http/address_guard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -23,6 +22,7 @@
 #include "service/log/log.h"
 #include "service/metrics/metrics.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/address_guard.h"
 #include "service/server/event_services.h"
 #include "service/server/server_metrics.h"
 #include "service/server/tls_credentials.h"
@@ -278,8 +278,8 @@ absl::Status OkrServer::SetUpPages(const ServerConfig& config, const Clock& cloc
   options.auth_enabled = config.auth_enabled();
   options.secure_cookies = absl::StartsWithIgnoreCase(config.public_url, "https://");
   if (!config.auth_proxy_header.empty()) {
-    absl::StatusOr<std::vector<connectors::http::Cidr>> cidrs =
-        connectors::http::ParseCidrList(config.auth_proxy_cidrs);
+    absl::StatusOr<std::vector<outbound::Cidr>> cidrs =
+        outbound::ParseCidrList(config.auth_proxy_cidrs);
     if (!cidrs.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("auth_proxy_cidrs: ", cidrs.status().message()));
@@ -289,9 +289,9 @@ absl::Status OkrServer::SetUpPages(const ServerConfig& config, const Clock& cloc
     }
     options.proxy_header = config.auth_proxy_header;
     options.trusted_proxy = [cidrs = *std::move(cidrs)](const std::string& peer) {
-      std::optional<connectors::http::IpAddress> address = connectors::http::IpAddress::Parse(peer);
+      std::optional<outbound::IpAddress> address = outbound::IpAddress::Parse(peer);
       if (!address.has_value()) return false;
-      for (const connectors::http::Cidr& c : cidrs) {
+      for (const outbound::Cidr& c : cidrs) {
         if (c.Contains(*address)) return true;
       }
       return false;

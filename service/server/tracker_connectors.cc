@@ -6,86 +6,47 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/gitlab/gitlab_client.h"
-#include "connectors/gitlab/gitlab_issue_opener.h"
-#include "connectors/gitlab/gitlab_sync.h"
-#include "connectors/gitlab/webhook_handler.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/curl_http_client.h"
-#include "connectors/http/retrying_http_client.h"
-#include "connectors/jira/jira_client.h"
-#include "connectors/jira/jira_issue_opener.h"
-#include "connectors/jira/jira_sync.h"
-#include "connectors/jira/webhook_handler.h"
+#include "service/http/webhook_ingress.h"
 #include "service/log/log.h"
 #include "service/okr/status_macros.h"
+#include "service/okr/trackers.h"
+#include "service/outbound/curl_http_client.h"
+#include "service/outbound/retrying_http_client.h"
+#include "service/server/connector_registry.h"
 #include "service/server/metered_http_client.h"
 #include "service/storage/postgres/cluster_lock.h"
+#include "service/sync/core_tracker_sink.h"
 #include "service/sync/periodic_runner.h"
+#include "service/sync/reconciler.h"
 #include "service/sync/site_routing.h"
+#include "service/sync/tracker_connector.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
 
 namespace okr::server {
-
-namespace http_out = ::okr::connectors::http;
-
 namespace {
 
-// The outbound stack (libcurl -> metrics -> retries -> auth -> typed client), the webhook
-// handler (through a SiteSink) and the sync adapters of one Jira site.
-struct JiraSite {
-  std::string name;
-  std::string webhook_path;
-  std::unique_ptr<http_out::CurlHttpClient> curl;
+// One site of one tracker: the outbound stack below the connector (libcurl -> metrics ->
+// retries; the connector adds its own auth and typed client), the connector, and its
+// webhook ingress writing through a SiteSink.
+struct Site {
+  std::unique_ptr<outbound::CurlHttpClient> curl;
   std::unique_ptr<MeteredHttpClient> metered;
-  std::unique_ptr<http_out::RetryingHttpClient> retrying;
-  std::unique_ptr<http_out::AuthenticatingHttpClient> auth;
-  std::unique_ptr<connectors::jira::JiraClient> client;
+  std::unique_ptr<outbound::RetryingHttpClient> retrying;
+  std::unique_ptr<sync::TrackerConnector> connector;
   std::unique_ptr<sync::SiteSink> sink;
-  std::unique_ptr<connectors::jira::JiraWebhookHandler> webhooks;
-  std::unique_ptr<connectors::jira::JiraTrackerSource> source;
-  std::unique_ptr<connectors::jira::JiraTrackerWriter> writer;
-  std::unique_ptr<connectors::jira::JiraIssueOpener> opener;
+  std::unique_ptr<http::WebhookIngress> ingress;
 };
 
-// The same for one GitLab instance.
-struct GitLabInstance {
-  std::string name;
-  std::string webhook_path;
-  std::unique_ptr<http_out::CurlHttpClient> curl;
-  std::unique_ptr<MeteredHttpClient> metered;
-  std::unique_ptr<http_out::RetryingHttpClient> retrying;
-  std::unique_ptr<connectors::gitlab::GitLabClient> client;
-  std::unique_ptr<sync::SiteSink> sink;
-  std::unique_ptr<connectors::gitlab::GitLabWebhookHandler> webhooks;
-  std::unique_ptr<connectors::gitlab::GitLabTrackerSource> source;
-  std::unique_ptr<connectors::gitlab::GitLabTrackerWriter> writer;
-  std::unique_ptr<connectors::gitlab::GitLabIssueOpener> opener;
-};
-
-// Opens a rule's issue through the site that owns the project (SiteMap ownership, asked
-// with a key of that project).
-class RoutingIssueOpener final : public sync::TrackerIssueOpener {
- public:
-  RoutingIssueOpener(Tracker tracker, const sync::SiteMap& map,
-                     std::vector<sync::TrackerIssueOpener*> openers)
-      : tracker_(tracker), map_(map), openers_(std::move(openers)) {}
-  Tracker tracker() const override { return tracker_; }
-  absl::StatusOr<WorkItem> OpenIssue(const sync::NewIssue& issue) override {
-    const std::string key = absl::StrCat(issue.project, tracker_ == Tracker::kJira ? "-1" : "#1");
-    std::optional<size_t> site = map_.OwnerOf(key);
-    if (!site.has_value() || *site >= openers_.size()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("no configured site owns project ", issue.project));
-    }
-    return openers_[*site]->OpenIssue(issue);
-  }
-
- private:
-  const Tracker tracker_;
-  const sync::SiteMap& map_;
-  const std::vector<sync::TrackerIssueOpener*> openers_;
+// Every configured site of one tracker behind one routing source, writer and issue opener
+// (service/sync/site_routing.h).
+struct TrackerStack {
+  Tracker tracker;
+  std::unique_ptr<sync::SiteMap> map;
+  std::vector<std::unique_ptr<Site>> sites;
+  std::unique_ptr<sync::SiteRoutingSource> source;
+  std::unique_ptr<sync::SiteRoutingWriter> writer;
+  std::unique_ptr<sync::SiteRoutingIssueOpener> opener;
 };
 
 }  // namespace
@@ -99,23 +60,14 @@ struct TrackerConnectors::Impl {
 
   std::unique_ptr<sync::CoreTrackerSink> sink;
   metrics::Counter* webhooks = nullptr;
+  std::map<Tracker, sync::TrackerIssueOpener*> openers;
   metrics::Counter* reconcile_runs = nullptr;
   metrics::Histogram* reconcile_duration = nullptr;
   metrics::Counter* writebacks = nullptr;
   std::atomic<double> last_reconcile_success{0};
 
-  // One stack per Jira site / GitLab instance, behind one routing source and writer per
-  // tracker (service/sync/site_routing.h).
-  std::unique_ptr<sync::SiteMap> jira_map;
-  std::vector<std::unique_ptr<JiraSite>> jira_sites;
-  std::unique_ptr<sync::SiteRoutingSource> jira_source;
-  std::unique_ptr<sync::SiteRoutingWriter> jira_writer;
-  std::unique_ptr<sync::SiteMap> gitlab_map;
-  std::vector<std::unique_ptr<GitLabInstance>> gitlab_instances;
-  std::unique_ptr<sync::SiteRoutingSource> gitlab_source;
-  std::unique_ptr<sync::SiteRoutingWriter> gitlab_writer;
-  std::unique_ptr<RoutingIssueOpener> jira_opener;
-  std::unique_ptr<RoutingIssueOpener> gitlab_opener;
+  // One stack per configured tracker, in registry order.
+  std::vector<std::unique_ptr<TrackerStack>> trackers;
 
   std::vector<sync::TrackerSource*> sources;
   std::vector<sync::TrackerWriter*> writers;
@@ -162,97 +114,52 @@ struct TrackerConnectors::Impl {
 
 namespace {
 
-// Adapts the HTTP listener's request/response to the connectors' webhook types, counts
-// deliveries by tracker and outcome, and logs one line per delivery (with its request id).
-template <typename Handler>
-http::HttpHandler WebhookRoute(const Handler* handler, metrics::Counter* counter,
-                               std::string tracker, std::string site) {
-  return [handler, counter, tracker, site](const http::HttpRequest& req) {
-    sync::WebhookRequest in;
-    in.headers = req.headers;
-    in.body = req.body;
-    sync::WebhookResponse out = handler->Handle(in);
-    const std::string outcome = out.outcome.empty() ? "unknown" : out.outcome;
-    counter->Inc({tracker, site, outcome});
-    log::Info("webhook delivery", {{"tracker", tracker},
-                                   {"site", site},
-                                   {"status", std::to_string(out.status)},
-                                   {"outcome", outcome}});
-    return http::HttpResponse{out.status, "application/json", out.body};
-  };
-}
-
-// The SiteMap name: "" for the default site (its tracker ids are stored unprefixed).
-template <typename SiteConfig>
-std::string SiteMapName(const SiteConfig& c) {
-  return c.is_default() ? std::string() : c.name;
-}
-
-absl::StatusOr<std::unique_ptr<JiraSite>> BuildJiraSite(const JiraSiteConfig& config,
-                                                        const sync::SiteMap& map, size_t index,
-                                                        sync::TrackerSink& core_sink,
-                                                        metrics::Registry& metrics) {
-  auto site = std::make_unique<JiraSite>();
-  site->name = config.name;
-  site->webhook_path = config.WebhookPath();
-  OKR_ASSIGN_OR_RETURN(site->curl, http_out::CurlHttpClient::Create({}));
-  site->metered = std::make_unique<MeteredHttpClient>(*site->curl, metrics, "jira", config.name);
-  site->retrying =
-      std::make_unique<http_out::RetryingHttpClient>(*site->metered, http_out::RetryPolicy{});
-  http_out::AuthHeader auth = config.pat.empty()
-                                  ? http_out::BasicAuth(config.email, config.api_token)
-                                  : http_out::BearerAuth(config.pat);
-  site->auth = std::make_unique<http_out::AuthenticatingHttpClient>(*site->retrying, auth);
-  connectors::jira::JiraClientOptions options;
-  options.site_base_url = config.url;
-  options.deployment = config.deployment == "datacenter"
-                           ? connectors::jira::JiraDeployment::kDataCenter
-                           : connectors::jira::JiraDeployment::kCloud;
-  options.fields.story_points_field = config.story_points_field;
-  options.fields.done_by_project = config.done;
-  OKR_ASSIGN_OR_RETURN(site->client, connectors::jira::JiraClient::Create(*site->auth, options));
-  site->sink = std::make_unique<sync::SiteSink>(map, index, core_sink);
-  site->webhooks = std::make_unique<connectors::jira::JiraWebhookHandler>(
-      config.webhook_secret, options.fields, config.url, *site->sink);
-  site->source = std::make_unique<connectors::jira::JiraTrackerSource>(*site->client, config.url);
-  site->writer = std::make_unique<connectors::jira::JiraTrackerWriter>(*site->client);
-  site->opener = std::make_unique<connectors::jira::JiraIssueOpener>(*site->client, config.url);
-  log::Info("jira connector enabled", {{"site", config.name},
-                                       {"url", config.url},
-                                       {"deployment", config.deployment},
-                                       {"webhook", site->webhook_path}});
-  return site;
-}
-
-absl::StatusOr<std::unique_ptr<GitLabInstance>> BuildGitLabInstance(
-    const GitLabInstanceConfig& config, const sync::SiteMap& map, size_t index,
-    sync::TrackerSink& core_sink, metrics::Registry& metrics) {
-  auto instance = std::make_unique<GitLabInstance>();
-  instance->name = config.name;
-  instance->webhook_path = config.WebhookPath();
-  OKR_ASSIGN_OR_RETURN(instance->curl, http_out::CurlHttpClient::Create({}));
-  instance->metered =
-      std::make_unique<MeteredHttpClient>(*instance->curl, metrics, "gitlab", config.name);
-  instance->retrying =
-      std::make_unique<http_out::RetryingHttpClient>(*instance->metered, http_out::RetryPolicy{});
-  connectors::gitlab::GitLabClientOptions options;
-  options.base_url = config.url;
-  options.private_token = config.token;
-  options.done.by_project = config.done;
-  OKR_ASSIGN_OR_RETURN(instance->client,
-                       connectors::gitlab::GitLabClient::Create(*instance->retrying, options));
-  instance->sink = std::make_unique<sync::SiteSink>(map, index, core_sink);
-  instance->webhooks = std::make_unique<connectors::gitlab::GitLabWebhookHandler>(
-      config.webhook_token, *instance->sink, options.done);
-  instance->source = std::make_unique<connectors::gitlab::GitLabTrackerSource>(*instance->client);
-  instance->writer = std::make_unique<connectors::gitlab::GitLabTrackerWriter>(*instance->client,
-                                                                               config.label_prefix);
-  instance->opener = std::make_unique<connectors::gitlab::GitLabIssueOpener>(*instance->client);
-  log::Info("gitlab connector enabled", {{"instance", config.name},
-                                         {"url", config.url},
-                                         {"label_prefix", config.label_prefix},
-                                         {"webhook", instance->webhook_path}});
-  return instance;
+// Builds every configured site of one tracker, or nothing (nullptr) when it has none.
+absl::StatusOr<std::unique_ptr<TrackerStack>> BuildTracker(const ConnectorRegistration& entry,
+                                                           const ServerConfig& config,
+                                                           sync::TrackerSink& core_sink,
+                                                           metrics::Counter& deliveries,
+                                                           metrics::Registry& metrics) {
+  const std::vector<SiteFactory> factories = entry.sites(config);
+  if (factories.empty()) return nullptr;
+  auto stack = std::make_unique<TrackerStack>();
+  stack->tracker = entry.tracker;
+  std::vector<sync::SiteMap::Site> map_sites;
+  for (const SiteFactory& factory : factories) {
+    auto site = std::make_unique<Site>();
+    OKR_ASSIGN_OR_RETURN(site->curl, outbound::CurlHttpClient::Create({}));
+    site->metered = std::make_unique<MeteredHttpClient>(*site->curl, metrics,
+                                                        TrackerSlug(entry.tracker), factory.name);
+    site->retrying =
+        std::make_unique<outbound::RetryingHttpClient>(*site->metered, outbound::RetryPolicy{});
+    OKR_ASSIGN_OR_RETURN(site->connector, factory.make(*site->retrying));
+    const sync::TrackerConnector* connector = site->connector.get();
+    // The default site's tracker ids are stored unprefixed (SiteMap name "").
+    map_sites.push_back(
+        {connector->is_default_site() ? std::string() : connector->site(),
+         [connector](absl::string_view key) { return connector->OwnsKey(key); },
+         [connector](absl::string_view project) { return connector->OwnsProject(project); }});
+    stack->sites.push_back(std::move(site));
+  }
+  stack->map = std::make_unique<sync::SiteMap>(std::move(map_sites));
+  std::vector<sync::TrackerSource*> sources;
+  std::vector<sync::TrackerWriter*> writers;
+  std::vector<sync::TrackerIssueOpener*> openers;
+  for (size_t i = 0; i < stack->sites.size(); ++i) {
+    Site& site = *stack->sites[i];
+    site.sink = std::make_unique<sync::SiteSink>(*stack->map, i, core_sink);
+    site.ingress = std::make_unique<http::WebhookIngress>(*site.connector, *site.sink, &deliveries);
+    sources.push_back(&site.connector->source());
+    writers.push_back(&site.connector->writer());
+    openers.push_back(&site.connector->issue_opener());
+  }
+  stack->source =
+      std::make_unique<sync::SiteRoutingSource>(entry.tracker, *stack->map, std::move(sources));
+  stack->writer =
+      std::make_unique<sync::SiteRoutingWriter>(entry.tracker, *stack->map, std::move(writers));
+  stack->opener = std::make_unique<sync::SiteRoutingIssueOpener>(entry.tracker, *stack->map,
+                                                                 std::move(openers));
+  return stack;
 }
 
 }  // namespace
@@ -267,11 +174,7 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
   impl->reconcile_every = config.reconcile_every;
   impl->writeback_every = config.writeback_every;
   impl->sink = std::make_unique<sync::CoreTrackerSink>(core);
-  impl->webhooks = &metrics.AddCounter(
-      "okr_webhook_deliveries_total",
-      "Tracker webhook deliveries by tracker, site and outcome (accepted, duplicate, stale, "
-      "ignored, rejected-auth, rejected-malformed, unavailable).",
-      {"tracker", "site", "outcome"});
+  impl->webhooks = &http::WebhookIngress::AddDeliveriesCounter(metrics);
   impl->reconcile_runs =
       &metrics.AddCounter("okr_reconcile_runs_total", "Reconciliation runs by result.", {"result"});
   impl->reconcile_duration =
@@ -284,52 +187,14 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
                            "Unix time of the last reconciliation run without errors.",
                            [raw] { return raw->last_reconcile_success.load(); });
 
-  if (!config.jira_sites.empty()) {
-    std::vector<sync::SiteMap::Site> sites;
-    for (const JiraSiteConfig& c : config.jira_sites) {
-      sites.push_back({SiteMapName(c), [c](absl::string_view key) { return c.Owns(key); }});
-    }
-    impl->jira_map = std::make_unique<sync::SiteMap>(std::move(sites));
-    std::vector<sync::TrackerSource*> sources;
-    std::vector<sync::TrackerWriter*> writers;
-    for (size_t i = 0; i < config.jira_sites.size(); ++i) {
-      OKR_ASSIGN_OR_RETURN(
-          std::unique_ptr<JiraSite> site,
-          BuildJiraSite(config.jira_sites[i], *impl->jira_map, i, *impl->sink, metrics));
-      sources.push_back(site->source.get());
-      writers.push_back(site->writer.get());
-      impl->jira_sites.push_back(std::move(site));
-    }
-    impl->jira_source = std::make_unique<sync::SiteRoutingSource>(Tracker::kJira, *impl->jira_map,
-                                                                  std::move(sources));
-    impl->jira_writer = std::make_unique<sync::SiteRoutingWriter>(Tracker::kJira, *impl->jira_map,
-                                                                  std::move(writers));
-    impl->sources.push_back(impl->jira_source.get());
-    impl->writers.push_back(impl->jira_writer.get());
-  }
-
-  if (!config.gitlab_instances.empty()) {
-    std::vector<sync::SiteMap::Site> sites;
-    for (const GitLabInstanceConfig& c : config.gitlab_instances) {
-      sites.push_back({SiteMapName(c), [c](absl::string_view key) { return c.Owns(key); }});
-    }
-    impl->gitlab_map = std::make_unique<sync::SiteMap>(std::move(sites));
-    std::vector<sync::TrackerSource*> sources;
-    std::vector<sync::TrackerWriter*> writers;
-    for (size_t i = 0; i < config.gitlab_instances.size(); ++i) {
-      OKR_ASSIGN_OR_RETURN(std::unique_ptr<GitLabInstance> instance,
-                           BuildGitLabInstance(config.gitlab_instances[i], *impl->gitlab_map, i,
-                                               *impl->sink, metrics));
-      sources.push_back(instance->source.get());
-      writers.push_back(instance->writer.get());
-      impl->gitlab_instances.push_back(std::move(instance));
-    }
-    impl->gitlab_source = std::make_unique<sync::SiteRoutingSource>(
-        Tracker::kGitLab, *impl->gitlab_map, std::move(sources));
-    impl->gitlab_writer = std::make_unique<sync::SiteRoutingWriter>(
-        Tracker::kGitLab, *impl->gitlab_map, std::move(writers));
-    impl->sources.push_back(impl->gitlab_source.get());
-    impl->writers.push_back(impl->gitlab_writer.get());
+  for (const ConnectorRegistration& entry : ConnectorRegistry()) {
+    OKR_ASSIGN_OR_RETURN(std::unique_ptr<TrackerStack> stack,
+                         BuildTracker(entry, config, *impl->sink, *impl->webhooks, metrics));
+    if (stack == nullptr) continue;
+    impl->sources.push_back(stack->source.get());
+    impl->writers.push_back(stack->writer.get());
+    impl->openers[stack->tracker] = stack->opener.get();
+    impl->trackers.push_back(std::move(stack));
   }
 
   if (!impl->sources.empty() && (absl::StartsWith(config.database, "postgresql://") ||
@@ -354,33 +219,12 @@ TrackerConnectors::~TrackerConnectors() { Stop(); }
 bool TrackerConnectors::enabled() const { return !impl_->sources.empty(); }
 
 std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() {
-  if (!impl_->jira_sites.empty() && impl_->jira_opener == nullptr) {
-    std::vector<sync::TrackerIssueOpener*> openers;
-    for (const auto& site : impl_->jira_sites) openers.push_back(site->opener.get());
-    impl_->jira_opener =
-        std::make_unique<RoutingIssueOpener>(Tracker::kJira, *impl_->jira_map, openers);
-  }
-  if (!impl_->gitlab_instances.empty() && impl_->gitlab_opener == nullptr) {
-    std::vector<sync::TrackerIssueOpener*> openers;
-    for (const auto& i : impl_->gitlab_instances) openers.push_back(i->opener.get());
-    impl_->gitlab_opener =
-        std::make_unique<RoutingIssueOpener>(Tracker::kGitLab, *impl_->gitlab_map, openers);
-  }
-  std::map<Tracker, sync::TrackerIssueOpener*> openers;
-  if (impl_->jira_opener) openers[Tracker::kJira] = impl_->jira_opener.get();
-  if (impl_->gitlab_opener) openers[Tracker::kGitLab] = impl_->gitlab_opener.get();
-  return openers;
+  return impl_->openers;
 }
 
 void TrackerConnectors::RegisterRoutes(http::HttpServer& server) {
-  for (const auto& site : impl_->jira_sites) {
-    server.Handle("POST", site->webhook_path,
-                  WebhookRoute(site->webhooks.get(), impl_->webhooks, "jira", site->name));
-  }
-  for (const auto& instance : impl_->gitlab_instances) {
-    server.Handle(
-        "POST", instance->webhook_path,
-        WebhookRoute(instance->webhooks.get(), impl_->webhooks, "gitlab", instance->name));
+  for (const auto& stack : impl_->trackers) {
+    for (const auto& site : stack->sites) site->ingress->Register(server);
   }
 }
 

@@ -1,14 +1,14 @@
-// TrackerConnectors: the composition of the Jira and GitLab connectors for the running
-// server. From the configuration (ServerConfig::jira_sites / gitlab_instances) it builds
-// each Jira site's and GitLab instance's outbound stack (libcurl -> retries/backoff ->
-// auth -> typed client), its webhook route on the HTTP listener, its reconciliation source
-// and its write-back writer; the sites of one tracker are joined by the site routing of
+// TrackerConnectors: the tracker connectors of the running server. For every entry of the
+// registry (connector_registry.h) and every site configured for it, it builds the site's
+// outbound stack (libcurl -> metrics -> retries), the connector (its factory adds auth and
+// the typed client), and the site's webhook ingress (service/http/webhook_ingress.h) writing
+// through a SiteSink; the sites of one tracker are joined by the site routing of
 // service/sync/site_routing.h. It runs reconciliation and write-back on background
-// threads. Only the composition root uses it.
+// threads. Only the composition root uses it; it never names a tracker.
 //
 //   auto connectors = TrackerConnectors::Create(config, core, store, clock, metrics);
-//   connectors->RegisterRoutes(http_server);   // POST /webhooks/jira[/<site>],
-//   /webhooks/gitlab[/<name>] connectors->Start();
+//   connectors->RegisterRoutes(http_server);   // POST /webhooks/<slug>[/<site>]
+//   connectors->Start();
 //   ...
 //   connectors->Stop();
 #ifndef OKR_SERVICE_SERVER_TRACKER_CONNECTORS_H_
@@ -25,7 +25,6 @@
 #include "service/okr/clock.h"
 #include "service/server/config.h"
 #include "service/storage/okr_store.h"
-#include "service/sync/reconciler.h"
 #include "service/sync/tracker_sync.h"
 
 namespace okr::server {

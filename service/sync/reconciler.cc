@@ -9,6 +9,7 @@
 #include "service/log/log.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
+#include "service/sync/core_tracker_sink.h"
 
 namespace okr::sync {
 namespace {
@@ -51,11 +52,11 @@ void Reconciler::ReconcileItems(TrackerSource& source, const std::vector<WorkIte
     }
     if (!*deleted) continue;  // e.g. not visible to the search yet; try again next run
     CoreTrackerSink sink(core_);
-    absl::StatusOr<core::TrackerDeletion> removed =
+    absl::StatusOr<TrackerDeletion> removed =
         sink.RemoveItem(item.tracker, item.external_id, item.key, "");
     if (!removed.ok()) {
       report.errors.push_back(removed.status());
-    } else if (removed->outcome == core::SyncOutcome::kApplied) {
+    } else if (removed->outcome == SyncOutcome::kApplied) {
       ++report.items_deleted;
     }
   }

@@ -20,6 +20,18 @@ std::optional<size_t> SiteMap::OwnerOf(absl::string_view key) const {
   return default_site;
 }
 
+std::optional<size_t> SiteMap::OwnerOfProject(absl::string_view project) const {
+  std::optional<size_t> default_site;
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (sites_[i].name.empty()) {
+      default_site = i;
+    } else if (sites_[i].owns_project && sites_[i].owns_project(project)) {
+      return i;
+    }
+  }
+  return default_site;
+}
+
 std::string SiteMap::StoredId(size_t site, const std::string& site_id) const {
   if (site_id.empty() || sites_[site].name.empty()) return site_id;
   return absl::StrCat(sites_[site].name, ":", site_id);
@@ -40,19 +52,19 @@ bool SiteSink::Owns(absl::string_view key) const {
   return owner.has_value() && *owner == site_;
 }
 
-absl::StatusOr<core::SyncOutcome> SiteSink::ApplyItem(const WorkItem& state,
-                                                      const std::string& delivery_id) {
-  if (!Owns(state.key)) return core::SyncOutcome::kUntracked;
+absl::StatusOr<SyncOutcome> SiteSink::ApplyItem(const WorkItem& state,
+                                                const std::string& delivery_id) {
+  if (!Owns(state.key)) return SyncOutcome::kUntracked;
   WorkItem stored = state;
   stored.external_id = sites_.StoredId(site_, state.external_id);
   return inner_.ApplyItem(stored, delivery_id);
 }
 
-absl::StatusOr<core::TrackerDeletion> SiteSink::RemoveItem(Tracker tracker,
-                                                           const std::string& external_id,
-                                                           const std::string& key,
-                                                           const std::string& delivery_id) {
-  if (!Owns(key)) return core::TrackerDeletion{};
+absl::StatusOr<TrackerDeletion> SiteSink::RemoveItem(Tracker tracker,
+                                                     const std::string& external_id,
+                                                     const std::string& key,
+                                                     const std::string& delivery_id) {
+  if (!Owns(key)) return TrackerDeletion{};
   return inner_.RemoveItem(tracker, sites_.StoredId(site_, external_id), key, delivery_id);
 }
 
@@ -135,6 +147,15 @@ absl::StatusOr<std::string> SiteRoutingWriter::Write(const WorkItem& item,
   WorkItem local = item;
   local.external_id = sites_.SiteId(*site, item.external_id);
   return writers_[*site]->Write(local, served, ref);
+}
+
+absl::StatusOr<WorkItem> SiteRoutingIssueOpener::OpenIssue(const NewIssue& issue) {
+  std::optional<size_t> site = sites_.OwnerOfProject(issue.project);
+  if (!site.has_value() || *site >= openers_.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no configured site owns project ", issue.project));
+  }
+  return openers_[*site]->OpenIssue(issue);
 }
 
 }  // namespace okr::sync

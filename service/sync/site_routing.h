@@ -15,6 +15,7 @@
 //   SiteSink eu_sink(sites, 1, core_sink);              // for the "eu" webhook handler
 //   SiteRoutingSource source(Tracker::kJira, sites, {&default_source, &eu_source});
 //   SiteRoutingWriter writer(Tracker::kJira, sites, {&default_writer, &eu_writer});
+//   SiteRoutingIssueOpener opener(Tracker::kJira, sites, {&default_opener, &eu_opener});
 //
 // Thread safety: SiteMap and SiteSink are immutable and thread-safe (SiteSink as far as
 // its inner sink is); the routing source and writer follow the sync interfaces' rule (one
@@ -38,6 +39,9 @@ class SiteMap {
     std::string name;  // "" for the default site
     // Whether this site owns the item with this key. Unused for the default site.
     std::function<bool(absl::string_view key)> owns;
+    // Whether this site owns this project (where rules open issues). Unused for the
+    // default site; unset: the site owns no project by name.
+    std::function<bool(absl::string_view project)> owns_project = nullptr;
   };
 
   // At most one site has an empty name. Named sites are asked in order.
@@ -48,6 +52,8 @@ class SiteMap {
   // The site that owns `key`: the first named site whose predicate accepts it, else the
   // default site; nullopt if there is no default site and no named site accepts it.
   std::optional<size_t> OwnerOf(absl::string_view key) const;
+  // The same for a project: the first named site owning it, else the default site.
+  std::optional<size_t> OwnerOfProject(absl::string_view project) const;
   // The external id as stored: "<name>:<id>" for a named site; unchanged for the default
   // site and for an empty id.
   std::string StoredId(size_t site, const std::string& site_id) const;
@@ -66,11 +72,11 @@ class SiteSink final : public TrackerSink {
   SiteSink(const SiteMap& sites, size_t site, TrackerSink& inner)
       : sites_(sites), site_(site), inner_(inner) {}
 
-  absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
-                                              const std::string& delivery_id) override;
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
-                                                   const std::string& key,
-                                                   const std::string& delivery_id) override;
+  absl::StatusOr<SyncOutcome> ApplyItem(const WorkItem& state,
+                                        const std::string& delivery_id) override;
+  absl::StatusOr<TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
+                                             const std::string& key,
+                                             const std::string& delivery_id) override;
 
  private:
   bool Owns(absl::string_view key) const;
@@ -119,6 +125,23 @@ class SiteRoutingWriter final : public TrackerWriter {
   const Tracker tracker_;
   const SiteMap& sites_;
   std::vector<TrackerWriter*> writers_;
+};
+
+// One TrackerIssueOpener over the openers of every site: each issue is opened through the
+// site owning its project (FAILED_PRECONDITION if no site owns it).
+class SiteRoutingIssueOpener final : public TrackerIssueOpener {
+ public:
+  SiteRoutingIssueOpener(Tracker tracker, const SiteMap& sites,
+                         std::vector<TrackerIssueOpener*> openers)
+      : tracker_(tracker), sites_(sites), openers_(std::move(openers)) {}
+
+  Tracker tracker() const override { return tracker_; }
+  absl::StatusOr<WorkItem> OpenIssue(const NewIssue& issue) override;
+
+ private:
+  const Tracker tracker_;
+  const SiteMap& sites_;
+  const std::vector<TrackerIssueOpener*> openers_;
 };
 
 }  // namespace okr::sync

@@ -3,31 +3,13 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "service/log/log.h"
 #include "service/okr/names.h"
 
 namespace okr::sync {
 
-absl::StatusOr<core::SyncOutcome> CoreTrackerSink::ApplyItem(const WorkItem& state,
-                                                             const std::string& delivery_id) {
-  return core_.ApplyTrackerUpdate(state, delivery_id);
-}
-
-absl::StatusOr<core::TrackerDeletion> CoreTrackerSink::RemoveItem(Tracker tracker,
-                                                                  const std::string& external_id,
-                                                                  const std::string& key,
-                                                                  const std::string& delivery_id) {
-  absl::StatusOr<core::TrackerDeletion> result =
-      core_.ApplyTrackerDeletion(tracker, external_id, key, delivery_id);
-  if (result.ok() && result->outcome == core::SyncOutcome::kApplied) {
-    log::Warn("tracker item deleted: removed from its key results",
-              {{"tracker", tracker == Tracker::kJira ? "jira" : "gitlab"},
-               {"key", key},
-               {"external_id", external_id},
-               {"key_results", absl::StrJoin(result->key_results, ",")}});
-  }
-  return result;
+absl::string_view WebhookRequest::Header(absl::string_view lower_case_name) const {
+  auto it = headers_.find(std::string(lower_case_name));
+  return it == headers_.end() ? absl::string_view() : absl::string_view(it->second);
 }
 
 std::string KeyResultPath(const std::string& objective_id, const std::string& key_result_id) {

@@ -1,9 +1,12 @@
-// Tracker sync interfaces: what the Jira and GitLab connectors implement (TrackerSource,
-// TrackerWriter) and what they call (TrackerSink). The sync layer turns tracker events and
-// reconciliation results into domain updates through OkrCore; connectors adapt the
-// trackers' wire formats and never touch the store.
+// Tracker sync interfaces (target okr_sync_api, domain only): what the tracker connectors
+// implement (TrackerSource, TrackerWriter, TrackerIssueOpener; TrackerConnector in
+// tracker_connector.h bundles them with the webhook half) and what tracker events are
+// handed to (TrackerSink). The sync implementation (okr_sync: reconciler, write-back,
+// CoreTrackerSink, site routing) turns them into domain updates through OkrCore;
+// connectors adapt the trackers' wire formats and never see the core or the store.
 //
-//   webhook:        connector parses + verifies -> TrackerSink::ApplyItem / RemoveItem
+//   webhook:        service/http's WebhookIngress verifies + parses through the connector
+//                   -> TrackerSink::ApplyItem / RemoveItem
 //   reconciliation: Reconciler asks TrackerSource for the truth and applies it
 //   write-back:     WriteBackWorker tells TrackerWriter what each linked item serves
 #ifndef OKR_SERVICE_SYNC_TRACKER_SYNC_H_
@@ -15,40 +18,43 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "service/core/okr_core.h"
+#include "absl/strings/string_view.h"
 #include "service/okr/model.h"
 
 namespace okr::sync {
 
+// What applying one tracker event did (tracker-neutral; the core's outcome mapped 1:1).
+enum class SyncOutcome {
+  kApplied,    // the item changed; linked key results were updated
+  kUnchanged,  // newer than what we held but nothing that matters changed
+  kStale,      // older than the state we hold: ignored
+  kDuplicate,  // this delivery id was applied before: ignored
+  kUntracked,  // no key result links this item: ignored
+};
+
+// What removing a deleted tracker item did.
+struct TrackerDeletion {
+  SyncOutcome outcome = SyncOutcome::kUntracked;
+  // Key results the item was removed from (`objectives/{o}/keyResults/{k}`).
+  std::vector<std::string> key_results;
+};
+
 // Receives tracker events. Implementations are thread-safe; every call is one durable
-// transaction, so a webhook may be acknowledged once it returns OK.
+// transaction, so a webhook may be acknowledged once it returns OK. INVALID_ARGUMENT: the
+// event's content fails domain validation (a retry fails the same way); any other error:
+// nothing was committed and a retry may succeed.
 class TrackerSink {
  public:
   virtual ~TrackerSink() = default;
   // The tracker's current state of one item. `delivery_id` (may be empty) dedupes
   // redeliveries; state older than what is held is ignored.
-  virtual absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
-                                                      const std::string& delivery_id) = 0;
+  virtual absl::StatusOr<SyncOutcome> ApplyItem(const WorkItem& state,
+                                                const std::string& delivery_id) = 0;
   // The item was deleted in the tracker.
-  virtual absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker,
-                                                           const std::string& external_id,
-                                                           const std::string& key,
-                                                           const std::string& delivery_id) = 0;
-};
-
-// The sink of the running service: OkrCore, plus a log line for every deleted item (a
-// deleted issue leaves its key results visibly, never silently).
-class CoreTrackerSink final : public TrackerSink {
- public:
-  explicit CoreTrackerSink(core::OkrCore& core) : core_(core) {}
-  absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
-                                              const std::string& delivery_id) override;
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
-                                                   const std::string& key,
-                                                   const std::string& delivery_id) override;
-
- private:
-  core::OkrCore& core_;
+  virtual absl::StatusOr<TrackerDeletion> RemoveItem(Tracker tracker,
+                                                     const std::string& external_id,
+                                                     const std::string& key,
+                                                     const std::string& delivery_id) = 0;
 };
 
 // Reads the truth from one tracker for reconciliation. Implementations batch requests
@@ -118,27 +124,27 @@ class TrackerIssueOpener {
   // one. Returns the item as the service identifies it (Jira: key "OKRX-12" with the
   // numeric id as external_id; GitLab: key "group/project#iid" with the global id as
   // external_id), with title and web url. INVALID_ARGUMENT for a missing project/title/
-  // label; the tracker's errors mapped by connectors/http/status_mapping (NOT_FOUND for an
+  // label; the tracker's errors mapped by service/outbound/status_mapping (NOT_FOUND for an
   // unknown project, ...).
   virtual absl::StatusOr<WorkItem> OpenIssue(const NewIssue& issue) = 0;
 };
 
-// An inbound tracker webhook as the HTTP layer hands it to a connector (the body is
-// already bounded in size), and the answer the connector gives.
-struct WebhookRequest {
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string body;                            // raw bytes, as signed
-  std::string Header(const std::string& lower_case_name) const {
-    auto it = headers.find(lower_case_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-};
-struct WebhookResponse {
-  int status = 200;
-  std::string body;  // JSON
-  // For metrics: accepted | duplicate | stale | ignored | rejected-auth |
-  // rejected-malformed | unavailable.
-  std::string outcome;
+// An inbound tracker webhook as the HTTP layer hands it to a connector: a view of the
+// request, valid while the call lasts (the body is not copied on the way and is already
+// bounded by the tracker's WebhookPolicy::max_body_bytes).
+class WebhookRequest {
+ public:
+  // `headers`: names lower-cased; both must outlive the request.
+  WebhookRequest(const std::map<std::string, std::string>& headers, absl::string_view body)
+      : headers_(headers), body_(body) {}
+  // The raw bytes, as signed.
+  absl::string_view body() const { return body_; }
+  // The value of a header, "" if absent (`lower_case_name` as stored: lower-cased).
+  absl::string_view Header(absl::string_view lower_case_name) const;
+
+ private:
+  const std::map<std::string, std::string>& headers_;
+  absl::string_view body_;
 };
 
 // Stable path of a key result's page under --public-url.

@@ -107,7 +107,7 @@ std::string Iso(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-std::string TrackerWords(Tracker t) { return t == Tracker::kGitLab ? "GitLab" : "Jira"; }
+std::string TrackerWords(Tracker t) { return TrackerDisplayName(t); }
 
 // Pages through a List use case.
 template <typename T, typename Fn>

@@ -13,11 +13,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
-#include "connectors/http/signature.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "okr/v1/okr_service.grpc.pb.h"
+#include "service/outbound/signature.h"
 #include "service/server/okr_server.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
@@ -308,7 +308,7 @@ TEST_F(EventsApiTest, Subscription_SignedDeliveries_SurviveThreeFailures_Without
     EXPECT_EQ(all[i].event_id, all[3].event_id);  // the same event was retried
   }
   for (const Receiver::Delivery& d : all) {
-    EXPECT_EQ(d.signature, "sha256=" + connectors::http::HmacSha256Hex(kSecret, d.body));
+    EXPECT_EQ(d.signature, "sha256=" + outbound::HmacSha256Hex(kSecret, d.body));
     EXPECT_THAT(d.body, HasSubstr("\"sequence\":\"" + d.event_id + "\""));
     EXPECT_THAT(d.body, HasSubstr("\"type\":\"" + d.event_type + "\""));
   }

@@ -50,7 +50,7 @@ class EventsCoreTest : public ::testing::Test {
     Team team;
     team.id = "checkout";
     team.display_name = "Checkout";
-    team.jira_project_key = "OKRX";
+    team.projects[Tracker::kJira] = "OKRX";
     ASSERT_TRUE(core_->CreateTeam(team, "").ok());
     Cycle cycle;
     cycle.id = "q4";

@@ -71,8 +71,8 @@ class RuleEngineTest : public ::testing::Test {
     Team team;
     team.id = "checkout";
     team.display_name = "Checkout";
-    team.jira_project_key = "OKRX";
-    team.gitlab_project = "acme/checkout";
+    team.projects[Tracker::kJira] = "OKRX";
+    team.projects[Tracker::kGitLab] = "acme/checkout";
     ASSERT_TRUE(core_->CreateTeam(team, "").ok());
     Cycle cycle;
     cycle.id = "q4";

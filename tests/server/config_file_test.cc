@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "connectors/gitlab/gitlab_config.h"
+#include "connectors/jira/jira_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/server/config.h"
@@ -20,6 +22,22 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using JiraSiteConfig = ::okr::connectors::jira::JiraSiteConfig;
+using GitLabInstanceConfig = ::okr::connectors::gitlab::GitLabInstanceConfig;
+
+// Each tracker's entries / sites, as the connector's site config type.
+const std::vector<JiraSiteConfig>& JiraSites(const ConnectorsFile& file) {
+  return file.sites<JiraSiteConfig>(Tracker::kJira);
+}
+const std::vector<GitLabInstanceConfig>& GitLabInstances(const ConnectorsFile& file) {
+  return file.sites<GitLabInstanceConfig>(Tracker::kGitLab);
+}
+const std::vector<JiraSiteConfig>& JiraSites(const ServerConfig& config) {
+  return config.sites<JiraSiteConfig>(Tracker::kJira);
+}
+const std::vector<GitLabInstanceConfig>& GitLabInstances(const ServerConfig& config) {
+  return config.sites<GitLabInstanceConfig>(Tracker::kGitLab);
+}
 
 struct Env {
   std::map<std::string, std::string> vars;
@@ -64,12 +82,12 @@ absl::StatusOr<ConnectorsFile> ParseText(const std::string& text, const Env& env
 TEST(ConfigFileTest, ExampleFile_ReadsEverySetting) {
   auto file = ParseText(kExample);
   ASSERT_TRUE(file.ok()) << file.status();
-  ASSERT_EQ(file->jira_sites.size(), 2u);
-  const JiraSiteConfig& def = file->jira_sites[0];
+  ASSERT_EQ(JiraSites(*file).size(), 2u);
+  const JiraSiteConfig& def = JiraSites(*file)[0];
   EXPECT_TRUE(def.is_default());
   EXPECT_EQ(def.WebhookPath(), "/webhooks/jira");
   EXPECT_THAT(def.done.at("OKRX").statuses, ElementsAre("Deployed"));
-  const JiraSiteConfig& eu = file->jira_sites[1];
+  const JiraSiteConfig& eu = JiraSites(*file)[1];
   EXPECT_EQ(eu.name, "eu");
   EXPECT_EQ(eu.url, "https://acme-eu.atlassian.net");
   EXPECT_EQ(eu.deployment, "datacenter");
@@ -85,8 +103,8 @@ TEST(ConfigFileTest, ExampleFile_ReadsEverySetting) {
   EXPECT_FALSE(eu.Owns("OPSX-1"));
   EXPECT_FALSE(eu.Owns("OKRX-1"));
 
-  ASSERT_EQ(file->gitlab_instances.size(), 1u);
-  const GitLabInstanceConfig& gl = file->gitlab_instances[0];
+  ASSERT_EQ(GitLabInstances(*file).size(), 1u);
+  const GitLabInstanceConfig& gl = GitLabInstances(*file)[0];
   EXPECT_EQ(gl.token, "int-token");
   EXPECT_EQ(gl.webhook_token, "int-hook-token");
   EXPECT_EQ(gl.label_prefix, "Goal");
@@ -108,7 +126,7 @@ TEST(ConfigFileTest, SecretFromFile_TrailingNewlineDropped) {
                   absl::StrCat(R"("webhook_secret_file": ")", dir.File("secret"), "\"")}});
   auto file = ParseText(text);
   ASSERT_TRUE(file.ok()) << file.status();
-  EXPECT_EQ(file->jira_sites[1].webhook_secret, "from-file");
+  EXPECT_EQ(JiraSites(*file)[1].webhook_secret, "from-file");
 }
 
 // Each case: a change to the example and the fragments the one-line error must contain.
@@ -283,17 +301,18 @@ TEST_F(ConfigWithFileTest, FlagBeatsEnvironmentBeatsFileForTheDefaultSite) {
   auto c = Parse({flag.c_str(), "--jira-url=https://flag.test"}, env);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->config_file, path_);
-  EXPECT_EQ(c->jira_url, "https://flag.test");             // flag over env over file
-  EXPECT_EQ(c->jira_story_points_field, "customfield_2");  // env over file
-  EXPECT_EQ(c->jira_webhook_secret, "env-hook");           // env over file
-  EXPECT_EQ(c->jira_pat, "file-pat");                      // file only
-  EXPECT_EQ(c->jira_email, "file@acme.test");              // file only
-  ASSERT_EQ(c->jira_sites.size(), 1u);
-  EXPECT_EQ(c->jira_sites[0].name, "default");
-  EXPECT_EQ(c->jira_sites[0].url, "https://flag.test");
-  EXPECT_EQ(c->jira_sites[0].webhook_secret, "env-hook");
-  EXPECT_EQ(c->jira_sites[0].story_points_field, "customfield_2");
-  EXPECT_THAT(c->jira_sites[0].done.at("OKRX").statuses, ElementsAre("Deployed"));
+  auto jira = [&c](const char* flag) { return c->setting(Tracker::kJira, flag); };
+  EXPECT_EQ(jira("jira-url"), "https://flag.test");             // flag over env over file
+  EXPECT_EQ(jira("jira-story-points-field"), "customfield_2");  // env over file
+  EXPECT_EQ(jira("jira-webhook-secret"), "env-hook");           // env over file
+  EXPECT_EQ(jira("jira-pat"), "file-pat");                      // file only
+  EXPECT_EQ(jira("jira-email"), "file@acme.test");              // file only
+  ASSERT_EQ(JiraSites(*c).size(), 1u);
+  EXPECT_EQ(JiraSites(*c)[0].name, "default");
+  EXPECT_EQ(JiraSites(*c)[0].url, "https://flag.test");
+  EXPECT_EQ(JiraSites(*c)[0].webhook_secret, "env-hook");
+  EXPECT_EQ(JiraSites(*c)[0].story_points_field, "customfield_2");
+  EXPECT_THAT(JiraSites(*c)[0].done.at("OKRX").statuses, ElementsAre("Deployed"));
   for (const std::string& line : c->DescribeForLog()) {
     for (const char* secret : {"file-pat", "file-hook", "env-hook"}) {
       EXPECT_THAT(line, Not(HasSubstr(secret)));
@@ -308,10 +327,10 @@ TEST_F(ConfigWithFileTest, OkrConfigEnvironment_NamesTheFileAndAddsNamedSites) {
   auto c = Parse({}, env);
   ASSERT_TRUE(c.ok()) << c.status();
   // No OKR_JIRA_URL: the default site is off; the named site runs.
-  ASSERT_EQ(c->jira_sites.size(), 1u);
-  EXPECT_EQ(c->jira_sites[0].name, "eu");
-  ASSERT_EQ(c->gitlab_instances.size(), 1u);
-  EXPECT_EQ(c->gitlab_instances[0].name, "int");
+  ASSERT_EQ(JiraSites(*c).size(), 1u);
+  EXPECT_EQ(JiraSites(*c)[0].name, "eu");
+  ASSERT_EQ(GitLabInstances(*c).size(), 1u);
+  EXPECT_EQ(GitLabInstances(*c)[0].name, "int");
   bool logged = false;
   for (const std::string& line : c->DescribeForLog()) {
     logged = logged || line.find("jira site eu") != std::string::npos;
@@ -327,10 +346,10 @@ TEST_F(ConfigWithFileTest, OkrConfigEnvironment_NamesTheFileAndAddsNamedSites) {
              {"OKR_JIRA_WEBHOOK_SECRET", "s"}}};
   auto p = Parse({}, plain);
   ASSERT_TRUE(p.ok()) << p.status();
-  ASSERT_EQ(p->jira_sites.size(), 1u);
-  EXPECT_EQ(p->jira_sites[0].WebhookPath(), "/webhooks/jira");
-  EXPECT_TRUE(p->jira_sites[0].done.empty());
-  EXPECT_TRUE(p->gitlab_instances.empty());
+  ASSERT_EQ(JiraSites(*p).size(), 1u);
+  EXPECT_EQ(JiraSites(*p)[0].WebhookPath(), "/webhooks/jira");
+  EXPECT_TRUE(JiraSites(*p)[0].done.empty());
+  EXPECT_TRUE(GitLabInstances(*p).empty());
 }
 
 TEST_F(ConfigWithFileTest, InvalidFileStopsParsingButNotHelp) {

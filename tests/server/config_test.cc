@@ -145,8 +145,8 @@ TEST(ConfigSecretsTest, SecretsComeFromEnvironmentOrFileAndAreNeverLogged) {
            {"OKR_JIRA_WEBHOOK_SECRET_FILE", path}}};
   auto c = Parse({}, env);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->jira_api_token, "env-token");
-  EXPECT_EQ(c->jira_webhook_secret, "file-token");
+  EXPECT_EQ(c->setting(Tracker::kJira, "jira-api-token"), "env-token");
+  EXPECT_EQ(c->setting(Tracker::kJira, "jira-webhook-secret"), "file-token");
   for (const std::string& line : c->DescribeForLog()) {
     EXPECT_THAT(line, ::testing::Not(HasSubstr("env-token")));
     EXPECT_THAT(line, ::testing::Not(HasSubstr("file-token")));

@@ -1,22 +1,22 @@
 #include "service/server/metered_http_client.h"
 
 #include "absl/status/status.h"
-#include "connectors/http/retrying_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/metrics/metrics.h"
-#include "tests/connectors/http/scripted_http_client.h"
+#include "service/outbound/retrying_http_client.h"
+#include "tests/outbound/scripted_http_client.h"
 
 namespace okr::server {
 namespace {
 
-using connectors::http::HttpRequest;
-using connectors::http::testing::Response;
-using connectors::http::testing::ScriptedHttpClient;
+using outbound::HttpRequest;
+using outbound::testing::Response;
+using outbound::testing::ScriptedHttpClient;
 using ::testing::HasSubstr;
 
 // Advances a fake clock instead of sleeping.
-class FakeSleeper final : public connectors::http::Sleeper {
+class FakeSleeper final : public outbound::Sleeper {
  public:
   absl::Time Now() override { return now_; }
   void SleepFor(absl::Duration d) override { now_ += d; }
@@ -30,12 +30,12 @@ TEST(MeteredHttpClientTest, CountsEachAttemptBelowRetries_So429sCuredByARetrySho
   metrics::Registry registry;
   MeteredHttpClient metered(curl, registry, "jira", "eu");
   FakeSleeper sleeper;
-  connectors::http::RetryingHttpClient retrying(metered, connectors::http::RetryPolicy{}, sleeper);
+  outbound::RetryingHttpClient retrying(metered, outbound::RetryPolicy{}, sleeper);
   HttpRequest request;
   request.method = "POST";
   request.url = "https://jira.example/rest/api/3/search/jql";
   request.idempotent = true;
-  absl::StatusOr<connectors::http::HttpResponse> response = retrying.Send(request);
+  absl::StatusOr<outbound::HttpResponse> response = retrying.Send(request);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 200);
 
@@ -56,7 +56,7 @@ TEST(MeteredHttpClientTest, TransportErrorCountsItsCodeName_AndIsReturnedUnchang
   MeteredHttpClient metered(curl, registry, "gitlab", "default");
   HttpRequest request;
   request.url = "https://gitlab.example/api/v4/projects";
-  absl::StatusOr<connectors::http::HttpResponse> response = metered.Send(request);
+  absl::StatusOr<outbound::HttpResponse> response = metered.Send(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(response.status().message(), "connection refused");
   EXPECT_THAT(registry.Render(),

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -32,17 +33,17 @@ SiteMap TwoSites() {
 
 class RecordingSink final : public TrackerSink {
  public:
-  absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
-                                              const std::string& delivery_id) override {
+  absl::StatusOr<SyncOutcome> ApplyItem(const WorkItem& state,
+                                        const std::string& delivery_id) override {
     applied.push_back(state);
-    return core::SyncOutcome::kApplied;
+    return SyncOutcome::kApplied;
   }
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
-                                                   const std::string& key,
-                                                   const std::string& delivery_id) override {
+  absl::StatusOr<TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
+                                             const std::string& key,
+                                             const std::string& delivery_id) override {
     removed.push_back(external_id);
-    core::TrackerDeletion d;
-    d.outcome = core::SyncOutcome::kApplied;
+    TrackerDeletion d;
+    d.outcome = SyncOutcome::kApplied;
     return d;
   }
   std::vector<WorkItem> applied;
@@ -132,10 +133,10 @@ TEST(SiteSinkTest, ItemOfAProjectAnotherSiteOwns_IsIgnored) {
   RecordingSink core;
   SiteSink default_sink(sites, 0, core);
   SiteSink eu_sink(sites, 1, core);
-  EXPECT_EQ(*default_sink.ApplyItem(Item("OPS-1", "5"), "d1"), core::SyncOutcome::kUntracked);
-  EXPECT_EQ(*eu_sink.ApplyItem(Item("OKRX-1", "5"), "d2"), core::SyncOutcome::kUntracked);
+  EXPECT_EQ(*default_sink.ApplyItem(Item("OPS-1", "5"), "d1"), SyncOutcome::kUntracked);
+  EXPECT_EQ(*eu_sink.ApplyItem(Item("OKRX-1", "5"), "d2"), SyncOutcome::kUntracked);
   EXPECT_EQ(eu_sink.RemoveItem(Tracker::kJira, "5", "OKRX-1", "d3")->outcome,
-            core::SyncOutcome::kUntracked);
+            SyncOutcome::kUntracked);
   EXPECT_THAT(core.applied, IsEmpty());
   EXPECT_THAT(core.removed, IsEmpty());
 }
@@ -201,6 +202,39 @@ TEST(SiteRoutingWriterTest, WritesGoToTheOwningSite) {
   SiteMap named_only({{"eu", [](absl::string_view key) { return absl::StartsWith(key, "OPS-"); }}});
   SiteRoutingWriter only_eu(Tracker::kJira, named_only, {&eu_writer});
   EXPECT_EQ(only_eu.Write(Item("OKRX-1"), {}, "").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Opens whatever issue it is asked for, as the site it stands for, and records it.
+class FakeOpener final : public TrackerIssueOpener {
+ public:
+  Tracker tracker() const override { return Tracker::kJira; }
+  absl::StatusOr<WorkItem> OpenIssue(const NewIssue& issue) override {
+    opened.push_back(issue.project);
+    return Item(absl::StrCat(issue.project, "-1"));
+  }
+  std::vector<std::string> opened;
+};
+
+TEST(SiteRoutingIssueOpenerTest, IssuesOpenInTheSiteOwningTheProject) {
+  SiteMap sites({{"", nullptr},
+                 {"eu", [](absl::string_view key) { return absl::StartsWith(key, "OPS-"); },
+                  [](absl::string_view project) { return project == "OPS"; }}});
+  EXPECT_EQ(sites.OwnerOfProject("OPS"), 1u);
+  EXPECT_EQ(sites.OwnerOfProject("OKRX"), 0u);
+  FakeOpener default_opener;
+  FakeOpener eu_opener;
+  SiteRoutingIssueOpener opener(Tracker::kJira, sites, {&default_opener, &eu_opener});
+  ASSERT_TRUE(opener.OpenIssue(NewIssue{"OPS", "t", "d", "u", "l"}).ok());
+  ASSERT_TRUE(opener.OpenIssue(NewIssue{"OKRX", "t", "d", "u", "l"}).ok());
+  EXPECT_THAT(eu_opener.opened, ElementsAre("OPS"));
+  EXPECT_THAT(default_opener.opened, ElementsAre("OKRX"));
+
+  SiteMap named_only({{"eu", nullptr, [](absl::string_view p) { return p == "OPS"; }}});
+  SiteRoutingIssueOpener only_eu(Tracker::kJira, named_only, {&eu_opener});
+  absl::StatusOr<WorkItem> unowned = only_eu.OpenIssue(NewIssue{"OKRX", "t", "d", "u", "l"});
+  EXPECT_EQ(unowned.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unowned.status().message(),
+              ::testing::HasSubstr("no configured site owns project OKRX"));
 }
 
 }  // namespace

@@ -14,10 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "connectors/http/curl_http_client.h"
-#include "connectors/http/retrying_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/outbound/curl_http_client.h"
+#include "service/outbound/retrying_http_client.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 
@@ -42,7 +42,7 @@ constexpr char kEncodedProject[] = "acme%2Fsub%2Fcheckout";
 
 // The retry loop's clock: sleeping advances the same FakeClock the fake GitLab reads, so a
 // RateLimit-Reset epoch is reached without real waiting.
-class FakeSleeper final : public http::Sleeper {
+class FakeSleeper final : public outbound::Sleeper {
  public:
   explicit FakeSleeper(okr::testing::FakeClock& clock) : clock_(clock) {}
   absl::Time Now() override { return clock_.Now(); }
@@ -72,10 +72,12 @@ class GitLabClientTest : public ::testing::Test {
     ASSERT_TRUE(fake.ok()) << fake.status();
     fake_ = *std::move(fake);
     fake_->AddProject(kProject);
-    absl::StatusOr<std::unique_ptr<http::CurlHttpClient>> curl = http::CurlHttpClient::Create({});
+    absl::StatusOr<std::unique_ptr<outbound::CurlHttpClient>> curl =
+        outbound::CurlHttpClient::Create({});
     ASSERT_TRUE(curl.ok()) << curl.status();
     curl_ = *std::move(curl);
-    retrying_ = std::make_unique<http::RetryingHttpClient>(*curl_, http::RetryPolicy{}, sleeper_);
+    retrying_ =
+        std::make_unique<outbound::RetryingHttpClient>(*curl_, outbound::RetryPolicy{}, sleeper_);
     client_ = MakeClient(fake_->private_token());
   }
 
@@ -109,8 +111,8 @@ class GitLabClientTest : public ::testing::Test {
   okr::testing::FakeClock clock_{kNow};
   FakeSleeper sleeper_{clock_};
   std::unique_ptr<FakeGitLabServer> fake_;
-  std::unique_ptr<http::CurlHttpClient> curl_;
-  std::unique_ptr<http::RetryingHttpClient> retrying_;
+  std::unique_ptr<outbound::CurlHttpClient> curl_;
+  std::unique_ptr<outbound::RetryingHttpClient> retrying_;
   std::unique_ptr<GitLabClient> client_;
 };
 
@@ -452,28 +454,28 @@ TEST_F(GitLabClientTest, CreateIssue_InvalidArguments_RejectedBeforeAnyRequest) 
   EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kCreateIssue), 0);
 }
 
-class ScriptedHttpClient final : public http::HttpClient {
+class ScriptedHttpClient final : public outbound::HttpClient {
  public:
-  explicit ScriptedHttpClient(std::vector<http::HttpResponse> script)
+  explicit ScriptedHttpClient(std::vector<outbound::HttpResponse> script)
       : script_(std::move(script)) {}
-  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override {
+  absl::StatusOr<outbound::HttpResponse> Send(const outbound::HttpRequest& request) override {
     absl::MutexLock lock(&mu_);
     requests_.push_back(request);
     return script_[std::min(requests_.size(), script_.size()) - 1];
   }
-  std::vector<http::HttpRequest> requests() {
+  std::vector<outbound::HttpRequest> requests() {
     absl::MutexLock lock(&mu_);
     return requests_;
   }
 
  private:
   absl::Mutex mu_;
-  const std::vector<http::HttpResponse> script_;
-  std::vector<http::HttpRequest> requests_ ABSL_GUARDED_BY(mu_);
+  const std::vector<outbound::HttpResponse> script_;
+  std::vector<outbound::HttpRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 
-http::HttpResponse Response(int status, std::string body, http::HttpHeaders headers = {}) {
-  http::HttpResponse response;
+outbound::HttpResponse Response(int status, std::string body, outbound::HttpHeaders headers = {}) {
+  outbound::HttpResponse response;
   response.status = status;
   response.body = std::move(body);
   response.headers = std::move(headers);
@@ -496,7 +498,7 @@ std::unique_ptr<GitLabClient> ScriptedClient(ScriptedHttpClient& http) {
 TEST(GitLabClientScriptedTest, BaseUrlWithRelativeRootAndPrivateTokenHeader) {
   ScriptedHttpClient http({Response(200, kIssueJson)});
   ASSERT_TRUE(ScriptedClient(http)->GetIssue("a/b", 1).ok());
-  const http::HttpRequest request = http.requests().at(0);
+  const outbound::HttpRequest request = http.requests().at(0);
   EXPECT_EQ(request.url, "https://gitlab.example.com/gitlab/api/v4/projects/a%2Fb/issues/1");
   EXPECT_THAT(request.headers, Contains(std::make_pair(std::string("PRIVATE-TOKEN"),
                                                        std::string("glpat-scripted"))));
@@ -504,10 +506,10 @@ TEST(GitLabClientScriptedTest, BaseUrlWithRelativeRootAndPrivateTokenHeader) {
 
 TEST(GitLabClientScriptedTest, ForeignNextLink_FallsBackToXNextPageOrFails) {
   const std::string page = absl::StrCat("[", kIssueJson, "]");
-  const http::HttpHeaders foreign_link = {
+  const outbound::HttpHeaders foreign_link = {
       {"link", "<https://evil.example.com/api/v4/projects/a%2Fb/issues?page=2>; rel=\"next\""}};
   {
-    http::HttpHeaders headers = foreign_link;
+    outbound::HttpHeaders headers = foreign_link;
     headers.emplace_back("x-next-page", "2");
     ScriptedHttpClient http({Response(200, page, headers), Response(200, "[]")});
     ASSERT_TRUE(ScriptedClient(http)->ListIssuesByLabels("a/b", {"OKR::abc"}).ok());
@@ -633,7 +635,7 @@ TEST(GitLabClientScriptedTest, CreateIssue_PostsJsonToEncodedProject_NotIdempote
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->iid, 1);
   ASSERT_THAT(http.requests(), SizeIs(1));
-  const http::HttpRequest request = http.requests()[0];
+  const outbound::HttpRequest request = http.requests()[0];
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.url, "https://gitlab.example.com/gitlab/api/v4/projects/a%2Fb/issues");
   EXPECT_FALSE(request.IsIdempotent());

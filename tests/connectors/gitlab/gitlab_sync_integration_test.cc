@@ -1,10 +1,10 @@
 // Integration tests of the GitLab side of tracker sync, composed the way the server composes
 // it: a real SqliteStore in a temp directory, OkrCore on a FakeClock, CoreTrackerSink,
-// GitLabWebhookHandler (called directly, and behind a real okr::http::HttpServer fed by the
-// fake's SendIssueHook), and the outbound stack CurlHttpClient -> RetryingHttpClient (fake
-// sleeper) -> GitLabClient against FakeGitLabServer, feeding GitLabTrackerSource /
-// GitLabTrackerWriter to the Reconciler and the WriteBackWorker. The fake GitLab stamps its
-// issues with the same FakeClock.
+// the GitLab connector's webhooks behind the webhook ingress (called directly, and behind a
+// real okr::http::HttpServer fed by the fake's SendIssueHook), and the outbound stack
+// CurlHttpClient -> RetryingHttpClient (fake sleeper) -> GitLabClient against FakeGitLabServer,
+// feeding GitLabTrackerSource / GitLabTrackerWriter to the Reconciler and the WriteBackWorker. The
+// fake GitLab stamps its issues with the same FakeClock.
 //
 // Every case asserts exact progress values read back through OkrCore::GetKeyResult.
 #include <algorithm>
@@ -21,14 +21,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "connectors/gitlab/gitlab_connector.h"
 #include "connectors/gitlab/gitlab_sync.h"
 #include "connectors/gitlab/mapper.h"
-#include "connectors/gitlab/webhook_handler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/core/okr_core.h"
 #include "service/http/http_server.h"
+#include "service/http/webhook_ingress.h"
 #include "service/storage/sqlite/sqlite_store.h"
+#include "service/sync/core_tracker_sink.h"
 #include "service/sync/reconciler.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
@@ -91,7 +93,16 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
 
-    handler_ = std::make_unique<GitLabWebhookHandler>(kToken, *sink_);
+    GitLabInstanceConfig instance;
+    instance.name = "default";
+    instance.url = fake_->base_url();
+    instance.token = fake_->private_token();
+    instance.webhook_token = kToken;
+    absl::StatusOr<std::unique_ptr<sync::TrackerConnector>> connector =
+        MakeGitLabConnector(instance, *stack_->retrying);
+    ASSERT_TRUE(connector.ok()) << connector.status();
+    connector_ = *std::move(connector);
+    handler_ = std::make_unique<http::WebhookIngress>(*connector_, *sink_);
     source_ = std::make_unique<GitLabTrackerSource>(*stack_->client);
     writer_ = std::make_unique<GitLabTrackerWriter>(*stack_->client, "OKR");
     reconciler_ = std::make_unique<sync::Reconciler>(
@@ -133,8 +144,8 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
     kr.id = id;
     kr.title = "Ship the checkout epics";
     kr.type = KeyResultType::kWorkItems;
-    kr.gitlab_project = gitlab_project;
-    kr.gitlab_labels = std::move(gitlab_labels);
+    kr.scopes[Tracker::kGitLab].project = gitlab_project;
+    kr.scopes[Tracker::kGitLab].labels = std::move(gitlab_labels);
     absl::StatusOr<KeyResult> created = core_->CreateKeyResult(kr, "");
     ASSERT_TRUE(created.ok()) << created.status();
   }
@@ -172,9 +183,9 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
   }
 
   // The delivery as the HTTP layer hands it over (header names lower-cased).
-  static sync::WebhookRequest Request(const FakeGitLabIssueHook& hook,
-                                      const std::string& token = kToken) {
-    sync::WebhookRequest request;
+  static http::HttpRequest Request(const FakeGitLabIssueHook& hook,
+                                   const std::string& token = kToken) {
+    http::HttpRequest request;
     request.body = hook.Serialize();
     request.headers["content-type"] = "application/json";
     request.headers["user-agent"] = "GitLab/18.2.1";
@@ -186,7 +197,7 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
     return request;
   }
 
-  sync::WebhookResponse Deliver(const absl::StatusOr<FakeGitLabIssueHook>& hook) {
+  http::WebhookAnswer Deliver(const absl::StatusOr<FakeGitLabIssueHook>& hook) {
     EXPECT_TRUE(hook.ok()) << hook.status();
     if (!hook.ok()) return {};
     return handler_->Handle(Request(*hook));
@@ -238,7 +249,8 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
   std::unique_ptr<sync::CoreTrackerSink> sink_;
   std::unique_ptr<FakeGitLabServer> fake_;
   std::unique_ptr<GitLabTestStack> stack_;
-  std::unique_ptr<GitLabWebhookHandler> handler_;
+  std::unique_ptr<sync::TrackerConnector> connector_;
+  std::unique_ptr<http::WebhookIngress> handler_;
   std::unique_ptr<GitLabTrackerSource> source_;
   std::unique_ptr<GitLabTrackerWriter> writer_;
   std::unique_ptr<sync::Reconciler> reconciler_;
@@ -252,7 +264,7 @@ TEST_F(GitLabSyncIntegrationTest, CloseReopenUpdate_ViaHooksInBothTimestampForma
   AddAndLinkIssues("epics", 4);
   EXPECT_EQ(Progress("epics"), 0.0);
 
-  sync::WebhookResponse response =
+  http::WebhookAnswer response =
       Deliver(fake_->CloseIssue(kProject, 1, GitLabHookTimeFormat::kIso8601));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
@@ -304,9 +316,9 @@ TEST_F(GitLabSyncIntegrationTest, ConfidentialIssueHook_Applied) {
   absl::StatusOr<FakeGitLabIssueHook> hook = fake_->CloseIssue(kProject, 1);
   ASSERT_TRUE(hook.ok()) << hook.status();
   ASSERT_TRUE(hook->confidential);
-  const sync::WebhookRequest request = Request(*hook);
+  const http::HttpRequest request = Request(*hook);
   ASSERT_EQ(request.Header("x-gitlab-event"), "Confidential Issue Hook");
-  sync::WebhookResponse response = handler_->Handle(request);
+  http::WebhookAnswer response = handler_->Handle(request);
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.5);
@@ -319,7 +331,7 @@ TEST_F(GitLabSyncIntegrationTest, DuplicateDelivery_SameIdempotencyKey_CountedOn
   ASSERT_TRUE(close.ok());
 
   EXPECT_EQ(handler_->Handle(Request(*close)).outcome, "accepted");
-  sync::WebhookResponse again = handler_->Handle(Request(*close));  // a retry / re-send
+  http::WebhookAnswer again = handler_->Handle(Request(*close));  // a retry / re-send
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.outcome, "duplicate");
   EXPECT_EQ(again.body, R"({"status":"duplicate"})");
@@ -355,7 +367,7 @@ TEST_F(GitLabSyncIntegrationTest, OutOfOrder_OlderUpdatedAtAfterNewer_NoRegressi
 
   EXPECT_EQ(Deliver(closed_again).outcome, "accepted");
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.5);
-  sync::WebhookResponse late = Deliver(reopened);
+  http::WebhookAnswer late = Deliver(reopened);
   EXPECT_EQ(late.status, 200);
   EXPECT_EQ(late.outcome, "stale");
   EXPECT_EQ(late.body, R"({"status":"stale"})");
@@ -385,7 +397,7 @@ TEST_F(GitLabSyncIntegrationTest, WrongOrMissingToken_401AndNothingChanges) {
   absl::StatusOr<FakeGitLabIssueHook> close = fake_->CloseIssue(kProject, 1);
   ASSERT_TRUE(close.ok());
 
-  sync::WebhookResponse response = handler_->Handle(Request(*close, "not the token"));
+  http::WebhookAnswer response = handler_->Handle(Request(*close, "not the token"));
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(response.outcome, "rejected-auth");
   EXPECT_THAT(response.body, HasSubstr(R"("code":401)"));
@@ -409,10 +421,10 @@ TEST_F(GitLabSyncIntegrationTest, OtherEventsAndObjectKinds_200Ignored) {
   ASSERT_TRUE(close.ok());
 
   // A note event on the issue: acknowledged, not read.
-  sync::WebhookRequest note = Request(*close);
+  http::HttpRequest note = Request(*close);
   note.headers["x-gitlab-event"] = "Note Hook";
   note.body = R"({"object_kind":"note","object_attributes":{"note":"LGTM"}})";
-  sync::WebhookResponse response = handler_->Handle(note);
+  http::WebhookAnswer response = handler_->Handle(note);
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "ignored");
   EXPECT_EQ(response.body, R"({"status":"ignored"})");
@@ -440,9 +452,9 @@ TEST_F(GitLabSyncIntegrationTest, Malformed_400NamingTheFieldAndNothingChanges) 
   absl::StatusOr<FakeGitLabIssueHook> close = fake_->CloseIssue(kProject, 1);
   ASSERT_TRUE(close.ok());
 
-  sync::WebhookRequest truncated = Request(*close);
+  http::HttpRequest truncated = Request(*close);
   truncated.body = truncated.body.substr(0, truncated.body.size() / 2);
-  sync::WebhookResponse response = handler_->Handle(truncated);
+  http::WebhookAnswer response = handler_->Handle(truncated);
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.outcome, "rejected-malformed");
   EXPECT_THAT(response.body, HasSubstr(R"("code":400)"));
@@ -491,7 +503,7 @@ TEST_F(GitLabSyncIntegrationTest, ThroughRealHttpServer_RouteVerifiesAndApplies)
   absl::StatusOr<std::unique_ptr<::okr::http::HttpServer>> server =
       okr::testing::LoopbackHttpServer();
   ASSERT_TRUE(server.ok()) << server.status();
-  // What the composition root registers: HttpRequest <-> sync::WebhookRequest/Response.
+  // What the composition root registers: the ingress on POST /webhooks/gitlab.
   (*server)->Handle("POST", "/webhooks/gitlab", okr::testing::WebhookRoute(*handler_));
   ASSERT_TRUE((*server)->Start().ok());
   const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/webhooks/gitlab");

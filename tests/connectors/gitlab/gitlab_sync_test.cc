@@ -249,19 +249,19 @@ TEST_F(GitLabSyncTest, ScopeMatches_LabelsAndMilestone) {
   EXPECT_FALSE(matches->has_value());  // no GitLab scope
   EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kListIssues), 0);
 
-  kr.gitlab_project = kProject;
-  kr.gitlab_labels = {"nps", "q4"};
+  kr.scopes[Tracker::kGitLab].project = kProject;
+  kr.scopes[Tracker::kGitLab].labels = {"nps", "q4"};
   matches = source_->ScopeMatches(kr);
   ASSERT_TRUE(matches.ok()) << matches.status();
   ASSERT_TRUE(matches->has_value());
   EXPECT_THAT(Keys(**matches), UnorderedElementsAre("acme/checkout#1", "acme/checkout#4"));
 
-  kr.gitlab_milestone = "2026-Q4";
+  kr.scopes[Tracker::kGitLab].milestone = "2026-Q4";
   matches = source_->ScopeMatches(kr);
   ASSERT_TRUE(matches.ok()) << matches.status();
   EXPECT_THAT(Keys(**matches), ElementsAre("acme/checkout#1"));
 
-  kr.gitlab_labels.clear();
+  kr.scopes[Tracker::kGitLab].labels.clear();
   matches = source_->ScopeMatches(kr);
   EXPECT_EQ(matches.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(matches.status().message(), HasSubstr("gitlab_labels"));

@@ -18,15 +18,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connectors/gitlab/gitlab_client.h"
-#include "connectors/http/curl_http_client.h"
-#include "connectors/http/retrying_http_client.h"
+#include "service/outbound/curl_http_client.h"
+#include "service/outbound/retrying_http_client.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 
 namespace okr::connectors::gitlab::testing {
 
 // The retry loop's time is the test's FakeClock; sleeping advances it. Thread-safe.
-class ClockSleeper final : public http::Sleeper {
+class ClockSleeper final : public outbound::Sleeper {
  public:
   explicit ClockSleeper(okr::testing::FakeClock& clock) : clock_(clock) {}
   absl::Time Now() override { return clock_.Now(); }
@@ -51,20 +51,21 @@ struct GitLabTestStack {
   explicit GitLabTestStack(okr::testing::FakeClock& clock) : sleeper(clock) {}
 
   ClockSleeper sleeper;
-  std::unique_ptr<http::CurlHttpClient> curl;
-  std::unique_ptr<http::RetryingHttpClient> retrying;
+  std::unique_ptr<outbound::CurlHttpClient> curl;
+  std::unique_ptr<outbound::RetryingHttpClient> retrying;
   std::unique_ptr<GitLabClient> client;
 
   static absl::StatusOr<std::unique_ptr<GitLabTestStack>> Create(
       const okr::testing::FakeGitLabServer& fake, okr::testing::FakeClock& clock) {
     auto stack = std::make_unique<GitLabTestStack>(clock);
-    absl::StatusOr<std::unique_ptr<http::CurlHttpClient>> curl = http::CurlHttpClient::Create({});
+    absl::StatusOr<std::unique_ptr<outbound::CurlHttpClient>> curl =
+        outbound::CurlHttpClient::Create({});
     if (!curl.ok()) return curl.status();
     stack->curl = *std::move(curl);
-    http::RetryPolicy policy;
+    outbound::RetryPolicy policy;
     policy.max_attempts = 5;
     stack->retrying =
-        std::make_unique<http::RetryingHttpClient>(*stack->curl, policy, stack->sleeper);
+        std::make_unique<outbound::RetryingHttpClient>(*stack->curl, policy, stack->sleeper);
     GitLabClientOptions options;
     options.base_url = fake.base_url();
     options.private_token = fake.private_token();

@@ -1,7 +1,6 @@
-// GitLabWebhookHandler against a recording TrackerSink: the order of checks, what reaches the
-// sink (state, delivery id), and the answer for every sink outcome and failure.
-#include "connectors/gitlab/webhook_handler.h"
-
+// The GitLab connector's webhook half behind the webhook ingress (service/http), against a
+// recording TrackerSink: the order of checks, what reaches the sink (state, delivery id),
+// and the answer for every sink outcome and failure.
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,13 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "connectors/gitlab/gitlab_connector.h"
 #include "connectors/gitlab/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/core/okr_core.h"
+#include "service/http/webhook_ingress.h"
 #include "service/sync/tracker_sync.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
+#include "tests/testing/webhook_route.h"
 
 namespace okr::connectors::gitlab {
 namespace {
@@ -44,18 +45,18 @@ class RecordingSink final : public sync::TrackerSink {
     std::string delivery_id;
   };
 
-  absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
+  absl::StatusOr<sync::SyncOutcome> ApplyItem(const WorkItem& state,
                                               const std::string& delivery_id) override {
     absl::MutexLock lock(&mu_);
     calls_.push_back({state, delivery_id});
     return answer_;
   }
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker, const std::string&, const std::string&,
+  absl::StatusOr<sync::TrackerDeletion> RemoveItem(Tracker, const std::string&, const std::string&,
                                                    const std::string&) override {
     return absl::InternalError("GitLab never deletes through a hook");
   }
 
-  void Answer(absl::StatusOr<core::SyncOutcome> answer) {
+  void Answer(absl::StatusOr<sync::SyncOutcome> answer) {
     absl::MutexLock lock(&mu_);
     answer_ = std::move(answer);
   }
@@ -66,9 +67,23 @@ class RecordingSink final : public sync::TrackerSink {
 
  private:
   absl::Mutex mu_;
-  absl::StatusOr<core::SyncOutcome> answer_ ABSL_GUARDED_BY(mu_) = core::SyncOutcome::kApplied;
+  absl::StatusOr<sync::SyncOutcome> answer_ ABSL_GUARDED_BY(mu_) = sync::SyncOutcome::kApplied;
   std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
 };
+
+// The connector of an instance with this webhook token (its REST half is unused).
+std::unique_ptr<sync::TrackerConnector> Connector(okr::testing::NoNetworkHttpClient& http,
+                                                  const std::string& webhook_token) {
+  GitLabInstanceConfig instance;
+  instance.name = "default";
+  instance.url = "https://gitlab.example.com";
+  instance.token = "rest-token";
+  instance.webhook_token = webhook_token;
+  absl::StatusOr<std::unique_ptr<sync::TrackerConnector>> connector =
+      MakeGitLabConnector(instance, http);
+  EXPECT_TRUE(connector.ok()) << connector.status();
+  return connector.ok() ? *std::move(connector) : nullptr;
+}
 
 class GitLabWebhookHandlerTest : public ::testing::Test {
  protected:
@@ -92,9 +107,9 @@ class GitLabWebhookHandlerTest : public ::testing::Test {
     return hook.ok() ? *hook : FakeGitLabIssueHook{};
   }
 
-  static sync::WebhookRequest Request(const FakeGitLabIssueHook& hook,
-                                      const std::string& token = kToken) {
-    sync::WebhookRequest request;
+  static http::HttpRequest Request(const FakeGitLabIssueHook& hook,
+                                   const std::string& token = kToken) {
+    http::HttpRequest request;
     request.body = hook.Serialize();
     request.headers["x-gitlab-event"] =
         hook.confidential ? "Confidential Issue Hook" : "Issue Hook";
@@ -106,13 +121,15 @@ class GitLabWebhookHandlerTest : public ::testing::Test {
   // 2025-06-04T12:03:07.640Z: REST would say .640, the hook says :07.
   okr::testing::FakeClock clock_{absl::FromUnixMillis(1749038587640)};
   std::unique_ptr<FakeGitLabServer> fake_;
+  okr::testing::NoNetworkHttpClient http_;
   RecordingSink sink_;
-  GitLabWebhookHandler handler_{kToken, sink_};
+  std::unique_ptr<sync::TrackerConnector> connector_ = Connector(http_, kToken);
+  http::WebhookIngress handler_{*connector_, sink_};
 };
 
 TEST_F(GitLabWebhookHandlerTest, IssueHook_HandsTheIssueStateToTheSink) {
   const FakeGitLabIssueHook hook = CloseHook(GitLabHookTimeFormat::kUtcSuffix);
-  sync::WebhookResponse response = handler_.Handle(Request(hook));
+  http::WebhookAnswer response = handler_.Handle(Request(hook));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
   EXPECT_EQ(response.body, R"({"status":"accepted"})");
@@ -136,7 +153,7 @@ TEST_F(GitLabWebhookHandlerTest, IssueHook_HandsTheIssueStateToTheSink) {
 TEST_F(GitLabWebhookHandlerTest, NoIdempotencyKey_DeliveryIdIsTheBodyHash) {
   FakeGitLabIssueHook hook = CloseHook();
   hook.idempotency_key.clear();
-  const sync::WebhookRequest request = Request(hook);
+  const http::HttpRequest request = Request(hook);
   ASSERT_EQ(handler_.Handle(request).status, 200);
   ASSERT_THAT(sink_.calls(), SizeIs(1));
   EXPECT_EQ(sink_.calls()[0].delivery_id, DedupeKey("", request.body));
@@ -145,16 +162,16 @@ TEST_F(GitLabWebhookHandlerTest, NoIdempotencyKey_DeliveryIdIsTheBodyHash) {
 
 TEST_F(GitLabWebhookHandlerTest, SinkOutcomes_MapToTwoHundredAnswers) {
   struct Case {
-    core::SyncOutcome outcome;
+    sync::SyncOutcome outcome;
     const char* answer;
   };
   for (const Case& c :
-       {Case{core::SyncOutcome::kApplied, "accepted"},
-        Case{core::SyncOutcome::kUnchanged, "accepted"},
-        Case{core::SyncOutcome::kDuplicate, "duplicate"}, Case{core::SyncOutcome::kStale, "stale"},
-        Case{core::SyncOutcome::kUntracked, "ignored"}}) {
+       {Case{sync::SyncOutcome::kApplied, "accepted"},
+        Case{sync::SyncOutcome::kUnchanged, "accepted"},
+        Case{sync::SyncOutcome::kDuplicate, "duplicate"}, Case{sync::SyncOutcome::kStale, "stale"},
+        Case{sync::SyncOutcome::kUntracked, "ignored"}}) {
     sink_.Answer(c.outcome);
-    sync::WebhookResponse response = handler_.Handle(Request(CloseHook()));
+    http::WebhookAnswer response = handler_.Handle(Request(CloseHook()));
     EXPECT_EQ(response.status, 200) << c.answer;
     EXPECT_EQ(response.outcome, c.answer);
     EXPECT_EQ(response.body, absl::StrCat(R"({"status":")", c.answer, R"("})"));
@@ -163,7 +180,7 @@ TEST_F(GitLabWebhookHandlerTest, SinkOutcomes_MapToTwoHundredAnswers) {
 
 TEST_F(GitLabWebhookHandlerTest, SinkUnavailable_503SoGitLabMayRetry) {
   sink_.Answer(absl::UnavailableError("database is locked"));
-  sync::WebhookResponse response = handler_.Handle(Request(CloseHook()));
+  http::WebhookAnswer response = handler_.Handle(Request(CloseHook()));
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(response.outcome, "unavailable");
   EXPECT_THAT(response.body, HasSubstr(R"("code":503)"));
@@ -175,16 +192,16 @@ TEST_F(GitLabWebhookHandlerTest, SinkUnavailable_503SoGitLabMayRetry) {
 
 TEST_F(GitLabWebhookHandlerTest, SinkRefusesTheStateAsInvalid_AcknowledgedSoTheHookStaysOn) {
   sink_.Answer(absl::InvalidArgumentError("work_item.url is longer than 2048 bytes"));
-  sync::WebhookResponse response = handler_.Handle(Request(CloseHook()));
+  http::WebhookAnswer response = handler_.Handle(Request(CloseHook()));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "rejected-malformed");
   EXPECT_EQ(response.body, R"({"status":"ignored"})");
 }
 
 TEST_F(GitLabWebhookHandlerTest, TokenIsCheckedFirst_NothingElseIsRead) {
-  sync::WebhookRequest request = Request(CloseHook(), "wrong");
+  http::HttpRequest request = Request(CloseHook(), "wrong");
   request.body = "{";  // would be a 400 if it were parsed
-  sync::WebhookResponse response = handler_.Handle(request);
+  http::WebhookAnswer response = handler_.Handle(request);
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(response.outcome, "rejected-auth");
   EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], 401);
@@ -197,7 +214,8 @@ TEST_F(GitLabWebhookHandlerTest, TokenIsCheckedFirst_NothingElseIsRead) {
 }
 
 TEST_F(GitLabWebhookHandlerTest, NoTokenConfigured_RejectsEveryDelivery) {
-  GitLabWebhookHandler unconfigured("", sink_);
+  std::unique_ptr<sync::TrackerConnector> connector = Connector(http_, "");
+  http::WebhookIngress unconfigured(*connector, sink_);
   EXPECT_EQ(unconfigured.Handle(Request(CloseHook(), "")).status, 401);
   EXPECT_EQ(unconfigured.Handle(Request(CloseHook(), "anything")).status, 401);
   EXPECT_THAT(sink_.calls(), IsEmpty());
@@ -205,10 +223,10 @@ TEST_F(GitLabWebhookHandlerTest, NoTokenConfigured_RejectsEveryDelivery) {
 
 TEST_F(GitLabWebhookHandlerTest, OtherEventHeaders_IgnoredWithoutParsing) {
   for (const char* event : {"Push Hook", "Note Hook", "Merge Request Hook", "issue hook", ""}) {
-    sync::WebhookRequest request = Request(CloseHook());
+    http::HttpRequest request = Request(CloseHook());
     request.headers["x-gitlab-event"] = event;
     request.body = "not even JSON";
-    sync::WebhookResponse response = handler_.Handle(request);
+    http::WebhookAnswer response = handler_.Handle(request);
     EXPECT_EQ(response.status, 200) << event;
     EXPECT_EQ(response.outcome, "ignored") << event;
   }
@@ -228,9 +246,9 @@ TEST_F(GitLabWebhookHandlerTest, MalformedBodies_400NamingTheField) {
   for (const Case& c : {Case{"{", "body"}, Case{"[]", "object"}, Case{"{}", "object_kind"},
                         Case{no_path.dump(), "project.path_with_namespace"},
                         Case{bad_time.dump(), "object_attributes.updated_at"}}) {
-    sync::WebhookRequest request = Request(hook);
+    http::HttpRequest request = Request(hook);
     request.body = c.body;
-    sync::WebhookResponse response = handler_.Handle(request);
+    http::WebhookAnswer response = handler_.Handle(request);
     EXPECT_EQ(response.status, 400) << c.body;
     EXPECT_EQ(response.outcome, "rejected-malformed");
     EXPECT_THAT(response.body, HasSubstr(c.fragment)) << c.body;

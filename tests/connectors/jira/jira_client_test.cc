@@ -13,19 +13,19 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/curl_http_client.h"
-#include "connectors/http/retrying_http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/connectors/http/scripted_http_client.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/curl_http_client.h"
+#include "service/outbound/retrying_http_client.h"
+#include "tests/outbound/scripted_http_client.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 
 namespace okr::connectors::jira {
 namespace {
 
-using ::okr::connectors::http::testing::Response;
-using ::okr::connectors::http::testing::ScriptedHttpClient;
+using ::okr::outbound::testing::Response;
+using ::okr::outbound::testing::ScriptedHttpClient;
 using ::okr::testing::FakeJiraEndpoint;
 using ::okr::testing::FakeJiraFailure;
 using ::okr::testing::FakeJiraIssue;
@@ -39,7 +39,7 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 // Time stands still except when the retry loop sleeps; records every wait.
-class FakeSleeper final : public http::Sleeper {
+class FakeSleeper final : public outbound::Sleeper {
  public:
   absl::Time Now() override {
     absl::MutexLock lock(&mu_);
@@ -74,14 +74,15 @@ class JiraClientTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<FakeJiraServer>> fake = FakeJiraServer::Start();
     ASSERT_TRUE(fake.ok()) << fake.status();
     fake_ = *std::move(fake);
-    absl::StatusOr<std::unique_ptr<http::CurlHttpClient>> curl = http::CurlHttpClient::Create({});
+    absl::StatusOr<std::unique_ptr<outbound::CurlHttpClient>> curl =
+        outbound::CurlHttpClient::Create({});
     ASSERT_TRUE(curl.ok()) << curl.status();
     curl_ = *std::move(curl);
-    http::RetryPolicy policy;
+    outbound::RetryPolicy policy;
     policy.max_attempts = 5;
-    retrying_ = std::make_unique<http::RetryingHttpClient>(*curl_, policy, sleeper_);
-    authenticated_ = std::make_unique<http::AuthenticatingHttpClient>(
-        *retrying_, http::BasicAuth(fake_->options().email, fake_->options().api_token));
+    retrying_ = std::make_unique<outbound::RetryingHttpClient>(*curl_, policy, sleeper_);
+    authenticated_ = std::make_unique<outbound::AuthenticatingHttpClient>(
+        *retrying_, outbound::BasicAuth(fake_->options().email, fake_->options().api_token));
     client_ = MakeClient(JiraDeployment::kCloud);
   }
 
@@ -112,9 +113,9 @@ class JiraClientTest : public ::testing::Test {
 
   FakeSleeper sleeper_;
   std::unique_ptr<FakeJiraServer> fake_;
-  std::unique_ptr<http::CurlHttpClient> curl_;
-  std::unique_ptr<http::RetryingHttpClient> retrying_;
-  std::unique_ptr<http::AuthenticatingHttpClient> authenticated_;
+  std::unique_ptr<outbound::CurlHttpClient> curl_;
+  std::unique_ptr<outbound::RetryingHttpClient> retrying_;
+  std::unique_ptr<outbound::AuthenticatingHttpClient> authenticated_;
   std::unique_ptr<JiraClient> client_;
 };
 
@@ -254,8 +255,8 @@ TEST_F(JiraClientTest, SlowJira_TimesOutWithDeadlineExceeded) {
   JiraClientOptions options;
   options.site_base_url = fake_->base_url();
   options.request_timeout = absl::Milliseconds(100);
-  http::AuthenticatingHttpClient no_retry(
-      *curl_, http::BasicAuth(fake_->options().email, fake_->options().api_token));
+  outbound::AuthenticatingHttpClient no_retry(
+      *curl_, outbound::BasicAuth(fake_->options().email, fake_->options().api_token));
   absl::StatusOr<std::unique_ptr<JiraClient>> client = JiraClient::Create(no_retry, options);
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<JiraIssue> issue = (*client)->GetIssue("10001");
@@ -366,7 +367,8 @@ TEST_F(JiraClientTest, BasicAuthHeader_IsSent) {
 
 TEST_F(JiraClientTest, WrongCredentials_AreUnauthenticated) {
   fake_->PutIssues(MakeFakeIssues(1));
-  http::AuthenticatingHttpClient wrong(*retrying_, http::BasicAuth("okr-bot@example.com", "x"));
+  outbound::AuthenticatingHttpClient wrong(*retrying_,
+                                           outbound::BasicAuth("okr-bot@example.com", "x"));
   JiraClientOptions options;
   options.site_base_url = fake_->base_url();
   absl::StatusOr<std::unique_ptr<JiraClient>> client = JiraClient::Create(wrong, options);
@@ -431,7 +433,7 @@ std::string SearchPage(const std::string& ids_json, const std::string& tail) {
   return page.dump();
 }
 
-std::unique_ptr<JiraClient> ScriptedClient(http::HttpClient& http) {
+std::unique_ptr<JiraClient> ScriptedClient(outbound::HttpClient& http) {
   JiraClientOptions options;
   options.site_base_url = "https://acme.atlassian.net";
   options.fields.story_points_field = "customfield_10016";
@@ -446,7 +448,7 @@ TEST(JiraClientWireTest, SearchRequest_HasDocumentedBodyAndIsIdempotent) {
   absl::StatusOr<std::vector<JiraIssue>> found = client->SearchIssuesByIds({"1", "2"});
   ASSERT_TRUE(found.ok()) << found.status();
 
-  std::vector<http::HttpRequest> requests = http.requests();
+  std::vector<outbound::HttpRequest> requests = http.requests();
   ASSERT_THAT(requests, SizeIs(2));
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(requests[0].url, "https://acme.atlassian.net/rest/api/3/search/jql");
@@ -499,7 +501,7 @@ TEST(JiraClientWireTest, RemoteLinkRequest_MatchesRemoteIssueLinkRequest) {
   EXPECT_EQ(result->id, 10000);
   EXPECT_TRUE(result->created);
   ASSERT_THAT(http.requests(), SizeIs(1));
-  const http::HttpRequest request = http.requests()[0];
+  const outbound::HttpRequest request = http.requests()[0];
   EXPECT_EQ(request.url, "https://acme.atlassian.net/rest/api/3/issue/OKRX-1/remotelink");
   EXPECT_TRUE(request.IsIdempotent());
   EXPECT_EQ(nlohmann::json::parse(request.body), nlohmann::json::parse(R"({
@@ -646,7 +648,7 @@ TEST(JiraClientWireTest, CreateIssueRequest_IsIssueUpdateDetails_NotIdempotent) 
   EXPECT_EQ(created->id, "10042");
   EXPECT_EQ(created->key, "OKRX-42");
   ASSERT_THAT(http.requests(), SizeIs(1));
-  const http::HttpRequest request = http.requests()[0];
+  const outbound::HttpRequest request = http.requests()[0];
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.url, "https://acme.atlassian.net/rest/api/3/issue");
   EXPECT_FALSE(request.IsIdempotent());

@@ -18,10 +18,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/curl_http_client.h"
 #include "connectors/jira/jira_client.h"
 #include "connectors/jira/jira_issue_opener.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/curl_http_client.h"
 
 namespace {
 
@@ -71,15 +71,15 @@ int main(int argc, char** argv) {
     std::cerr << "usage: jira_contract_client --base_url=URL [--email=E] [--api_token=T]\n";
     return 2;
   }
-  absl::StatusOr<std::unique_ptr<okr::connectors::http::CurlHttpClient>> curl =
-      okr::connectors::http::CurlHttpClient::Create({});
+  absl::StatusOr<std::unique_ptr<okr::outbound::CurlHttpClient>> curl =
+      okr::outbound::CurlHttpClient::Create({});
   if (!curl.ok()) {
     std::cerr << curl.status() << "\n";
     return 1;
   }
-  okr::connectors::http::AuthenticatingHttpClient authenticated(
-      **curl, okr::connectors::http::BasicAuth(Flag(argc, argv, "email", "okr-bot@example.com"),
-                                               Flag(argc, argv, "api_token", "test-api-token")));
+  okr::outbound::AuthenticatingHttpClient authenticated(
+      **curl, okr::outbound::BasicAuth(Flag(argc, argv, "email", "okr-bot@example.com"),
+                                       Flag(argc, argv, "api_token", "test-api-token")));
   okr::connectors::jira::JiraClientOptions options;
   options.site_base_url = base_url;
   options.fields.story_points_field = "customfield_10016";

@@ -1,6 +1,7 @@
 // Integration tests of the Jira side of tracker sync, composed the way the server composes
 // it: a real SqliteStore in a temp directory, OkrCore on a FakeClock, CoreTrackerSink,
-// JiraWebhookHandler (called directly, and once behind a real okr::http::HttpServer), and
+// the Jira connector's webhooks behind the webhook ingress (called directly, and once behind
+// a real okr::http::HttpServer), and
 // the outbound stack CurlHttpClient -> RetryingHttpClient (fake sleeper) ->
 // AuthenticatingHttpClient(Basic) -> JiraClient against FakeJiraServer, feeding
 // JiraTrackerSource / JiraTrackerWriter to the Reconciler and the WriteBackWorker.
@@ -22,13 +23,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "connectors/jira/jira_connector.h"
 #include "connectors/jira/jira_sync.h"
-#include "connectors/jira/webhook_handler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/core/okr_core.h"
 #include "service/http/http_server.h"
+#include "service/http/webhook_ingress.h"
 #include "service/storage/sqlite/sqlite_store.h"
+#include "service/sync/core_tracker_sink.h"
 #include "service/sync/reconciler.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
@@ -109,8 +112,18 @@ class JiraSyncIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
 
-    handler_ = std::make_unique<JiraWebhookHandler>(
-        kSecret, JiraFieldConfig{fake_->options().story_points_field}, jira_url_, *sink_);
+    JiraSiteConfig site;
+    site.name = "default";
+    site.url = jira_url_;
+    site.email = fake_->options().email;
+    site.api_token = fake_->options().api_token;
+    site.webhook_secret = kSecret;
+    site.story_points_field = fake_->options().story_points_field;
+    absl::StatusOr<std::unique_ptr<sync::TrackerConnector>> connector =
+        MakeJiraConnector(site, *stack_->retrying);
+    ASSERT_TRUE(connector.ok()) << connector.status();
+    connector_ = *std::move(connector);
+    handler_ = std::make_unique<http::WebhookIngress>(*connector_, *sink_);
     source_ = std::make_unique<JiraTrackerSource>(*stack_->client, jira_url_);
     writer_ = std::make_unique<JiraTrackerWriter>(*stack_->client);
     reconciler_ = std::make_unique<sync::Reconciler>(
@@ -151,7 +164,7 @@ class JiraSyncIntegrationTest : public ::testing::Test {
     kr.id = id;
     kr.title = "Ship the checkout epics";
     kr.type = KeyResultType::kWorkItems;
-    kr.jira_jql = jql;
+    kr.scopes[Tracker::kJira].query = jql;
     absl::StatusOr<KeyResult> created = core_->CreateKeyResult(kr, "");
     ASSERT_TRUE(created.ok()) << created.status();
   }
@@ -177,8 +190,8 @@ class JiraSyncIntegrationTest : public ::testing::Test {
     return options;
   }
 
-  sync::WebhookRequest Signed(const nlohmann::json& event, const std::string& identifier) const {
-    sync::WebhookRequest request;
+  http::HttpRequest Signed(const nlohmann::json& event, const std::string& identifier) const {
+    http::HttpRequest request;
     request.body = event.dump();
     request.headers["x-hub-signature"] = SignJiraWebhook(kSecret, request.body);
     request.headers["x-atlassian-webhook-identifier"] = identifier;
@@ -186,7 +199,7 @@ class JiraSyncIntegrationTest : public ::testing::Test {
   }
 
   // Jira's jira:issue_updated for `issue` (also put into the fake, as Jira would hold it).
-  sync::WebhookResponse DeliverUpdate(const FakeJiraIssue& issue, const std::string& identifier) {
+  http::WebhookAnswer DeliverUpdate(const FakeJiraIssue& issue, const std::string& identifier) {
     fake_->PutIssue(issue);
     return handler_->Handle(Signed(IssueUpdatedEvent(issue, EventOptions(issue)), identifier));
   }
@@ -223,7 +236,8 @@ class JiraSyncIntegrationTest : public ::testing::Test {
   FakeJiraServer* fake_ = nullptr;  // Shared by the binary's tests, reset for each.
   std::string jira_url_;            // The fake, or the Prism proxy in front of it.
   std::unique_ptr<JiraTestStack> stack_;
-  std::unique_ptr<JiraWebhookHandler> handler_;
+  std::unique_ptr<sync::TrackerConnector> connector_;
+  std::unique_ptr<http::WebhookIngress> handler_;
   std::unique_ptr<JiraTrackerSource> source_;
   std::unique_ptr<JiraTrackerWriter> writer_;
   std::unique_ptr<sync::Reconciler> reconciler_;
@@ -237,7 +251,7 @@ TEST_F(JiraSyncIntegrationTest, CloseIssue_MovesKeyResultProgress) {
   LinkIssues("epics", {Issue(1), Issue(2), Issue(3), Issue(4)});
   EXPECT_EQ(Progress("epics"), 0.0);
 
-  sync::WebhookResponse response = DeliverUpdate(Changed(Issue(1), "done", 1), "wh-1");
+  http::WebhookAnswer response = DeliverUpdate(Changed(Issue(1), "done", 1), "wh-1");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
   EXPECT_EQ(response.body, R"({"status":"accepted"})");
@@ -272,7 +286,7 @@ TEST_F(JiraSyncIntegrationTest, DeleteEvent_ItemLeavesTheKeyResult) {
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.5);
 
   fake_->DeleteIssue("OKRX-1");
-  sync::WebhookResponse response = handler_->Handle(
+  http::WebhookAnswer response = handler_->Handle(
       Signed(IssueDeletedEvent(Changed(Issue(1), "done", 1), EventOptions(Issue(1))), "wh-3"));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
@@ -293,13 +307,13 @@ TEST_F(JiraSyncIntegrationTest, DuplicateDelivery_CountedOnce) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
   const FakeJiraIssue closed = Changed(Issue(1), "done", 1);
-  const sync::WebhookRequest delivery =
+  const http::HttpRequest delivery =
       Signed(IssueUpdatedEvent(closed, EventOptions(closed)), "wh-1");
 
   EXPECT_EQ(handler_->Handle(delivery).outcome, "accepted");
-  sync::WebhookRequest retry = delivery;
+  http::HttpRequest retry = delivery;
   retry.headers["x-atlassian-webhook-retry"] = "1";
-  sync::WebhookResponse again = handler_->Handle(retry);
+  http::WebhookAnswer again = handler_->Handle(retry);
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.outcome, "duplicate");
   EXPECT_EQ(again.body, R"({"status":"duplicate"})");
@@ -318,14 +332,13 @@ TEST_F(JiraSyncIntegrationTest, OutOfOrder_OlderUpdateAfterNewer_NoRegression) {
   LinkIssues("epics", {Issue(1), Issue(2), Issue(3), Issue(4)});
   const FakeJiraIssue in_progress = Changed(Issue(1), "indeterminate", 1);
   const FakeJiraIssue closed = Changed(Issue(1), "done", 2);
-  const sync::WebhookRequest older =
+  const http::HttpRequest older =
       Signed(IssueUpdatedEvent(in_progress, EventOptions(in_progress)), "wh-1");
-  const sync::WebhookRequest newer =
-      Signed(IssueUpdatedEvent(closed, EventOptions(closed)), "wh-2");
+  const http::HttpRequest newer = Signed(IssueUpdatedEvent(closed, EventOptions(closed)), "wh-2");
 
   EXPECT_EQ(handler_->Handle(newer).outcome, "accepted");
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.25);
-  sync::WebhookResponse late = handler_->Handle(older);
+  http::WebhookAnswer late = handler_->Handle(older);
   EXPECT_EQ(late.status, 200);
   EXPECT_EQ(late.outcome, "stale");
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.25);
@@ -335,10 +348,10 @@ TEST_F(JiraSyncIntegrationTest, BadSignature_401AndNothingChanges) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
   const FakeJiraIssue closed = Changed(Issue(1), "done", 1);
-  sync::WebhookRequest forged = Signed(IssueUpdatedEvent(closed, EventOptions(closed)), "wh-1");
+  http::HttpRequest forged = Signed(IssueUpdatedEvent(closed, EventOptions(closed)), "wh-1");
   forged.headers["x-hub-signature"] = SignJiraWebhook("not the secret", forged.body);
 
-  sync::WebhookResponse response = handler_->Handle(forged);
+  http::WebhookAnswer response = handler_->Handle(forged);
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(response.outcome, "rejected-auth");
   EXPECT_THAT(response.body, HasSubstr(R"("code":401)"));
@@ -358,10 +371,10 @@ TEST_F(JiraSyncIntegrationTest, BadSignature_401AndNothingChanges) {
 TEST_F(JiraSyncIntegrationTest, Malformed_400AndNothingChanges) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
-  sync::WebhookRequest request;
+  http::HttpRequest request;
   request.body = R"({"webhookEvent":"jira:issue_updated","timestamp":1749031387500,"issue":{)";
   request.headers["x-hub-signature"] = SignJiraWebhook(kSecret, request.body);
-  sync::WebhookResponse response = handler_->Handle(request);
+  http::WebhookAnswer response = handler_->Handle(request);
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.outcome, "rejected-malformed");
 
@@ -377,7 +390,7 @@ TEST_F(JiraSyncIntegrationTest, UnknownEventTypeOrUnlinkedIssue_200Ignored) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Issue(1), Issue(2)});
   const FakeJiraIssue closed = Changed(Issue(1), "done", 1);
-  sync::WebhookResponse response = handler_->Handle(
+  http::WebhookAnswer response = handler_->Handle(
       Signed(OtherIssueEvent("comment_created", closed, EventOptions(closed)), "wh-1"));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "ignored");
@@ -410,7 +423,7 @@ TEST_F(JiraSyncIntegrationTest, ThroughRealHttpServer_RouteVerifiesAndApplies) {
   absl::StatusOr<std::unique_ptr<::okr::http::HttpServer>> server =
       okr::testing::LoopbackHttpServer();
   ASSERT_TRUE(server.ok()) << server.status();
-  // What the composition root registers: HttpRequest <-> sync::WebhookRequest/Response.
+  // What the composition root registers: the ingress on POST /webhooks/jira.
   (*server)->Handle("POST", "/webhooks/jira", okr::testing::WebhookRoute(*handler_));
   ASSERT_TRUE((*server)->Start().ok());
   const std::string url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/webhooks/jira");

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/outbound/http_client.h"
 #include "tests/connectors/jira/jira_test_stack.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 
@@ -231,7 +231,7 @@ TEST_F(JiraSyncTest, ScopeMatches_Jql_AllPagesMapped) {
   }
   fake_->PutIssues(issues);
   KeyResult kr;
-  kr.jira_jql = "project = OKRX AND labels = checkout-nps";
+  kr.scopes[Tracker::kJira].query = "project = OKRX AND labels = checkout-nps";
   absl::StatusOr<std::optional<std::vector<WorkItem>>> matches = source_->ScopeMatches(kr);
   ASSERT_TRUE(matches.ok()) << matches.status();
   ASSERT_TRUE(matches->has_value());
@@ -243,17 +243,17 @@ TEST_F(JiraSyncTest, ScopeMatches_Jql_AllPagesMapped) {
 
 TEST_F(JiraSyncTest, ScopeMatches_BadJql_InvalidArgument) {
   KeyResult kr;
-  kr.jira_jql = "summary ~ checkout";
+  kr.scopes[Tracker::kJira].query = "summary ~ checkout";
   absl::StatusOr<std::optional<std::vector<WorkItem>>> matches = source_->ScopeMatches(kr);
   EXPECT_EQ(matches.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Answers by URL, for responses the fake does not produce.
-class RoutingHttpClient final : public http::HttpClient {
+class RoutingHttpClient final : public outbound::HttpClient {
  public:
-  using Route = std::function<http::HttpResponse(const http::HttpRequest&)>;
+  using Route = std::function<outbound::HttpResponse(const outbound::HttpRequest&)>;
   explicit RoutingHttpClient(Route route) : route_(std::move(route)) {}
-  absl::StatusOr<http::HttpResponse> Send(const http::HttpRequest& request) override {
+  absl::StatusOr<outbound::HttpResponse> Send(const outbound::HttpRequest& request) override {
     absl::MutexLock lock(&mu_);
     urls_.push_back(request.method + " " + request.url);
     return route_(request);
@@ -272,8 +272,8 @@ class RoutingHttpClient final : public http::HttpClient {
 TEST(JiraSyncFallbackTest, RejectedChunkJql_FallsBackToOneGetPerIssue) {
   constexpr char kBase[] = "https://acme.atlassian.net";
   const FakeJiraIssue one = Issue(1, "done");
-  RoutingHttpClient http([&](const http::HttpRequest& request) {
-    http::HttpResponse response;
+  RoutingHttpClient http([&](const outbound::HttpRequest& request) {
+    outbound::HttpResponse response;
     if (absl::StrContains(request.url, "/search/jql")) {
       // What Jira says when JQL names an issue that no longer exists.
       response.status = 400;

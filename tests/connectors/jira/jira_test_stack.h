@@ -27,16 +27,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connectors/http/auth.h"
-#include "connectors/http/curl_http_client.h"
-#include "connectors/http/retrying_http_client.h"
 #include "connectors/jira/jira_client.h"
+#include "service/outbound/auth.h"
+#include "service/outbound/curl_http_client.h"
+#include "service/outbound/retrying_http_client.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 
 namespace okr::connectors::jira::testing {
 
 // Time stands still except when the retry loop sleeps; records every wait. Thread-safe.
-class FakeSleeper final : public http::Sleeper {
+class FakeSleeper final : public outbound::Sleeper {
  public:
   absl::Time Now() override {
     absl::MutexLock lock(&mu_);
@@ -97,9 +97,9 @@ inline absl::StatusOr<FakeJiraForTest> SharedFakeJiraForTest() {
 // the fake's credentials.
 struct JiraTestStack {
   FakeSleeper sleeper;
-  std::unique_ptr<http::CurlHttpClient> curl;
-  std::unique_ptr<http::RetryingHttpClient> retrying;
-  std::unique_ptr<http::AuthenticatingHttpClient> authenticated;
+  std::unique_ptr<outbound::CurlHttpClient> curl;
+  std::unique_ptr<outbound::RetryingHttpClient> retrying;
+  std::unique_ptr<outbound::AuthenticatingHttpClient> authenticated;
   std::unique_ptr<JiraClient> client;
 
   static absl::StatusOr<std::unique_ptr<JiraTestStack>> Create(
@@ -109,15 +109,16 @@ struct JiraTestStack {
   static absl::StatusOr<std::unique_ptr<JiraTestStack>> Create(
       const okr::testing::FakeJiraServer& fake, const std::string& jira_url) {
     auto stack = std::make_unique<JiraTestStack>();
-    absl::StatusOr<std::unique_ptr<http::CurlHttpClient>> curl = http::CurlHttpClient::Create({});
+    absl::StatusOr<std::unique_ptr<outbound::CurlHttpClient>> curl =
+        outbound::CurlHttpClient::Create({});
     if (!curl.ok()) return curl.status();
     stack->curl = *std::move(curl);
-    http::RetryPolicy policy;
+    outbound::RetryPolicy policy;
     policy.max_attempts = 5;
     stack->retrying =
-        std::make_unique<http::RetryingHttpClient>(*stack->curl, policy, stack->sleeper);
-    stack->authenticated = std::make_unique<http::AuthenticatingHttpClient>(
-        *stack->retrying, http::BasicAuth(fake.options().email, fake.options().api_token));
+        std::make_unique<outbound::RetryingHttpClient>(*stack->curl, policy, stack->sleeper);
+    stack->authenticated = std::make_unique<outbound::AuthenticatingHttpClient>(
+        *stack->retrying, outbound::BasicAuth(fake.options().email, fake.options().api_token));
     JiraClientOptions options;
     options.site_base_url = jira_url;
     options.fields.story_points_field = fake.options().story_points_field;

@@ -1,7 +1,7 @@
-// Unit tests of JiraWebhookHandler against a recording TrackerSink: the order of checks,
-// the WorkItem handed to the sink, and the answer for every sink outcome and failure.
-#include "connectors/jira/webhook_handler.h"
-
+// The Jira connector's webhook half behind the webhook ingress (service/http), against a
+// recording TrackerSink: the order of checks, the WorkItem handed to the sink, and the
+// answer for every sink outcome and failure.
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -12,9 +12,13 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "connectors/jira/jira_connector.h"
+#include "connectors/jira/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/http/webhook_ingress.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/webhook_route.h"
 
 namespace okr::connectors::jira {
 namespace {
@@ -41,29 +45,29 @@ class RecordingSink final : public sync::TrackerSink {
     std::string delivery_id;
   };
 
-  absl::StatusOr<core::SyncOutcome> ApplyItem(const WorkItem& state,
+  absl::StatusOr<sync::SyncOutcome> ApplyItem(const WorkItem& state,
                                               const std::string& delivery_id) override {
     absl::MutexLock lock(&mu_);
     applied_.push_back(state);
     delivery_ids_.push_back(delivery_id);
     return apply_result_;
   }
-  absl::StatusOr<core::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
+  absl::StatusOr<sync::TrackerDeletion> RemoveItem(Tracker tracker, const std::string& external_id,
                                                    const std::string& key,
                                                    const std::string& delivery_id) override {
     absl::MutexLock lock(&mu_);
     removed_.push_back({tracker, external_id, key, delivery_id});
     if (!remove_result_.ok()) return remove_result_.status();
-    core::TrackerDeletion deletion;
+    sync::TrackerDeletion deletion;
     deletion.outcome = *remove_result_;
     return deletion;
   }
 
-  void SetApplyResult(absl::StatusOr<core::SyncOutcome> result) {
+  void SetApplyResult(absl::StatusOr<sync::SyncOutcome> result) {
     absl::MutexLock lock(&mu_);
     apply_result_ = std::move(result);
   }
-  void SetRemoveResult(absl::StatusOr<core::SyncOutcome> result) {
+  void SetRemoveResult(absl::StatusOr<sync::SyncOutcome> result) {
     absl::MutexLock lock(&mu_);
     remove_result_ = std::move(result);
   }
@@ -86,8 +90,8 @@ class RecordingSink final : public sync::TrackerSink {
 
  private:
   absl::Mutex mu_;
-  absl::StatusOr<core::SyncOutcome> apply_result_ = core::SyncOutcome::kApplied;
-  absl::StatusOr<core::SyncOutcome> remove_result_ = core::SyncOutcome::kApplied;
+  absl::StatusOr<sync::SyncOutcome> apply_result_ = sync::SyncOutcome::kApplied;
+  absl::StatusOr<sync::SyncOutcome> remove_result_ = sync::SyncOutcome::kApplied;
   std::vector<WorkItem> applied_;
   std::vector<std::string> delivery_ids_;
   std::vector<Removal> removed_;
@@ -104,26 +108,45 @@ FakeJiraIssue Issue() {
   return issue;
 }
 
-sync::WebhookRequest Signed(const nlohmann::json& event, const std::string& identifier = "wh-1") {
-  sync::WebhookRequest request;
+http::HttpRequest Signed(const nlohmann::json& event, const std::string& identifier = "wh-1") {
+  http::HttpRequest request;
   request.body = event.dump();
   request.headers["x-hub-signature"] = SignJiraWebhook(kSecret, request.body);
   request.headers["x-atlassian-webhook-identifier"] = identifier;
   return request;
 }
 
-nlohmann::json Json(const sync::WebhookResponse& response) {
+nlohmann::json Json(const http::WebhookAnswer& response) {
   return nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+}
+
+// The connector of a site at kSite with this webhook secret (its REST half is unused).
+std::unique_ptr<sync::TrackerConnector> Connector(okr::testing::NoNetworkHttpClient& http,
+                                                  const std::string& secret,
+                                                  const std::string& story_points_field) {
+  JiraSiteConfig site;
+  site.name = "default";
+  site.url = kSite;
+  site.email = "okr-bot@acme.example";
+  site.api_token = "token";
+  site.webhook_secret = secret;
+  site.story_points_field = story_points_field;
+  absl::StatusOr<std::unique_ptr<sync::TrackerConnector>> connector = MakeJiraConnector(site, http);
+  EXPECT_TRUE(connector.ok()) << connector.status();
+  return connector.ok() ? *std::move(connector) : nullptr;
 }
 
 class JiraWebhookHandlerTest : public ::testing::Test {
  protected:
+  okr::testing::NoNetworkHttpClient http_;
   RecordingSink sink_;
-  JiraWebhookHandler handler_{kSecret, JiraFieldConfig{"customfield_10016"}, kSite, sink_};
+  std::unique_ptr<sync::TrackerConnector> connector_ =
+      Connector(http_, kSecret, "customfield_10016");
+  http::WebhookIngress handler_{*connector_, sink_};
 };
 
 TEST_F(JiraWebhookHandlerTest, IssueUpdated_HandsTheIssueStateToTheSink) {
-  sync::WebhookResponse response = handler_.Handle(Signed(IssueUpdatedEvent(Issue(), {}), "wh-7"));
+  http::WebhookAnswer response = handler_.Handle(Signed(IssueUpdatedEvent(Issue(), {}), "wh-7"));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
   EXPECT_EQ(Json(response), nlohmann::json({{"status", "accepted"}}));
@@ -151,7 +174,7 @@ TEST_F(JiraWebhookHandlerTest, IssueCreated_WithoutStoryPoints_WeightOneNotDone)
 }
 
 TEST_F(JiraWebhookHandlerTest, IssueDeleted_RemovesTheItem) {
-  sync::WebhookResponse response = handler_.Handle(Signed(IssueDeletedEvent(Issue(), {}), "wh-9"));
+  http::WebhookAnswer response = handler_.Handle(Signed(IssueDeletedEvent(Issue(), {}), "wh-9"));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "accepted");
   ASSERT_EQ(sink_.removed().size(), 1u);
@@ -163,7 +186,7 @@ TEST_F(JiraWebhookHandlerTest, IssueDeleted_RemovesTheItem) {
 }
 
 TEST_F(JiraWebhookHandlerTest, OtherEvent_IgnoredWithoutTouchingTheSink) {
-  sync::WebhookResponse response =
+  http::WebhookAnswer response =
       handler_.Handle(Signed(OtherIssueEvent("comment_created", Issue(), {})));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.outcome, "ignored");
@@ -172,7 +195,7 @@ TEST_F(JiraWebhookHandlerTest, OtherEvent_IgnoredWithoutTouchingTheSink) {
 }
 
 struct OutcomeCase {
-  core::SyncOutcome sink_outcome;
+  sync::SyncOutcome sink_outcome;
   std::string outcome;
 };
 void PrintTo(const OutcomeCase& c, std::ostream* os) { *os << c.outcome; }
@@ -185,7 +208,7 @@ TEST_P(OutcomeMappingTest, UpdateAndDelete_Answer200WithTheOutcome) {
   sink_.SetRemoveResult(GetParam().sink_outcome);
   for (const nlohmann::json& event :
        {IssueUpdatedEvent(Issue(), {}), IssueDeletedEvent(Issue(), {})}) {
-    sync::WebhookResponse response = handler_.Handle(Signed(event));
+    http::WebhookAnswer response = handler_.Handle(Signed(event));
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.outcome, GetParam().outcome);
     EXPECT_EQ(Json(response), nlohmann::json({{"status", GetParam().outcome}}));
@@ -193,11 +216,11 @@ TEST_P(OutcomeMappingTest, UpdateAndDelete_Answer200WithTheOutcome) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOutcomes, OutcomeMappingTest,
-                         ::testing::Values(OutcomeCase{core::SyncOutcome::kApplied, "accepted"},
-                                           OutcomeCase{core::SyncOutcome::kUnchanged, "accepted"},
-                                           OutcomeCase{core::SyncOutcome::kDuplicate, "duplicate"},
-                                           OutcomeCase{core::SyncOutcome::kStale, "stale"},
-                                           OutcomeCase{core::SyncOutcome::kUntracked, "ignored"}));
+                         ::testing::Values(OutcomeCase{sync::SyncOutcome::kApplied, "accepted"},
+                                           OutcomeCase{sync::SyncOutcome::kUnchanged, "accepted"},
+                                           OutcomeCase{sync::SyncOutcome::kDuplicate, "duplicate"},
+                                           OutcomeCase{sync::SyncOutcome::kStale, "stale"},
+                                           OutcomeCase{sync::SyncOutcome::kUntracked, "ignored"}));
 
 struct SinkErrorCase {
   absl::Status error;
@@ -214,7 +237,7 @@ TEST_P(SinkErrorTest, NotCommitted_RetryableOnlyIfARetryCanSucceed) {
   sink_.SetRemoveResult(GetParam().error);
   for (const nlohmann::json& event :
        {IssueUpdatedEvent(Issue(), {}), IssueDeletedEvent(Issue(), {})}) {
-    sync::WebhookResponse response = handler_.Handle(Signed(event));
+    http::WebhookAnswer response = handler_.Handle(Signed(event));
     EXPECT_EQ(response.status, GetParam().status);
     EXPECT_EQ(response.outcome, GetParam().outcome);
     EXPECT_EQ(Json(response)["error"]["code"], GetParam().status);
@@ -232,7 +255,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(JiraWebhookHandlerTest, UnavailableSink_MessageDoesNotLeakInternals) {
   sink_.SetApplyResult(absl::UnavailableError("sqlite: /var/lib/okr/okr.db is locked"));
-  sync::WebhookResponse response = handler_.Handle(Signed(IssueUpdatedEvent(Issue(), {})));
+  http::WebhookAnswer response = handler_.Handle(Signed(IssueUpdatedEvent(Issue(), {})));
   EXPECT_EQ(response.status, 503);
   EXPECT_THAT(response.body, ::testing::Not(HasSubstr("okr.db")));
 }
@@ -240,9 +263,9 @@ TEST_F(JiraWebhookHandlerTest, UnavailableSink_MessageDoesNotLeakInternals) {
 // ---- Rejections: nothing reaches the sink ----
 
 TEST_F(JiraWebhookHandlerTest, MissingSignature_401) {
-  sync::WebhookRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
+  http::HttpRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
   request.headers.erase("x-hub-signature");
-  sync::WebhookResponse response = handler_.Handle(request);
+  http::WebhookAnswer response = handler_.Handle(request);
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(response.outcome, "rejected-auth");
   EXPECT_EQ(Json(response)["error"]["code"], 401);
@@ -251,38 +274,39 @@ TEST_F(JiraWebhookHandlerTest, MissingSignature_401) {
 }
 
 TEST_F(JiraWebhookHandlerTest, WrongSecretOrTamperedBody_401) {
-  sync::WebhookRequest wrong_secret = Signed(IssueUpdatedEvent(Issue(), {}));
+  http::HttpRequest wrong_secret = Signed(IssueUpdatedEvent(Issue(), {}));
   wrong_secret.headers["x-hub-signature"] = SignJiraWebhook("guess", wrong_secret.body);
   EXPECT_EQ(handler_.Handle(wrong_secret).status, 401);
 
-  sync::WebhookRequest tampered = Signed(IssueUpdatedEvent(Issue(), {}));
+  http::HttpRequest tampered = Signed(IssueUpdatedEvent(Issue(), {}));
   tampered.body.replace(tampered.body.find("done"), 4, "new ");
   EXPECT_EQ(handler_.Handle(tampered).status, 401);
   EXPECT_EQ(sink_.calls(), 0u);
 }
 
 TEST_F(JiraWebhookHandlerTest, MalformedBodyWithBadSignature_401NotParsed) {
-  sync::WebhookRequest request;
+  http::HttpRequest request;
   request.body = "{not json";
   request.headers["x-hub-signature"] = SignJiraWebhook("guess", request.body);
   EXPECT_EQ(handler_.Handle(request).status, 401);
 }
 
 TEST_F(JiraWebhookHandlerTest, NoSecretConfigured_RejectsEverything) {
-  JiraWebhookHandler unconfigured("", JiraFieldConfig{}, kSite, sink_);
-  sync::WebhookRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
+  std::unique_ptr<sync::TrackerConnector> connector = Connector(http_, "", "");
+  http::WebhookIngress unconfigured(*connector, sink_);
+  http::HttpRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
   request.headers["x-hub-signature"] = SignJiraWebhook("", request.body);
-  sync::WebhookResponse response = unconfigured.Handle(request);
+  http::WebhookAnswer response = unconfigured.Handle(request);
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(response.outcome, "rejected-auth");
   EXPECT_EQ(sink_.calls(), 0u);
 }
 
 TEST_F(JiraWebhookHandlerTest, MalformedJson_400) {
-  sync::WebhookRequest request;
+  http::HttpRequest request;
   request.body = "{not json";
   request.headers["x-hub-signature"] = SignJiraWebhook(kSecret, request.body);
-  sync::WebhookResponse response = handler_.Handle(request);
+  http::WebhookAnswer response = handler_.Handle(request);
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.outcome, "rejected-malformed");
   EXPECT_EQ(Json(response)["error"]["code"], 400);
@@ -292,7 +316,7 @@ TEST_F(JiraWebhookHandlerTest, MalformedJson_400) {
 TEST_F(JiraWebhookHandlerTest, MissingField_400NamesTheField) {
   nlohmann::json event = IssueUpdatedEvent(Issue(), {});
   event["issue"].erase("id");
-  sync::WebhookResponse response = handler_.Handle(Signed(event));
+  http::WebhookAnswer response = handler_.Handle(Signed(event));
   EXPECT_EQ(response.status, 400);
   EXPECT_THAT(Json(response)["error"]["message"].get<std::string>(), HasSubstr("issue.id"));
 
@@ -308,14 +332,14 @@ TEST_F(JiraWebhookHandlerTest, MissingField_400NamesTheField) {
 TEST_F(JiraWebhookHandlerTest, BodyOverOneMebibyte_413BeforeAnythingElse) {
   nlohmann::json event = IssueUpdatedEvent(Issue(), {});
   event["padding"] = std::string(kMaxJiraWebhookRequestBytes, 'x');
-  sync::WebhookResponse response = handler_.Handle(Signed(event));
+  http::WebhookAnswer response = handler_.Handle(Signed(event));
   EXPECT_EQ(response.status, 413);
   EXPECT_EQ(response.outcome, "rejected-malformed");
   EXPECT_EQ(sink_.calls(), 0u);
 }
 
 TEST_F(JiraWebhookHandlerTest, NoDeliveryIdentifier_StillApplied) {
-  sync::WebhookRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
+  http::HttpRequest request = Signed(IssueUpdatedEvent(Issue(), {}));
   request.headers.erase("x-atlassian-webhook-identifier");
   EXPECT_EQ(handler_.Handle(request).status, 200);
   EXPECT_EQ(sink_.delivery_ids(), std::vector<std::string>{""});

@@ -15,13 +15,13 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/connectors/http/local_http_server.h"
+#include "tests/outbound/local_http_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
 
 namespace okr::connectors::jira {
 namespace {
 
-using ::okr::connectors::http::testing::LocalHttpServer;
+using ::okr::outbound::testing::LocalHttpServer;
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::WebhookDelivery;
 using ::okr::testing::WebhookEventOptions;
