@@ -1,6 +1,6 @@
-// TokenSecret: the cryptography of API tokens and how they are presented. Secrets are 32 random bytes from OpenSSL's
-// CSPRNG, written as "okr_" + 43 base64url characters; the service stores only their
-// SHA-256 and compares hashes in constant time. Thread-safe, no state.
+// TokenSecret: the cryptography of API tokens and how they are presented. Secrets are 32 random
+// bytes from OpenSSL's CSPRNG, written as "okr_" + 43 base64url characters; the service stores only
+// their SHA-256 and compares hashes in constant time. Thread-safe, no state.
 //
 //   std::string secret = NewTokenSecret();          // shown once, to the creator
 //   std::string stored = HashTokenSecret(secret);   // kept
