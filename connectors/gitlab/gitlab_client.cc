@@ -357,6 +357,31 @@ absl::StatusOr<GitLabIssue> GitLabClient::AddLabels(absl::string_view project_pa
   return issue;
 }
 
+absl::StatusOr<GitLabIssue> GitLabClient::UpdateLabels(absl::string_view project_path, int64_t iid,
+                                                       absl::Span<const std::string> add,
+                                                       absl::Span<const std::string> remove) {
+  constexpr absl::string_view kOperation = "GitLab update labels";
+  OKR_RETURN_IF_ERROR(CheckProject(kOperation, project_path));
+  OKR_RETURN_IF_ERROR(CheckIid(kOperation, iid));
+  if (add.empty() && remove.empty()) return Invalid(kOperation, "no labels to add or remove");
+  nlohmann::json body = nlohmann::json::object();
+  if (!add.empty()) {
+    OKR_RETURN_IF_ERROR(CheckLabels(kOperation, add));
+    body["add_labels"] = absl::StrJoin(add, ",");
+  }
+  if (!remove.empty()) {
+    OKR_RETURN_IF_ERROR(CheckLabels(kOperation, remove));
+    body["remove_labels"] = absl::StrJoin(remove, ",");
+  }
+  OKR_ASSIGN_OR_RETURN(
+      nlohmann::json json,
+      Call(kOperation,
+           JsonRequest("PUT", absl::StrCat(ProjectUrl(project_path), "/issues/", iid), body)));
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, project_path, "issue", options_.done);
+  if (!issue.ok()) return Internal(kOperation, issue.status().message());
+  return issue;
+}
+
 absl::StatusOr<int64_t> GitLabClient::CreateNote(absl::string_view project_path, int64_t iid,
                                                  absl::string_view body) {
   constexpr absl::string_view kOperation = "GitLab create note";

@@ -129,6 +129,14 @@ class GitLabClient final {
   absl::StatusOr<GitLabIssue> AddLabels(absl::string_view project_path, int64_t iid,
                                         absl::Span<const std::string> labels);
 
+  // PUT /projects/:id/issues/:iid {"add_labels": "a,b", "remove_labels": "c"}: one request
+  // that attaches `add` (like AddLabels) and detaches `remove` (labels the issue does not
+  // carry are ignored by GitLab). Either list may be empty, not both. Returns the issue as
+  // GitLab reports it afterwards.
+  absl::StatusOr<GitLabIssue> UpdateLabels(absl::string_view project_path, int64_t iid,
+                                           absl::Span<const std::string> add,
+                                           absl::Span<const std::string> remove);
+
   // POST /projects/:id/issues/:iid/notes {"body": ...}; returns the new note's id. Not
   // idempotent: store the id and use UpdateNote afterwards. INVALID_ARGUMENT for an empty
   // body or one over kMaxNoteBodyBytes.

@@ -1,5 +1,7 @@
 #include "connectors/gitlab/gitlab_config.h"
 
+#include <cmath>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,12 +11,48 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "connectors/gitlab/gitlab_sync.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::gitlab {
 namespace {
 
 using sync::ConfigObject;
+
+// A done rule's "credit": {"<label title or state>": <share of the weight in [0, 1]>, ...}.
+absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule) {
+  std::map<std::string, double> credit;
+  if (!rule.Has("credit")) return credit;
+  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("credit"));
+  for (auto it = reader.object().begin(); it != reader.object().end(); ++it) {
+    const std::string& name = it.key();
+    if (name.empty()) return reader.Error("", "names an empty label or state");
+    const nlohmann::json& value = it.value();
+    const double share = value.is_number() ? value.get<double>() : -1;
+    if (!value.is_number() || !std::isfinite(share) || share < 0 || share > 1) {
+      return reader.Error(name, "must be a number from 0 to 1 (the share of the weight)");
+    }
+    credit[name] = share;
+  }
+  return credit;
+}
+
+// A done rule's "excluded": {"duplicates": true|false, "labels": [..]}; a key left out
+// keeps its default (duplicates true, labels wontfix and duplicate).
+absl::StatusOr<GitLabExcludedRule> ReadExcluded(const ConfigObject& rule) {
+  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("excluded"));
+  OKR_RETURN_IF_ERROR(reader.OnlyKnown({"duplicates", "labels"}));
+  GitLabExcludedRule excluded;
+  if (reader.Has("duplicates")) {
+    const nlohmann::json& value = reader.object().at("duplicates");
+    if (!value.is_boolean()) return reader.Error("duplicates", "must be true or false");
+    excluded.duplicates = value.get<bool>();
+  }
+  if (reader.Has("labels")) {
+    OKR_ASSIGN_OR_RETURN(excluded.labels, reader.Strings("labels"));
+  }
+  return excluded;
+}
 
 // A GitLab group or project path: '/'-separated segments of letters, digits, '_', '-', '.'.
 bool IsGitLabNamespace(absl::string_view path) {
@@ -58,6 +96,9 @@ absl::StatusOr<GitLabInstanceConfig> ReadGitLabInstance(
   OKR_ASSIGN_OR_RETURN(instance.webhook_token, r.Secret("webhook_token", env));
   if (r.Has("label_prefix")) {
     OKR_ASSIGN_OR_RETURN(instance.label_prefix, r.String("label_prefix"));
+    if (absl::Status prefix = ValidateLabelPrefix(instance.label_prefix); !prefix.ok()) {
+      return r.Error("label_prefix", prefix.message());
+    }
   }
   OKR_ASSIGN_OR_RETURN(instance.projects, r.Strings("projects"));
   for (size_t i = 0; i < instance.projects.size(); ++i) {
@@ -92,12 +133,17 @@ absl::StatusOr<GitLabInstanceConfig> ReadGitLabInstance(
         return done.Error(project, "is not one of this instance's projects");
       }
       OKR_ASSIGN_OR_RETURN(ConfigObject rule_reader, done.Object(project));
-      OKR_RETURN_IF_ERROR(rule_reader.OnlyKnown({"states", "labels"}));
+      OKR_RETURN_IF_ERROR(rule_reader.OnlyKnown({"states", "labels", "credit", "excluded"}));
       GitLabDoneRule rule;
       OKR_ASSIGN_OR_RETURN(rule.states, rule_reader.Strings("states"));
       OKR_ASSIGN_OR_RETURN(rule.labels, rule_reader.Strings("labels"));
-      if (rule.states.empty() && rule.labels.empty()) {
-        return rule_reader.Error("", "lists neither states nor labels");
+      OKR_ASSIGN_OR_RETURN(rule.credit, ReadCredit(rule_reader));
+      if (rule_reader.Has("excluded")) {
+        OKR_ASSIGN_OR_RETURN(rule.excluded, ReadExcluded(rule_reader));
+      }
+      if (rule.states.empty() && rule.labels.empty() && rule.credit.empty() &&
+          !rule.excluded.has_value()) {
+        return rule_reader.Error("", "lists neither states nor labels (nor credit or excluded)");
       }
       instance.done[project] = std::move(rule);
     }
@@ -127,6 +173,9 @@ absl::Status Validate(const sync::SettingValues& values) {
   if (value("gitlab-token").empty()) {
     return absl::InvalidArgumentError(
         "OKR_GITLAB_TOKEN (or OKR_GITLAB_TOKEN_FILE) is required when OKR_GITLAB_URL is set");
+  }
+  if (absl::Status prefix = ValidateLabelPrefix(value("gitlab-label-prefix")); !prefix.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("OKR_GITLAB_LABEL_PREFIX: ", prefix.message()));
   }
   return absl::OkStatus();
 }
@@ -162,7 +211,9 @@ sync::ConnectorConfig<GitLabInstanceConfig> GitLabConfigSection() {
         true},
        &GitLabInstanceConfig::webhook_token},
       {{"gitlab-label-prefix", "OKR_GITLAB_LABEL_PREFIX",
-        "prefix of the scoped label put on linked GitLab issues (PREFIX::<key result>)", "OKR"},
+        "prefix of the label put on linked GitLab issues (PREFIX:<objective>/<key result>; "
+        "no \"::\", which would make it a scoped label)",
+        "OKR"},
        &GitLabInstanceConfig::label_prefix},
   };
   c.enabled_by = "gitlab-url";
@@ -171,8 +222,13 @@ sync::ConnectorConfig<GitLabInstanceConfig> GitLabConfigSection() {
   c.file_help =
       "  GitLab INSTANCE: name, url, token_env|token_file, webhook_token_env|webhook_token_file,\n"
       "    label_prefix, projects (owned groups or project paths),\n"
-      "    done {\"<group/project>\": {\"states\": [..], \"labels\": [..]}}\n"
-      "    Without a \"done\" entry an issue is done when its state is \"closed\".\n";
+      "    done {\"<group/project>\": {\"states\": [..], \"labels\": [..],\n"
+      "    \"credit\": {\"<label or state>\": 0.5, ..},\n"
+      "    \"excluded\": {\"duplicates\": true, \"labels\": [..]}}}\n"
+      "    Without states/labels an issue is done when its state is \"closed\".\n"
+      "    credit: share of the weight a label or state earns before done (default 0).\n"
+      "    excluded: cancelled work that leaves the key result (default: closed as\n"
+      "    duplicate, labels wontfix and duplicate; labels [] and duplicates false: none).\n";
   c.read_entry = &ReadGitLabInstance;
   c.validate = &Validate;
   c.describe = &Describe;

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "service/log/log.h"
 #include "service/okr/names.h"
@@ -29,6 +30,47 @@ std::string KeyResultId(const sync::ServedKeyResult& served) {
   if (name.ok()) return name->key_result_id;
   const size_t slash = served.key_result.rfind('/');
   return slash == std::string::npos ? served.key_result : served.key_result.substr(slash + 1);
+}
+
+// The objective id of "objectives/{o}/keyResults/{k}" ("" if the name does not parse).
+std::string ObjectiveId(const sync::ServedKeyResult& served) {
+  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
+  return name.ok() ? name->objective_id : "";
+}
+
+// What the writer remembers of an issue (its `ref`): "v2\n<note id>\n<label>\n...".
+// Labels never contain control characters (GitLabClient refuses them). The old form was
+// the bare note id, written when labels were "<prefix>::<key result id>".
+constexpr absl::string_view kRefVersion = "v2";
+struct WrittenMarks {
+  int64_t note_id = 0;
+  std::vector<std::string> labels;
+  bool legacy = false;  // a ref of the old form: its labels are not listed
+};
+
+WrittenMarks ParseRef(absl::string_view ref) {
+  WrittenMarks marks;
+  std::vector<std::string> lines = absl::StrSplit(ref, '\n');
+  if (lines.size() >= 2 && lines[0] == kRefVersion) {
+    if (!absl::SimpleAtoi(lines[1], &marks.note_id) || marks.note_id < 0) marks.note_id = 0;
+    for (size_t i = 2; i < lines.size(); ++i) {
+      if (!lines[i].empty()) marks.labels.push_back(std::move(lines[i]));
+    }
+    return marks;
+  }
+  marks.legacy = !ref.empty();
+  if (!absl::SimpleAtoi(ref, &marks.note_id) || marks.note_id < 0) marks.note_id = 0;
+  return marks;
+}
+
+std::string EncodeRef(int64_t note_id, const std::vector<std::string>& labels) {
+  std::string ref = absl::StrCat(kRefVersion, "\n", note_id);
+  for (const std::string& label : labels) absl::StrAppend(&ref, "\n", label);
+  return ref;
+}
+
+bool Contains(const std::vector<std::string>& list, absl::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 // `text` as Markdown link text: control characters become spaces and the ASCII punctuation
@@ -94,7 +136,32 @@ okr::WorkItem SyncedWorkItem(const GitLabIssue& issue) {
 }
 
 std::string ServedLabel(absl::string_view prefix, const sync::ServedKeyResult& served) {
-  return absl::StrCat(prefix, "::", KeyResultId(served));
+  const std::string objective = ObjectiveId(served);
+  if (objective.empty()) return absl::StrCat(prefix, ":", KeyResultId(served));
+  return absl::StrCat(prefix, ":", objective, "/", KeyResultId(served));
+}
+
+absl::Status ValidateLabelPrefix(absl::string_view prefix) {
+  constexpr size_t kMaxPrefixChars = 100;  // ids take <= 127 more; GitLab allows 255
+  if (prefix.empty() || prefix.size() > kMaxPrefixChars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label_prefix must have 1 to ", kMaxPrefixChars, " characters"));
+  }
+  for (char c : prefix) {
+    if (c == ',' || absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("label_prefix \"", prefix,
+                       "\" may not contain ',' or control characters (GitLab label names)"));
+    }
+  }
+  if (absl::StrContains(prefix, "::") || absl::EndsWith(prefix, ":")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "label_prefix \"", prefix,
+        "\" may not contain \"::\" or end with ':': the labels would be GitLab scoped labels, "
+        "of which an issue keeps only one per scope, so an issue serving two key results would "
+        "lose one"));
+  }
+  return absl::OkStatus();
 }
 
 std::string ServedNoteBody(const std::vector<sync::ServedKeyResult>& served) {
@@ -111,6 +178,11 @@ std::string ServedNoteBody(const std::vector<sync::ServedKeyResult>& served) {
   }
   absl::StrAppend(&body, "\n");
   return body;
+}
+
+std::string NoLongerServedNoteBody() {
+  return absl::StrCat(kNoteMarker,
+                      "\n**OKR:** this issue no longer serves a key result of okr-service.\n");
 }
 
 // ---- GitLabTrackerSource ----
@@ -198,26 +270,51 @@ absl::StatusOr<std::string> GitLabTrackerWriter::Write(
     const std::string& ref) {
   OKR_ASSIGN_OR_RETURN(auto key, ParseWorkItemKey(item.key));
   const auto& [project, iid] = key;
+  const WrittenMarks before = ParseRef(ref);
 
   std::vector<std::string> labels;
   for (const sync::ServedKeyResult& s : served) {
     std::string label = ServedLabel(label_prefix_, s);
-    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
-      labels.push_back(std::move(label));
+    if (!Contains(labels, label)) labels.push_back(std::move(label));
+  }
+  std::vector<std::string> remove;
+  for (const std::string& label : before.labels) {
+    if (!Contains(labels, label) && !Contains(remove, label)) remove.push_back(label);
+  }
+  if (before.legacy) {
+    // Written by a version that used "<prefix>::<key result id>": those are all ours.
+    OKR_ASSIGN_OR_RETURN(GitLabIssue issue, client_.GetIssue(project, iid));
+    const std::string scoped = absl::StrCat(label_prefix_, "::");
+    for (const std::string& label : issue.labels) {
+      if (absl::StartsWith(label, scoped) && !Contains(remove, label)) remove.push_back(label);
     }
   }
-  if (!labels.empty()) OKR_RETURN_IF_ERROR(client_.AddLabels(project, iid, labels).status());
-
-  const std::string body = ServedNoteBody(served);
-  int64_t note_id = 0;
-  if (absl::SimpleAtoi(ref, &note_id) && note_id > 0) {
-    const absl::Status updated = client_.UpdateNote(project, iid, note_id, body);
-    if (updated.ok()) return absl::StrCat(note_id);
-    // 404: the note was deleted (create it again) or the issue was (CreateNote says so).
-    if (!absl::IsNotFound(updated)) return updated;
+  if (!labels.empty() || !remove.empty()) {
+    OKR_RETURN_IF_ERROR(client_.UpdateLabels(project, iid, labels, remove).status());
   }
-  OKR_ASSIGN_OR_RETURN(int64_t created, client_.CreateNote(project, iid, body));
-  return absl::StrCat(created);
+
+  int64_t note_id = before.note_id;
+  if (served.empty()) {
+    if (note_id > 0) {
+      const absl::Status updated =
+          client_.UpdateNote(project, iid, note_id, NoLongerServedNoteBody());
+      // 404: the note (or the issue) is gone, which is as good.
+      if (!updated.ok() && !absl::IsNotFound(updated)) return updated;
+    }
+    return std::string();
+  }
+  const std::string body = ServedNoteBody(served);
+  bool edited = false;
+  if (note_id > 0) {
+    const absl::Status updated = client_.UpdateNote(project, iid, note_id, body);
+    // 404: the note was deleted (create it again) or the issue was (CreateNote says so).
+    if (!updated.ok() && !absl::IsNotFound(updated)) return updated;
+    edited = updated.ok();
+  }
+  if (!edited) {
+    OKR_ASSIGN_OR_RETURN(note_id, client_.CreateNote(project, iid, body));
+  }
+  return EncodeRef(note_id, labels);
 }
 
 }  // namespace okr::connectors::gitlab

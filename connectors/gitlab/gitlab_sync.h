@@ -1,7 +1,8 @@
 // Sync adapters of the GitLab connector: what the Reconciler reads from GitLab
 // (GitLabTrackerSource) and how the WriteBackWorker marks an issue with the key results it
-// serves (GitLabTrackerWriter: a scoped label per key result plus one note edited in
-// place), both over the typed GitLabClient.
+// serves (GitLabTrackerWriter: an unscoped label per key result plus one note edited in
+// place, both removed or rewritten when the issue stops serving key results), both over
+// the typed GitLabClient.
 //
 //   GitLabTrackerSource source(gitlab_client);
 //   GitLabTrackerWriter writer(gitlab_client, "OKR");
@@ -57,15 +58,25 @@ absl::Time TruncateToSecond(absl::Time time);
 // `source_updated` and `update_time` truncated to the second (see the contract above).
 okr::WorkItem SyncedWorkItem(const GitLabIssue& issue);
 
-// The scoped label that marks an issue as serving one key result:
-// "<prefix>::<key result id>" ("OKR::nps" for objectives/o1/keyResults/nps).
+// The label that marks an issue as serving one key result:
+// "<prefix>:<objective id>/<key result id>" ("OKR:o1/nps" for objectives/o1/keyResults/nps).
+// Unique across objectives (key result ids are unique only within one), and NOT a scoped
+// label (one ':' only; the prefix may not contain "::"), so GitLab Premium/Ultimate keep
+// one label per served key result side by side instead of replacing one by the other.
 std::string ServedLabel(absl::string_view prefix, const sync::ServedKeyResult& served);
+
+// OK if `prefix` gives GitLab-acceptable, unscoped ServedLabel()s: 1-100 characters, no
+// ',', no control characters, no "::" and not ending with ':'. INVALID_ARGUMENT says why.
+absl::Status ValidateLabelPrefix(absl::string_view prefix);
 
 // The body of the one note per issue: kNoteMarker, then per served key result its title
 // (linked to served.url), DescribeProgress(), and its objective (linked) and team. Titles
 // are written as link text, where GitLab neither expands references (#12, @user) nor
 // notifies anyone; Markdown punctuation in them is escaped.
 std::string ServedNoteBody(const std::vector<sync::ServedKeyResult>& served);
+
+// What the note says once the issue serves no key result any more: kNoteMarker and one line.
+std::string NoLongerServedNoteBody();
 
 class GitLabTrackerSource final : public sync::TrackerSource {
  public:
@@ -90,11 +101,15 @@ class GitLabTrackerWriter final : public sync::TrackerWriter {
   explicit GitLabTrackerWriter(GitLabClient& client, std::string label_prefix = "OKR");
 
   Tracker tracker() const override { return Tracker::kGitLab; }
-  // Adds ServedLabel() of every served key result to the issue, then makes the issue's one
-  // okr-service note say ServedNoteBody(served): created the first time (`ref` empty) and
-  // edited in place afterwards (`ref` is its id). If the note is gone (UpdateNote answers
-  // 404: someone deleted it) a new one is created. Returns the note id to keep as `ref`.
-  // NOT_FOUND if the issue is gone.
+  // In one PUT, adds ServedLabel() of every served key result to the issue and removes the
+  // labels `ref` lists that are no longer served (for a `ref` of the old form, a bare note
+  // id, every "<prefix>::..." scoped label the issue carries: the labels of old). Then makes
+  // the issue's one okr-service note say ServedNoteBody(served): created the first time
+  // and edited in place afterwards; if the note is gone (UpdateNote answers 404: someone
+  // deleted it) a new one is created. With `served` empty the note is edited to say
+  // NoLongerServedNoteBody() (not deleted: people reading the issue see why the labels
+  // went) and nothing new is created. Returns "v2", the note id and the labels written,
+  // one per line, as `ref`. NOT_FOUND if the issue is gone.
   absl::StatusOr<std::string> Write(const WorkItem& item,
                                     const std::vector<sync::ServedKeyResult>& served,
                                     const std::string& ref) override;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -148,7 +149,10 @@ absl::StatusOr<std::pair<std::string, int64_t>> ParseWorkItemKey(absl::string_vi
 
 bool IsDone(const GitLabIssue& issue, const GitLabDoneMapping& mapping) {
   auto rule = mapping.by_project.find(issue.project_path);
-  if (rule == mapping.by_project.end()) return issue.state == kStateClosed;
+  if (rule == mapping.by_project.end() ||
+      (rule->second.states.empty() && rule->second.labels.empty())) {
+    return issue.state == kStateClosed;
+  }
   for (const std::string& state : rule->second.states) {
     if (state == issue.state) return true;
   }
@@ -158,6 +162,46 @@ bool IsDone(const GitLabIssue& issue, const GitLabDoneMapping& mapping) {
     }
   }
   return false;
+}
+
+void ApplyDoneRules(GitLabIssue& issue, const GitLabDoneMapping& mapping) {
+  auto found = mapping.by_project.find(issue.project_path);
+  const GitLabDoneRule* rule = found == mapping.by_project.end() ? nullptr : &found->second;
+  static const GitLabExcludedRule* const kDefaultExcluded = new GitLabExcludedRule();
+  const GitLabExcludedRule& excluded =
+      rule != nullptr && rule->excluded.has_value() ? *rule->excluded : *kDefaultExcluded;
+  issue.done = IsDone(issue, mapping);
+  // Names kept for people are bounded (GitLab caps label titles at 255 characters).
+  constexpr size_t kMaxNameBytes = 255;
+  issue.status = issue.state.size() <= kMaxNameBytes ? issue.state : "";
+  issue.partial_credit = 0;
+  issue.exclusion.clear();
+  if (excluded.duplicates && issue.closed_as_duplicate && issue.state == kStateClosed) {
+    issue.exclusion = "duplicate";
+    issue.done = true;
+    return;
+  }
+  for (const std::string& label : issue.labels) {
+    if (label.size() > kMaxNameBytes) continue;
+    for (const std::string& name : excluded.labels) {
+      if (absl::EqualsIgnoreCase(label, name)) {
+        issue.exclusion = label;
+        return;
+      }
+    }
+  }
+  if (issue.done || rule == nullptr) return;
+  if (auto state = rule->credit.find(issue.state); state != rule->credit.end()) {
+    issue.partial_credit = state->second;
+  }
+  for (const std::string& label : issue.labels) {
+    if (label.size() > kMaxNameBytes) continue;
+    auto share = rule->credit.find(label);
+    if (share != rule->credit.end() && share->second > issue.partial_credit) {
+      issue.partial_credit = share->second;
+      issue.status = label;
+    }
+  }
 }
 
 absl::StatusOr<GitLabIssue> IssueFromRestJson(const nlohmann::json& issue,
@@ -173,7 +217,11 @@ absl::StatusOr<GitLabIssue> IssueFromRestJson(const nlohmann::json& issue,
   if (const nlohmann::json* labels = GetArray(issue, "labels")) {
     result.labels = LabelTitles(*labels);
   }
-  result.done = IsDone(result, done);
+  if (const nlohmann::json* links = GetObject(issue, "_links")) {
+    const nlohmann::json* duplicate_of = json_util::GetMember(*links, "closed_as_duplicate_of");
+    result.closed_as_duplicate = duplicate_of != nullptr && !duplicate_of->is_null();
+  }
+  ApplyDoneRules(result, done);
   return result;
 }
 
@@ -205,7 +253,9 @@ absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body,
   } else if (const nlohmann::json* top_labels = GetArray(body, "labels")) {
     result.labels = LabelTitles(*top_labels);
   }
-  result.done = IsDone(result, done);
+  const nlohmann::json* duplicated_to = json_util::GetMember(*attributes, "duplicated_to_id");
+  result.closed_as_duplicate = duplicated_to != nullptr && !duplicated_to->is_null();
+  ApplyDoneRules(result, done);
   return result;
 }
 
@@ -216,6 +266,9 @@ okr::WorkItem ToWorkItem(const GitLabIssue& issue) {
   item.title = issue.title;
   item.url = issue.url;
   item.done = issue.done;
+  item.status = issue.status;
+  item.partial_credit = issue.partial_credit;
+  item.exclusion = issue.exclusion;
   item.weight = issue.weight.value_or(1.0);
   item.update_time = issue.updated_at;
   if (issue.id > 0) item.external_id = absl::StrCat(issue.id);

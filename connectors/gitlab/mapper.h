@@ -28,6 +28,14 @@
 //  - Done means `state == "closed"`, unless GitLabDoneMapping names the issue's project:
 //    then the issue is done when its state or one of its labels is one the project's
 //    GitLabDoneRule lists.
+//  - Credit: an issue that is not done gets the largest share its project's `credit` map
+//    gives one of its labels or its state; `status` names what gave it ("workflow::review"),
+//    else the state.
+//  - Cancelled work (GitLabExcludedRule, defaults also for projects without a rule): a
+//    closed issue closed as a duplicate (REST `_links.closed_as_duplicate_of` or hook
+//    `object_attributes.duplicated_to_id` non-null) has exclusion "duplicate" and counts
+//    as closed (done); an issue carrying an excluded label (case-insensitive, in any state)
+//    has that label, as the issue spells it, as exclusion.
 #ifndef OKR_CONNECTORS_GITLAB_MAPPER_H_
 #define OKR_CONNECTORS_GITLAB_MAPPER_H_
 
@@ -62,18 +70,35 @@ struct GitLabIssue {
   std::string title;
   std::string state;  // "opened" or "closed" (other values are kept, and are not done).
   bool done = false;  // see IsDone
+  // Closed as a duplicate of another issue (see the contract above).
+  bool closed_as_duplicate = false;
+  std::string status;         // the state, or the label that gave the credit
+  double partial_credit = 0;  // share credited while not done (the project's credit)
+  std::string exclusion;      // "duplicate", or the excluding label; "" if it counts
   std::optional<double> weight;
   std::vector<std::string> labels;  // Label titles, in payload order.
   std::string url;                  // Web URL of the issue.
   absl::Time updated_at = absl::InfinitePast();
 };
 
+// Which issues of one project are cancelled work that leaves the key results.
+struct GitLabExcludedRule {
+  bool duplicates = true;  // issues closed as a duplicate
+  // Label titles (ASCII case-insensitive).
+  std::vector<std::string> labels = {"wontfix", "duplicate"};
+};
+
 // Which issues of one project count as done: its state is one of `states` (e.g. "closed")
-// or it carries one of `labels` (exact label titles, e.g. "workflow::deployed"). An empty
-// rule is never done.
+// or it carries one of `labels` (exact label titles, e.g. "workflow::deployed"). A rule
+// with neither keeps the default (state "closed").
 struct GitLabDoneRule {
   std::vector<std::string> states;
   std::vector<std::string> labels;
+  // Label title (exact) or state -> share of the weight credited while the issue is not
+  // done, in [0, 1] (e.g. {"workflow::review", 0.5}).
+  std::map<std::string, double> credit;
+  // nullopt: the defaults of GitLabExcludedRule.
+  std::optional<GitLabExcludedRule> excluded;
 };
 
 // Project path ("group/sub/project") -> its done rule. Projects not listed: done = state
@@ -84,6 +109,10 @@ struct GitLabDoneMapping {
 
 // Whether `issue` (project_path, state and labels read) is done under `mapping`.
 bool IsDone(const GitLabIssue& issue, const GitLabDoneMapping& mapping);
+
+// Sets done, status, partial_credit and exclusion of `issue` (project_path, state, labels
+// and closed_as_duplicate read) under `mapping`; see the contract above.
+void ApplyDoneRules(GitLabIssue& issue, const GitLabDoneMapping& mapping);
 
 // A GitLab timestamp in any of the forms GitLab emits:
 //   "2013-12-03T17:15:43Z", "2016-01-04T15:31:39.996Z", "2013-12-03T17:15:43+02:00",
@@ -126,9 +155,10 @@ absl::StatusOr<GitLabIssue> IssueFromHookJson(const nlohmann::json& body,
                                               const GitLabDoneMapping& done = {});
 
 // The domain view: tracker kGitLab, key WorkItemKey(project_path, iid), title, url, done,
-// weight (1 without a weight; an explicit 0 stays 0), external_id = the global issue id
-// (empty if unknown; it survives moves, the key does not), source_updated and update_time
-// = updated_at. Hook timestamps have whole seconds while REST ones have milliseconds.
+// status, partial_credit, exclusion, weight (1 without a weight; an explicit 0 stays 0),
+// external_id = the global issue id (empty if unknown; it survives moves, the key does not),
+// source_updated and update_time = updated_at. Hook timestamps have whole seconds while REST ones
+// have milliseconds.
 okr::WorkItem ToWorkItem(const GitLabIssue& issue);
 
 }  // namespace okr::connectors::gitlab

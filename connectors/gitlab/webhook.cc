@@ -88,6 +88,10 @@ absl::StatusOr<GitLabIssueEvent> ParseIssueHook(absl::string_view raw_body,
   event.title = std::move(issue->title);
   event.state = std::move(issue->state);
   event.done = issue->done;
+  event.closed_as_duplicate = issue->closed_as_duplicate;
+  event.status = std::move(issue->status);
+  event.partial_credit = issue->partial_credit;
+  event.exclusion = std::move(issue->exclusion);
   event.weight = issue->weight;
   event.labels = std::move(issue->labels);
   event.url = std::move(issue->url);
@@ -104,6 +108,10 @@ GitLabIssue ToGitLabIssue(const GitLabIssueEvent& event) {
   issue.title = event.title;
   issue.state = event.state;
   issue.done = event.done;
+  issue.closed_as_duplicate = event.closed_as_duplicate;
+  issue.status = event.status;
+  issue.partial_credit = event.partial_credit;
+  issue.exclusion = event.exclusion;
   issue.weight = event.weight;
   issue.labels = event.labels;
   issue.url = event.url;

@@ -83,6 +83,12 @@ struct GitLabIssueEvent {
   std::string title;
   std::string state;  // "opened" | "closed".
   bool done = false;  // IsDone under the GitLabDoneMapping given to ParseIssueHook.
+  // object_attributes.duplicated_to_id non-null; status, partial_credit and exclusion as
+  // ApplyDoneRules (mapper.h) sets them under that mapping.
+  bool closed_as_duplicate = false;
+  std::string status;
+  double partial_credit = 0;
+  std::string exclusion;
   std::optional<double> weight;
   std::vector<std::string> labels;               // Titles of the label objects.
   std::string url;                               // object_attributes.url.

@@ -39,6 +39,10 @@ constexpr int kMaxPageSize = 1000;
 constexpr size_t kMaxSummaryChars = 255;
 constexpr size_t kMaxLabelBytes = 255;
 constexpr size_t kMaxProjectKeyBytes = 255;
+// createmeta issue types: Jira's page limit, and how many (and how long names) are read.
+constexpr int kCreateMetaPageSize = 200;
+constexpr size_t kMaxIssueTypes = 1000;
+constexpr size_t kMaxIssueTypeBytes = 255;
 
 // JSON text of `value`; invalid UTF-8 in caller-supplied strings is replaced, not thrown.
 std::string Dump(const nlohmann::json& value) {
@@ -99,6 +103,9 @@ absl::Status CheckNewIssue(const NewJiraIssue& issue) {
   }
   if (issue.issue_type.empty() || HasControlChars(issue.issue_type)) {
     return absl::InvalidArgumentError("Jira issue type name is required");
+  }
+  if (!issue.issue_type_id.empty() && !IsNumericId(issue.issue_type_id)) {
+    return absl::InvalidArgumentError("Jira issue type id must be a number");
   }
   for (const std::string& label : issue.labels) {
     if (label.empty() || label.size() > kMaxLabelBytes ||
@@ -267,7 +274,11 @@ nlohmann::json NewIssueToJson(const NewJiraIssue& issue, JiraDeployment deployme
   nlohmann::json fields = nlohmann::json::object();
   fields["project"] = {{"key", issue.project_key}};
   fields["summary"] = issue.summary;
-  fields["issuetype"] = {{"name", issue.issue_type}};
+  if (issue.issue_type_id.empty()) {
+    fields["issuetype"] = {{"name", issue.issue_type}};
+  } else {
+    fields["issuetype"] = {{"id", issue.issue_type_id}};
+  }
   if (!issue.labels.empty()) fields["labels"] = issue.labels;
   if (!issue.description.empty() || !issue.link_url.empty()) {
     if (deployment == JiraDeployment::kCloud) {
@@ -532,6 +543,29 @@ absl::StatusOr<RemoteLink> JiraClient::GetRemoteLink(absl::string_view issue_id_
   return link;
 }
 
+absl::Status JiraClient::DeleteRemoteLink(absl::string_view issue_id_or_key,
+                                          absl::string_view global_id) {
+  constexpr absl::string_view kOperation = "delete remote link";
+  OKR_RETURN_IF_ERROR(CheckIdOrKey(issue_id_or_key));
+  if (global_id.empty() || global_id.size() > kMaxGlobalIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("remote link global_id must have 1 to ", kMaxGlobalIdBytes, " bytes"));
+  }
+  outbound::HttpRequest request;
+  request.method = "DELETE";
+  request.url = ApiUrl(
+      absl::StrCat("/issue/", issue_id_or_key, "/remotelink?globalId=", QueryEscape(global_id)));
+  request.idempotent = true;  // A replay deletes nothing more (404, already gone).
+  request.timeout = options_.request_timeout;
+  request.headers.emplace_back("Accept", "application/json");
+  // 204 with no body: nothing to parse.
+  absl::StatusOr<outbound::HttpResponse> response = http_.Send(request);
+  if (!response.ok()) return WithContext(kOperation, response.status());
+  absl::Status status = outbound::HttpResponseToStatus(request, *response);
+  if (!status.ok()) return WithContext(kOperation, status);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<JiraProject> JiraClient::GetProject(absl::string_view key) {
   OKR_RETURN_IF_ERROR(CheckProjectKey(key));
   outbound::HttpRequest request;
@@ -546,6 +580,47 @@ absl::StatusOr<JiraProject> JiraClient::GetProject(absl::string_view key) {
     return Malformed("get project", "no id or key");
   }
   return project;
+}
+
+absl::StatusOr<std::vector<JiraIssueType>> JiraClient::ListCreateIssueTypes(
+    absl::string_view project_key) {
+  OKR_RETURN_IF_ERROR(CheckProjectKey(project_key));
+  std::vector<JiraIssueType> types;
+  int64_t start_at = 0;
+  for (int page = 0;; ++page) {
+    if (page >= options_.max_pages) {
+      return Malformed("issue types", absl::StrCat("still more results after ", page, " pages"));
+    }
+    outbound::HttpRequest request;
+    request.method = "GET";
+    request.url =
+        ApiUrl(absl::StrCat("/issue/createmeta/", project_key, "/issuetypes?startAt=", start_at,
+                            "&maxResults=", kCreateMetaPageSize));
+    OKR_ASSIGN_OR_RETURN(nlohmann::json response, Call("issue types", std::move(request)));
+    const nlohmann::json* entries = GetArray(response, "issueTypes");
+    if (entries == nullptr) entries = GetArray(response, "values");  // Data Center
+    if (entries == nullptr) return Malformed("issue types", "no issueTypes");
+    for (const nlohmann::json& entry : *entries) {
+      if (!entry.is_object()) continue;
+      JiraIssueType type;
+      type.id = GetString(entry, "id").value_or("");
+      type.name = GetString(entry, "name").value_or("");
+      if (!IsNumericId(type.id) || type.name.empty() || type.name.size() > kMaxIssueTypeBytes ||
+          HasControlChars(type.name)) {
+        continue;
+      }
+      type.subtask = GetBool(entry, "subtask").value_or(false);
+      type.hierarchy_level =
+          static_cast<int>(GetInt(entry, "hierarchyLevel").value_or(type.subtask ? -1 : 0));
+      types.push_back(std::move(type));
+      if (types.size() >= kMaxIssueTypes) return types;
+    }
+    const int64_t count = static_cast<int64_t>(entries->size());
+    start_at = GetInt(response, "startAt").value_or(start_at) + count;
+    const std::optional<int64_t> total = GetInt(response, "total");
+    const bool is_last = GetBool(response, "isLast").value_or(false);
+    if (count == 0 || is_last || !total.has_value() || start_at >= *total) return types;
+  }
 }
 
 absl::StatusOr<CreatedJiraIssue> JiraClient::CreateIssue(const NewJiraIssue& issue) {

@@ -113,9 +113,22 @@ struct NewJiraIssue {
   std::string project_key;          // Required, e.g. "OKRX".
   std::string summary;              // Required, 1..255 characters, one line.
   std::string issue_type = "Task";  // Issue type name; must exist in the project.
+  // The issue type's numeric id (ListCreateIssueTypes); when set it is sent instead of the
+  // name, which then only names the type in messages.
+  std::string issue_type_id;
   std::string description;          // Plain text; paragraphs separated by blank lines.
   std::string link_url;             // Optional; occurrences in `description` become links.
   std::vector<std::string> labels;  // Each 1..255 bytes without whitespace.
+};
+
+// An issue type a project offers for new issues (createmeta). Standard types have
+// hierarchy level 0 and are not subtasks; epics are level 1, subtasks -1.
+struct JiraIssueType {
+  std::string id;    // Numeric, e.g. "10002".
+  std::string name;  // e.g. "Task".
+  bool subtask = false;
+  // Cloud reports it; Data Center does not (then -1 for subtasks, else 0).
+  int hierarchy_level = 0;
 };
 
 // What Jira answers to a create: the new issue's identity.
@@ -162,12 +175,26 @@ class JiraClient final {
   absl::StatusOr<RemoteLink> GetRemoteLink(absl::string_view issue_id_or_key,
                                            absl::string_view global_id);
 
+  // DELETE /issue/{idOrKey}/remotelink?globalId= (URL-encoded): removes the remote link
+  // with `global_id` (204). NOT_FOUND if the issue or the link is missing (a repeated
+  // delete). Idempotent.
+  absl::Status DeleteRemoteLink(absl::string_view issue_id_or_key, absl::string_view global_id);
+
   // GET /project/{key}. NOT_FOUND if the project does not exist or is not visible.
   // INVALID_ARGUMENT unless `key` looks like a project key (a letter, then letters, digits
   // or underscores).
   absl::StatusOr<JiraProject> GetProject(absl::string_view key);
 
-  // POST /issue with fields project.key, summary, issuetype.name, labels and description.
+  // GET /issue/createmeta/{key}/issuetypes, every page (startAt/maxResults 200; Cloud's
+  // `issueTypes`, Data Center's `values`): the issue types the caller may create in the
+  // project, in Jira's order. Entries without a numeric id or a name (or a name over 255
+  // bytes) are skipped; at most 1000 types are read. INVALID_ARGUMENT for a malformed key;
+  // Jira's 400 for an unknown project is INVALID_ARGUMENT too; NOT_FOUND from a Data
+  // Center older than 8.4, which lacks the endpoint.
+  absl::StatusOr<std::vector<JiraIssueType>> ListCreateIssueTypes(absl::string_view project_key);
+
+  // POST /issue with fields project.key, summary, issuetype (the id if `issue_type_id` is
+  // set, else the name), labels and description.
   // Not idempotent (see the contract above). INVALID_ARGUMENT, before any request, for a
   // missing or malformed project key, summary (empty, over 255 characters, or with control
   // characters), issue type or label; Jira's own 400 (unknown project or issue type, ...) is

@@ -1,10 +1,13 @@
 #include "connectors/jira/jira_config.h"
 
+#include <cmath>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/okr/status_macros.h"
@@ -29,6 +32,41 @@ std::string Keys(const Map& map) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : map) keys.push_back(k);
   return keys.empty() ? "(none)" : absl::StrJoin(keys, ",");
+}
+
+// A done rule's "credit": {"<status name>": <share of the weight in [0, 1]>, ...}; status
+// names compare case-insensitively, so two that differ only in case are refused.
+absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule) {
+  std::map<std::string, double> credit;
+  if (!rule.Has("credit")) return credit;
+  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("credit"));
+  for (auto it = reader.object().begin(); it != reader.object().end(); ++it) {
+    const std::string& status = it.key();
+    if (status.empty()) return reader.Error("", "names an empty status");
+    const nlohmann::json& value = it.value();
+    const double share = value.is_number() ? value.get<double>() : -1;
+    if (!value.is_number() || !std::isfinite(share) || share < 0 || share > 1) {
+      return reader.Error(status, "must be a number from 0 to 1 (the share of the weight)");
+    }
+    for (const auto& [earlier, unused] : credit) {
+      if (absl::EqualsIgnoreCase(earlier, status)) {
+        return reader.Error(status, absl::StrCat("repeats status \"", earlier,
+                                                 "\" (names compare case-insensitively)"));
+      }
+    }
+    credit[status] = share;
+  }
+  return credit;
+}
+
+// A done rule's "excluded": {"resolutions": ["Won't Do", ...]} (an empty list: none).
+absl::StatusOr<std::vector<std::string>> ReadExcluded(const ConfigObject& rule) {
+  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("excluded"));
+  OKR_RETURN_IF_ERROR(reader.OnlyKnown({"resolutions"}));
+  if (!reader.Has("resolutions")) {
+    return reader.Error("resolutions", "required (an empty list excludes nothing)");
+  }
+  return reader.Strings("resolutions");
 }
 
 absl::StatusOr<JiraSiteConfig> ReadJiraSite(const ConfigObject& r, sync::SiteNames& names,
@@ -94,7 +132,8 @@ absl::StatusOr<JiraSiteConfig> ReadJiraSite(const ConfigObject& r, sync::SiteNam
         return done.Error(project, "is not one of this site's projects");
       }
       OKR_ASSIGN_OR_RETURN(ConfigObject rule_reader, done.Object(project));
-      OKR_RETURN_IF_ERROR(rule_reader.OnlyKnown({"statuses", "status_categories"}));
+      OKR_RETURN_IF_ERROR(
+          rule_reader.OnlyKnown({"statuses", "status_categories", "credit", "excluded"}));
       JiraDoneRule rule;
       OKR_ASSIGN_OR_RETURN(rule.statuses, rule_reader.Strings("statuses"));
       OKR_ASSIGN_OR_RETURN(rule.status_categories, rule_reader.Strings("status_categories"));
@@ -106,8 +145,14 @@ absl::StatusOr<JiraSiteConfig> ReadJiraSite(const ConfigObject& r, sync::SiteNam
                                    "must be one of new, indeterminate, done, undefined");
         }
       }
-      if (rule.statuses.empty() && rule.status_categories.empty()) {
-        return rule_reader.Error("", "lists neither statuses nor status_categories");
+      OKR_ASSIGN_OR_RETURN(rule.credit, ReadCredit(rule_reader));
+      if (rule_reader.Has("excluded")) {
+        OKR_ASSIGN_OR_RETURN(rule.excluded_resolutions, ReadExcluded(rule_reader));
+      }
+      if (rule.statuses.empty() && rule.status_categories.empty() && rule.credit.empty() &&
+          !rule.excluded_resolutions.has_value()) {
+        return rule_reader.Error(
+            "", "lists neither statuses nor status_categories (nor credit or excluded)");
       }
       site.done[project] = std::move(rule);
     }
@@ -192,8 +237,12 @@ sync::ConnectorConfig<JiraSiteConfig> JiraConfigSection() {
       "api_token_env|api_token_file,\n"
       "    pat_env|pat_file, webhook_secret_env|webhook_secret_file, story_points_field,\n"
       "    projects (owned project keys), done {\"<PROJECT>\": {\"statuses\": [..],\n"
-      "    \"status_categories\": [..]}}\n"
-      "    Without a \"done\" entry an issue is done in status category \"done\".\n";
+      "    \"status_categories\": [..], \"credit\": {\"<status>\": 0.5, ..},\n"
+      "    \"excluded\": {\"resolutions\": [..]}}}\n"
+      "    Without statuses/status_categories an issue is done in status category \"done\".\n"
+      "    credit: share of the weight a status earns before done (default 0; done = 1).\n"
+      "    excluded: resolutions of done issues that are cancelled work and leave the key\n"
+      "    result (default Won't Do, Duplicate, Cannot Reproduce; [] for none).\n";
   c.read_entry = &ReadJiraSite;
   c.validate = &Validate;
   c.describe = &Describe;

@@ -1,5 +1,6 @@
 #include "connectors/jira/jira_issue_opener.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -7,9 +8,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/jira/jira_sync.h"
 #include "connectors/jira/mapper.h"
+#include "service/log/log.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::jira {
@@ -49,11 +52,59 @@ std::string DedupeJql(absl::string_view project_key, absl::string_view dedupe_la
                       " ORDER BY created ASC");
 }
 
+std::optional<JiraIssueType> ChooseIssueType(absl::Span<const JiraIssueType> types,
+                                             absl::string_view wanted) {
+  for (const JiraIssueType& type : types) {
+    if (!type.subtask && absl::EqualsIgnoreCase(type.name, wanted)) return type;
+  }
+  auto standard = [](const JiraIssueType& type) {
+    return !type.subtask && type.hierarchy_level == 0;
+  };
+  for (absl::string_view preferred : {"Task", "Story", "Bug"}) {
+    for (const JiraIssueType& type : types) {
+      if (standard(type) && absl::EqualsIgnoreCase(type.name, preferred)) return type;
+    }
+  }
+  for (const JiraIssueType& type : types) {
+    if (standard(type)) return type;
+  }
+  return std::nullopt;
+}
+
 JiraIssueOpener::JiraIssueOpener(JiraClient& client, std::string site_base_url,
-                                 std::string issue_type)
+                                 JiraIssueOpenerOptions options)
     : client_(client),
       site_base_url_(std::move(site_base_url)),
-      issue_type_(std::move(issue_type)) {}
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Get()) {}
+
+absl::StatusOr<std::vector<JiraIssueType>> JiraIssueOpener::IssueTypes(const std::string& project) {
+  const std::string key = absl::AsciiStrToUpper(project);
+  const absl::Time now = clock_.Now();
+  if (auto it = issue_types_.find(key); it != issue_types_.end()) {
+    if (now - it->second.read < options_.issue_types_ttl && now >= it->second.read) {
+      return it->second.types;
+    }
+    issue_types_.erase(it);
+  }
+  OKR_ASSIGN_OR_RETURN(std::vector<JiraIssueType> types, client_.ListCreateIssueTypes(project));
+  if (options_.max_cached_projects == 0) return types;
+  if (issue_types_.size() >= options_.max_cached_projects) {
+    // Full: drop what has expired, else the entry read longest ago.
+    absl::erase_if(issue_types_, [&](const auto& entry) {
+      return now - entry.second.read >= options_.issue_types_ttl;
+    });
+    if (issue_types_.size() >= options_.max_cached_projects) {
+      auto oldest = issue_types_.begin();
+      for (auto it = issue_types_.begin(); it != issue_types_.end(); ++it) {
+        if (it->second.read < oldest->second.read) oldest = it;
+      }
+      issue_types_.erase(oldest);
+    }
+  }
+  issue_types_[key] = CachedTypes{now, types};
+  return types;
+}
 
 absl::StatusOr<WorkItem> JiraIssueOpener::OpenIssue(const sync::NewIssue& issue) {
   if (issue.project.empty()) return absl::InvalidArgumentError("Jira open issue: no project");
@@ -66,7 +117,9 @@ absl::StatusOr<WorkItem> JiraIssueOpener::OpenIssue(const sync::NewIssue& issue)
   NewJiraIssue create;
   create.project_key = issue.project;
   create.summary = SummaryFromTitle(issue.title);
-  create.issue_type = issue_type_;
+  const std::string wanted = std::string(absl::StripAsciiWhitespace(
+      issue.issue_type.empty() ? options_.default_issue_type : issue.issue_type));
+  create.issue_type = wanted;
   create.description = issue.description;
   create.link_url = issue.url;
   create.labels = {issue.dedupe_label};
@@ -85,7 +138,44 @@ absl::StatusOr<WorkItem> JiraIssueOpener::OpenIssue(const sync::NewIssue& issue)
                                           }));
   if (existing.has_value()) return SyncedWorkItem(*existing, site_base_url_);
 
-  OKR_ASSIGN_OR_RETURN(CreatedJiraIssue created, client_.CreateIssue(create));
+  std::optional<JiraIssueType> fallback;  // Set when the project lacks `wanted`.
+  bool wanted_is_subtask = false;         // The project has it, as a subtask type.
+  absl::StatusOr<std::vector<JiraIssueType>> types = IssueTypes(issue.project);
+  if (types.ok()) {
+    std::optional<JiraIssueType> chosen = ChooseIssueType(*types, wanted);
+    if (!chosen.has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Jira project ", issue.project, " has no issue type \"", wanted,
+                       "\" and no standard issue type to open the issue as"));
+    }
+    if (!absl::EqualsIgnoreCase(chosen->name, wanted)) {
+      fallback = chosen;
+      wanted_is_subtask = std::any_of(types->begin(), types->end(), [&](const JiraIssueType& t) {
+        return t.subtask && absl::EqualsIgnoreCase(t.name, wanted);
+      });
+    }
+    create.issue_type = chosen->name;
+    create.issue_type_id = chosen->id;
+  } else if (types.status().code() != absl::StatusCode::kNotFound) {
+    // NOT_FOUND: a Data Center without the endpoint; the create goes by name.
+    return types.status();
+  }
+
+  absl::StatusOr<CreatedJiraIssue> created_or = client_.CreateIssue(create);
+  if (!created_or.ok()) {
+    // The project's types may have changed: read them afresh next time.
+    issue_types_.erase(absl::AsciiStrToUpper(issue.project));
+    return created_or.status();
+  }
+  const CreatedJiraIssue& created = *created_or;
+  if (fallback.has_value()) {
+    log::Warn(wanted_is_subtask
+                  ? absl::StrCat("jira: issue type \"", wanted, "\" of project ", issue.project,
+                                 " is a subtask type; opened the issue as \"", fallback->name, "\"")
+                  : absl::StrCat("jira: project ", issue.project, " has no issue type \"", wanted,
+                                 "\"; opened the issue as \"", fallback->name, "\""),
+              {{"issue", created.key}});
+  }
   WorkItem item;
   item.tracker = Tracker::kJira;
   item.key = created.key;

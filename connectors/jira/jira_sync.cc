@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "service/okr/status_macros.h"
 
 namespace okr::connectors::jira {
@@ -184,10 +185,21 @@ absl::StatusOr<std::string> JiraTrackerWriter::Write(
     const WorkItem& item, const std::vector<sync::ServedKeyResult>& served,
     const std::string& ref) {
   const std::string issue = IssueRef(item);
+  std::vector<std::string> written;
   for (const sync::ServedKeyResult& s : served) {
-    OKR_RETURN_IF_ERROR(client_.UpsertRemoteLink(issue, ServedRemoteLink(s)).status());
+    RemoteLink link = ServedRemoteLink(s);
+    OKR_RETURN_IF_ERROR(client_.UpsertRemoteLink(issue, link).status());
+    if (std::find(written.begin(), written.end(), link.global_id) == written.end()) {
+      written.push_back(std::move(link.global_id));
+    }
   }
-  return std::string();
+  // The links of key results this issue no longer serves.
+  for (absl::string_view before : absl::StrSplit(ref, '\n', absl::SkipEmpty())) {
+    if (std::find(written.begin(), written.end(), before) != written.end()) continue;
+    const absl::Status deleted = client_.DeleteRemoteLink(issue, before);
+    if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;  // 404: already gone
+  }
+  return absl::StrJoin(written, "\n");
 }
 
 }  // namespace okr::connectors::jira

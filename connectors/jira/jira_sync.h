@@ -73,8 +73,10 @@ class JiraTrackerWriter final : public sync::TrackerWriter {
 
   Tracker tracker() const override { return Tracker::kJira; }
   // Upserts one remote link per served key result on the issue (by external id when known,
-  // else by key). Returns "" (Jira upserts by globalId; nothing to remember). NOT_FOUND if
-  // the issue is gone.
+  // else by key), then deletes (by globalId) the links of key results `ref` lists that are
+  // no longer served; a link already gone (404) counts as deleted. Returns the globalIds
+  // written, one per line ("" when nothing is served). NOT_FOUND if the issue is gone.
+  // A ref of the old form ("", before links were remembered) lists nothing to delete.
   absl::StatusOr<std::string> Write(const WorkItem& item,
                                     const std::vector<sync::ServedKeyResult>& served,
                                     const std::string& ref) override;

@@ -72,11 +72,30 @@ std::optional<double> ReadStoryPoints(const nlohmann::json* fields, const JiraFi
   return points;
 }
 
+// A bounded name: longer ones are treated as absent.
+std::string BoundedName(std::optional<std::string> name) {
+  if (!name.has_value() || name->size() > kMaxJiraNameBytes) return "";
+  return *std::move(name);
+}
+
 std::string ReadStatusName(const nlohmann::json* fields) {
   if (fields == nullptr) return "";
   const nlohmann::json* status = GetObject(*fields, "status");
   if (status == nullptr) return "";
-  return GetString(*status, "name").value_or("");
+  return BoundedName(GetString(*status, "name"));
+}
+
+// fields.resolution.name; "" for null, absent or malformed.
+std::string ReadResolutionName(const nlohmann::json* fields) {
+  if (fields == nullptr) return "";
+  const nlohmann::json* resolution = GetObject(*fields, "resolution");
+  if (resolution == nullptr) return "";
+  return BoundedName(GetString(*resolution, "name"));
+}
+
+const JiraDoneRule* RuleFor(const JiraFieldConfig& config, absl::string_view project_key) {
+  auto rule = config.done_by_project.find(std::string(project_key));
+  return rule == config.done_by_project.end() ? nullptr : &rule->second;
 }
 
 std::optional<std::string> ReadStatusCategoryKey(const nlohmann::json* fields) {
@@ -103,15 +122,43 @@ std::string ProjectKeyOf(absl::string_view issue_key) {
 
 bool IsDone(const JiraFieldConfig& config, absl::string_view project_key,
             absl::string_view status_name, absl::string_view status_category_key) {
-  auto rule = config.done_by_project.find(std::string(project_key));
-  if (rule == config.done_by_project.end()) return IsDoneStatusCategory(status_category_key);
-  for (const std::string& name : rule->second.statuses) {
+  const JiraDoneRule* rule = RuleFor(config, project_key);
+  if (rule == nullptr || (rule->statuses.empty() && rule->status_categories.empty())) {
+    return IsDoneStatusCategory(status_category_key);
+  }
+  for (const std::string& name : rule->statuses) {
     if (!status_name.empty() && absl::EqualsIgnoreCase(name, status_name)) return true;
   }
-  for (const std::string& category : rule->second.status_categories) {
+  for (const std::string& category : rule->status_categories) {
     if (!status_category_key.empty() && category == status_category_key) return true;
   }
   return false;
+}
+
+double CreditShare(const JiraFieldConfig& config, absl::string_view project_key,
+                   absl::string_view status_name) {
+  const JiraDoneRule* rule = RuleFor(config, project_key);
+  if (rule == nullptr || status_name.empty()) return 0;
+  for (const auto& [name, share] : rule->credit) {
+    if (absl::EqualsIgnoreCase(name, status_name)) return share;
+  }
+  return 0;
+}
+
+std::string ExclusionOf(const JiraFieldConfig& config, absl::string_view project_key,
+                        absl::string_view resolution_name) {
+  if (resolution_name.empty()) return "";
+  const JiraDoneRule* rule = RuleFor(config, project_key);
+  if (rule != nullptr && rule->excluded_resolutions.has_value()) {
+    for (const std::string& name : *rule->excluded_resolutions) {
+      if (absl::EqualsIgnoreCase(name, resolution_name)) return std::string(resolution_name);
+    }
+    return "";
+  }
+  for (absl::string_view name : kDefaultExcludedResolutions) {
+    if (absl::EqualsIgnoreCase(name, resolution_name)) return std::string(resolution_name);
+  }
+  return "";
 }
 
 absl::StatusOr<absl::Time> ParseJiraTime(absl::string_view text) {
@@ -163,15 +210,22 @@ absl::StatusOr<JiraIssue> IssueFromJson(const nlohmann::json& issue, const JiraF
   }
 
   result.status_name = ReadStatusName(fields);
-  result.done =
-      !result.status_category_key.empty() &&
-      IsDone(config, ProjectKeyOf(result.key), result.status_name, result.status_category_key);
+  result.resolution_name = ReadResolutionName(fields);
+  const std::string project = ProjectKeyOf(result.key);
+  result.done = !result.status_category_key.empty() &&
+                IsDone(config, project, result.status_name, result.status_category_key);
+  // A resolution excludes only closed work: inside a done status (category or rule).
+  if (result.done || IsDoneStatusCategory(result.status_category_key)) {
+    result.exclusion = ExclusionOf(config, project, result.resolution_name);
+    if (!result.exclusion.empty()) result.done = true;
+  }
+  if (!result.done) result.partial_credit = CreditShare(config, project, result.status_name);
   result.story_points = ReadStoryPoints(fields, config);
   return result;
 }
 
 std::vector<std::string> MappedFieldIds(const JiraFieldConfig& config) {
-  std::vector<std::string> fields = {"summary", "status", "updated"};
+  std::vector<std::string> fields = {"summary", "status", "resolution", "updated"};
   if (!config.story_points_field.empty()) fields.push_back(config.story_points_field);
   return fields;
 }
@@ -189,6 +243,9 @@ okr::WorkItem ToWorkItem(const JiraIssue& issue, absl::string_view site_base_url
   item.done = issue.done;
   item.weight = issue.story_points.value_or(1.0);
   item.update_time = issue.updated;
+  item.status = issue.status_name;
+  item.partial_credit = issue.partial_credit;
+  item.exclusion = issue.exclusion;
   return item;
 }
 

@@ -16,6 +16,13 @@
 //    text and `resolution` is unreliable), unless JiraFieldConfig::done_by_project names
 //    the issue's project: then the issue is done when its status name (case-insensitive)
 //    or its status category key is one that project's JiraDoneRule lists.
+//  - Credit: an issue that is not done gets the share its project's `credit` map gives its
+//    status name (case-insensitive); 0 without an entry.
+//  - Cancelled work: an issue that is done (or in status category "done") whose
+//    `fields.resolution.name` is one of its project's excluded resolutions
+//    (case-insensitive; default kDefaultExcludedResolutions, also for projects without a
+//    rule) is excluded: `exclusion` is the resolution name as Jira spells it. A null
+//    resolution tells nothing. Excluded issues count as closed (done) but leave the ratio.
 //  - Story points come from the configured custom field; a missing, null, non-numeric or
 //    negative value means "no estimate" (weight 1), never an error.
 #ifndef OKR_CONNECTORS_JIRA_MAPPER_H_
@@ -37,10 +44,24 @@ namespace okr::connectors::jira {
 // Which workflow states of one project count as done. An issue is done when its status
 // name equals one of `statuses` (ASCII case-insensitive; e.g. "Deployed") or its status
 // category key is one of `status_categories` (e.g. "done"). An empty rule is never done.
+// A rule that lists neither statuses nor categories keeps the default (category "done").
 struct JiraDoneRule {
   std::vector<std::string> statuses;
   std::vector<std::string> status_categories;
+  // Status name (ASCII case-insensitive) -> share of the weight credited while the issue is
+  // not done, in [0, 1] (e.g. {"In Review", 0.5}). Statuses not listed: 0.
+  std::map<std::string, double> credit;
+  // Resolution names (ASCII case-insensitive) that mark cancelled work; nullopt: the
+  // defaults (kDefaultExcludedResolutions); empty: nothing is excluded.
+  std::optional<std::vector<std::string>> excluded_resolutions;
 };
+
+// Resolutions that mark cancelled work when a project sets no `excluded` rule.
+inline constexpr absl::string_view kDefaultExcludedResolutions[] = {"Won't Do", "Duplicate",
+                                                                    "Cannot Reproduce"};
+
+// Longest status or resolution name kept; longer ones are treated as absent.
+inline constexpr size_t kMaxJiraNameBytes = 255;
 
 // Site-specific mapping settings. Jira has no fixed story-points field: find it once with
 // GET /rest/api/3/field ("Story Points" / "Story point estimate").
@@ -58,7 +79,10 @@ struct JiraIssue {
   std::string summary;
   std::string status_category_key;  // "new", "indeterminate", "done" or "undefined".
   std::string status_name;          // fields.status.name, e.g. "In Review"; "" if absent.
+  std::string resolution_name;      // fields.resolution.name, e.g. "Won't Do"; "" if null.
   bool done = false;                // see IsDone
+  double partial_credit = 0;        // share credited while not done (the project's credit)
+  std::string exclusion;            // the excluding resolution's name; "" if it counts
 
   std::optional<double> story_points;
   absl::Time updated = absl::InfinitePast();  // fields.updated; InfinitePast if unknown.
@@ -81,6 +105,15 @@ std::string ProjectKeyOf(absl::string_view issue_key);
 bool IsDone(const JiraFieldConfig& config, absl::string_view project_key,
             absl::string_view status_name, absl::string_view status_category_key);
 
+// The credit share `config` gives a not-done issue of `project_key` in `status_name`.
+double CreditShare(const JiraFieldConfig& config, absl::string_view project_key,
+                   absl::string_view status_name);
+
+// The resolution as it excludes the issue ("Won't Do"), or "" when it counts: see the
+// contract above. `resolution_name` "" (null resolution) never excludes.
+std::string ExclusionOf(const JiraFieldConfig& config, absl::string_view project_key,
+                        absl::string_view resolution_name);
+
 // Jira's date-time format, e.g. "2025-06-04T12:03:07.381+0200". Also accepts an offset with
 // a colon ("+02:00"), "Z", and no or any number of fractional digits. INVALID_ARGUMENT for
 // anything else (no offset, date only, surrounding text).
@@ -101,7 +134,7 @@ enum class FieldRequirement {
 absl::StatusOr<JiraIssue> IssueFromJson(const nlohmann::json& issue, const JiraFieldConfig& config,
                                         FieldRequirement requirement = FieldRequirement::kComplete);
 
-// The fields IssueFromJson reads: summary, status, updated and, when configured, the
+// The fields IssueFromJson reads: summary, status, resolution, updated and, when configured, the
 // story points field. Ask for exactly these in searches and GET issue.
 std::vector<std::string> MappedFieldIds(const JiraFieldConfig& config);
 
@@ -109,7 +142,8 @@ std::vector<std::string> MappedFieldIds(const JiraFieldConfig& config);
 std::string BrowseUrl(absl::string_view site_base_url, absl::string_view key);
 
 // The domain view: tracker kJira, key, title = summary, url = BrowseUrl, done, weight =
-// story points (or 1 without an estimate), update_time = updated.
+// story points (or 1 without an estimate), update_time = updated, status = status name,
+// partial_credit, exclusion.
 okr::WorkItem ToWorkItem(const JiraIssue& issue, absl::string_view site_base_url);
 
 }  // namespace okr::connectors::jira

@@ -63,7 +63,11 @@ void CopyIssue(JiraIssue issue, JiraWebhookEvent& event) {
   event.issue_key = std::move(issue.key);
   event.summary = std::move(issue.summary);
   event.status_category_key = std::move(issue.status_category_key);
+  event.status_name = std::move(issue.status_name);
+  event.resolution_name = std::move(issue.resolution_name);
   event.done = issue.done;
+  event.partial_credit = issue.partial_credit;
+  event.exclusion = std::move(issue.exclusion);
   event.story_points = issue.story_points;
   event.issue_updated = issue.updated;
 }
@@ -162,7 +166,11 @@ JiraIssue ToJiraIssue(const JiraWebhookEvent& event) {
   issue.key = event.issue_key;
   issue.summary = event.summary;
   issue.status_category_key = event.status_category_key;
+  issue.status_name = event.status_name;
+  issue.resolution_name = event.resolution_name;
   issue.done = event.done;
+  issue.partial_credit = event.partial_credit;
+  issue.exclusion = event.exclusion;
   issue.story_points = event.story_points;
   issue.updated = event.issue_updated;
   return issue;

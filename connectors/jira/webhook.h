@@ -68,7 +68,11 @@ struct JiraWebhookEvent {
   std::string issue_key;
   std::string summary;
   std::string status_category_key;
+  std::string status_name;      // fields.status.name ("In Review"); "" if absent.
+  std::string resolution_name;  // fields.resolution.name ("Won't Do"); "" if null.
   bool done = false;
+  double partial_credit = 0;  // JiraIssue::partial_credit
+  std::string exclusion;      // JiraIssue::exclusion
   std::optional<double> story_points;
   absl::Time issue_updated = absl::InfinitePast();  // fields.updated.
   // The changelog has a status item (fieldId "status", or field "status" in any case when

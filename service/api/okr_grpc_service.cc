@@ -1,5 +1,6 @@
 #include "service/api/okr_grpc_service.h"
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,15 @@ std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
       out.insert(out.end(), {"title", "weight"});
       if (kr.has_metric()) AppendMetricPaths(kr, out);
       if (kr.has_milestone()) out.push_back("milestone.done");
+      if (kr.has_work_items()) {
+        for (std::string& scope : ScopePaths(kr.work_items(), /*all=*/true)) {
+          out.push_back(std::move(scope));
+        }
+      }
+    } else if (p == "work_items") {
+      for (std::string& scope : ScopePaths(kr.work_items(), /*all=*/true)) {
+        out.push_back(std::move(scope));
+      }
     } else if (p == "metric") {
       AppendMetricPaths(kr, out);
     } else if (p == "milestone") {
@@ -67,7 +77,8 @@ std::vector<std::string> ExpandKeyResultPaths(std::vector<std::string> paths,
 }
 
 // Every field set in the message (AIP-134 default mask); for a metric: its values and unit
-// as before, the current value if present and the metric key if not empty.
+// as before, the current value if present and the metric key if not empty; for work
+// items: the scope fields that are not empty.
 std::vector<std::string> DefaultKeyResultPaths(const v1::KeyResult& kr) {
   std::vector<std::string> paths;
   if (!kr.title().empty()) paths.push_back("title");
@@ -78,6 +89,11 @@ std::vector<std::string> DefaultKeyResultPaths(const v1::KeyResult& kr) {
     if (!kr.metric().metric_key().empty()) paths.push_back("metric.metric_key");
   }
   if (kr.has_milestone()) paths.push_back("milestone");
+  if (kr.has_work_items()) {
+    for (std::string& scope : ScopePaths(kr.work_items(), /*all=*/false)) {
+      paths.push_back(std::move(scope));
+    }
+  }
   return paths;
 }
 
@@ -87,6 +103,7 @@ std::vector<std::string> DefaultTeamPaths(const v1::Team& t) {
   if (!t.parent().empty()) paths.push_back("parent");
   if (!t.jira_project_key().empty()) paths.push_back("jira_project_key");
   if (!t.gitlab_project().empty()) paths.push_back("gitlab_project");
+  if (!t.jira_issue_type().empty()) paths.push_back("jira_issue_type");
   return paths;
 }
 
@@ -231,11 +248,11 @@ absl::Status OkrGrpcService::RequireObjectiveWrite(const Caller& caller,
 // Authenticates the call, checks the method's least role, runs `fn` (returning
 // absl::Status) with the caller, tells the observer, and finishes the call with the
 // mapped status.
-template <typename Fn>
-grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* ctx,
-                                                  absl::string_view method,
-                                                  const google::protobuf::Message& req, Fn&& fn) {
-  const absl::Time start = absl::Now();
+OkrGrpcService::Call OkrGrpcService::Begin(grpc::CallbackServerContext* ctx,
+                                           absl::string_view method,
+                                           const google::protobuf::Message& req) {
+  Call call;
+  call.start = absl::Now();
   if (observer_ != nullptr) observer_->OnRpcStarted(method);
   // Every line logged while handling the call carries its id; the caller gets it back in
   // the initial metadata.
@@ -244,30 +261,76 @@ grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* c
   if (auto it = metadata.find(kRequestIdKey); it != metadata.end()) {
     incoming = absl::string_view(it->second.data(), it->second.size());
   }
-  const std::string request_id = log::AcceptOrNewRequestId(incoming);
-  log::ScopedRequestId scope(request_id);
-  ctx->AddInitialMetadata(kRequestIdKey, request_id);
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<Caller> caller = Authenticate(ctx, method);
-  absl::Status status = caller.status();
-  if (caller.ok()) {
-    status = RequireRole(caller->principal, MinimumRole(method));
-    if (!status.ok() && MinimumRole(method) == Role::kEditor) {
+  call.request_id = log::AcceptOrNewRequestId(incoming);
+  log::ScopedRequestId scope(call.request_id);
+  ctx->AddInitialMetadata(kRequestIdKey, call.request_id);
+  call.reactor = ctx->DefaultReactor();
+  call.caller = Authenticate(ctx, method);
+  call.status = call.caller.status();
+  if (call.caller.ok()) {
+    call.status = RequireRole(call.caller->principal, MinimumRole(method));
+    if (!call.status.ok() && MinimumRole(method) == Role::kEditor) {
       // Name the team the write needs ("EDITOR on teams/payments needed"), if known.
       if (std::string team = TeamOfRequest(req); !team.empty()) {
-        status = okr::RequireTeamWrite(caller->principal, {team});
+        call.status = okr::RequireTeamWrite(call.caller->principal, {team});
       }
     }
-    if (status.ok()) status = fn(*caller);
-    if (absl::IsPermissionDenied(status)) AuditDenied(*caller, req, status);
   }
-  if (observer_ != nullptr) observer_->OnRpc(method, status.code(), absl::Now() - start);
+  return call;
+}
+
+void OkrGrpcService::Complete(Call& call, absl::string_view method,
+                              const google::protobuf::Message& req, absl::Status status) {
+  log::ScopedRequestId scope(call.request_id);
+  if (call.caller.ok() && absl::IsPermissionDenied(status)) AuditDenied(*call.caller, req, status);
+  if (observer_ != nullptr) observer_->OnRpc(method, status.code(), absl::Now() - call.start);
   if (IsServerFault(status.code())) {
     log::Warn("rpc failed", {{"method", std::string(method)},
                              {"code", absl::StatusCodeToString(status.code())},
                              {"error", std::string(status.message())}});
   }
-  reactor->Finish(ToGrpcStatus(status));
+  call.reactor->Finish(ToGrpcStatus(status));
+}
+
+template <typename Fn>
+grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* ctx,
+                                                  absl::string_view method,
+                                                  const google::protobuf::Message& req, Fn&& fn) {
+  Call call = Begin(ctx, method, req);
+  absl::Status status = call.status;
+  if (status.ok()) {
+    log::ScopedRequestId scope(call.request_id);
+    status = fn(*call.caller);
+  }
+  Complete(call, method, req, std::move(status));
+  return call.reactor;
+}
+
+template <typename Fn>
+grpc::ServerUnaryReactor* OkrGrpcService::RespondOffThread(grpc::CallbackServerContext* ctx,
+                                                           absl::string_view method,
+                                                           const google::protobuf::Message& req,
+                                                           Fn fn) {
+  auto call = std::make_shared<Call>(Begin(ctx, method, req));
+  grpc::ServerUnaryReactor* reactor = call->reactor;
+  if (!call->status.ok()) {
+    Complete(*call, method, req, call->status);
+    return reactor;
+  }
+  // `req`, the response and the reactor stay valid until Finish.
+  const bool queued = blocking_calls_->Submit([this, call, method, &req, fn = std::move(fn)] {
+    absl::Status status;
+    {
+      log::ScopedRequestId scope(call->request_id);
+      status = fn(*call->caller);
+    }
+    Complete(*call, method, req, std::move(status));
+  });
+  if (!queued) {
+    Complete(*call, method, req,
+             absl::UnavailableError(
+                 absl::StrCat("too many ", method, " calls are waiting for the trackers; retry")));
+  }
   return reactor;
 }
 
@@ -322,9 +385,9 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateTeam(grpc::CallbackServerContext
     const v1::Team& in = req->team();
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(in.name(), "team.name"));
     OKR_ASSIGN_OR_RETURN(Team patch, FromProto(in, id));
-    std::vector<std::string> paths =
-        ExpandWildcard(MaskPaths(req->update_mask(), DefaultTeamPaths(in)),
-                       {"display_name", "parent", "jira_project_key", "gitlab_project"});
+    std::vector<std::string> paths = ExpandWildcard(
+        MaskPaths(req->update_mask(), DefaultTeamPaths(in)),
+        {"display_name", "parent", "jira_project_key", "gitlab_project", "jira_issue_type"});
     OKR_ASSIGN_OR_RETURN(Team updated, core_.UpdateTeam(patch, paths, in.etag()));
     ToProto(updated, resp);
     return absl::OkStatus();
@@ -509,6 +572,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateKeyResult(grpc::CallbackServerCo
     OKR_ASSIGN_OR_RETURN(KeyResult created,
                          core_.CreateKeyResult(std::move(kr), req->request_id()));
     ToProto(created, resp);
+    OKR_RETURN_IF_ERROR(AddFreshness(created, resp));
     return absl::OkStatus();
   });
 }
@@ -520,6 +584,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::GetKeyResult(grpc::CallbackServerConte
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
     OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
     ToProto(kr, resp);
+    OKR_RETURN_IF_ERROR(AddFreshness(kr, resp));
     return absl::OkStatus();
   });
 }
@@ -538,6 +603,10 @@ grpc::ServerUnaryReactor* OkrGrpcService::ListKeyResults(grpc::CallbackServerCon
         core_.ListKeyResults(objective_id, ToPageRequest(req->page_size(), req->page_token()),
                              core::ListQuery{req->filter(), req->order_by()}));
     AppendAll(page.items, resp->mutable_key_results());
+    for (size_t i = 0; i < page.items.size(); ++i) {
+      OKR_RETURN_IF_ERROR(
+          AddFreshness(page.items[i], resp->mutable_key_results(static_cast<int>(i))));
+    }
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
@@ -564,11 +633,13 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateKeyResult(grpc::CallbackServerCo
       patch.metric_key = in.metric().metric_key();
     }
     if (in.has_milestone()) patch.milestone_done = in.milestone().done();
+    if (in.has_work_items()) patch.scopes = ScopesFromProto(in.work_items());
     std::vector<std::string> paths =
         ExpandKeyResultPaths(MaskPaths(req->update_mask(), DefaultKeyResultPaths(in)), in);
     OKR_ASSIGN_OR_RETURN(KeyResult updated,
                          core_.UpdateKeyResult(patch, paths, in.etag(), req->reopen()));
     ToProto(updated, resp);
+    OKR_RETURN_IF_ERROR(AddFreshness(updated, resp));
     return absl::OkStatus();
   });
 }
@@ -823,22 +894,48 @@ grpc::ServerUnaryReactor* OkrGrpcService::CheckAlignment(grpc::CallbackServerCon
   });
 }
 
+// One entry per tracker the key result has a scope or linked items in. The trackers of
+// its links are read only when it has linked items (its stored totals say so) and its
+// scopes do not already name every tracker, and reading stops once every tracker is seen:
+// usually one query of the first page, none for a key result without items. The statuses
+// themselves are read once per request (FreshnessSource caches them for about a second).
+absl::Status OkrGrpcService::AddFreshness(const KeyResult& kr, v1::KeyResult* out) {
+  if (freshness_ == nullptr || kr.type != KeyResultType::kWorkItems) return absl::OkStatus();
+  std::set<Tracker> trackers = ScopeTrackers(kr);
+  const size_t every = AllTrackers().size();
+  if (HasLinkedItems(kr) && trackers.size() < every) {
+    core::PageRequest page{1000, ""};
+    while (true) {
+      OKR_ASSIGN_OR_RETURN(auto links, core_.ListWorkItemLinks(kr.objective_id, kr.id, page));
+      for (const WorkItemLink& l : links.items) trackers.insert(l.item.tracker);
+      if (links.next_page_token.empty() || trackers.size() >= every) break;
+      page.page_token = links.next_page_token;
+    }
+  }
+  for (const TrackerFreshness& f : freshness_->ForTrackers(trackers)) {
+    ToProto(f, out->mutable_work_items()->add_freshness());
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* OkrGrpcService::SyncKeyResult(grpc::CallbackServerContext* ctx,
                                                         const v1::SyncKeyResultRequest* req,
                                                         v1::KeyResult* resp) {
-  return Respond(ctx, "SyncKeyResult", *req, [&](const Caller& caller) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
-    OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
-    OKR_RETURN_IF_ERROR(core_.GetKeyResult(n.objective_id, n.key_result_id).status());
-    if (!key_result_sync_) {
-      return absl::FailedPreconditionError(
-          "no tracker connector is configured (set OKR_JIRA_URL or OKR_GITLAB_URL)");
-    }
-    OKR_RETURN_IF_ERROR(key_result_sync_(n.objective_id, n.key_result_id));
-    OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
-    ToProto(kr, resp);
-    return absl::OkStatus();
-  });
+  return RespondOffThread(
+      ctx, "SyncKeyResult", *req, [this, req, resp](const Caller& caller) -> absl::Status {
+        OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
+        OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
+        OKR_RETURN_IF_ERROR(core_.GetKeyResult(n.objective_id, n.key_result_id).status());
+        if (!key_result_sync_) {
+          return absl::FailedPreconditionError(
+              "no tracker connector is configured (set OKR_JIRA_URL or OKR_GITLAB_URL)");
+        }
+        OKR_RETURN_IF_ERROR(key_result_sync_(n.objective_id, n.key_result_id));
+        OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));
+        ToProto(kr, resp);
+        OKR_RETURN_IF_ERROR(AddFreshness(kr, resp));
+        return absl::OkStatus();
+      });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #define OKR_SERVICE_API_OKR_GRPC_SERVICE_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -21,11 +22,13 @@
 #include "absl/time/time.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "service/api/access_policy.h"
+#include "service/api/call_executor.h"
 #include "service/core/events_core.h"
 #include "service/core/okr_core.h"
 #include "service/core/tokens_core.h"
 #include "service/events/event_hub.h"
 #include "service/okr/clock.h"
+#include "service/okr/freshness.h"
 
 namespace okr::api {
 
@@ -140,6 +143,9 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   // Set before the server starts.
   using KeyResultSync = std::function<absl::Status(const std::string&, const std::string&)>;
   void SetKeyResultSync(KeyResultSync sync) { key_result_sync_ = std::move(sync); }
+  // Where work-items key results' `work_items.freshness` comes from (null: left empty).
+  // Must outlive the service.
+  void SetFreshness(const FreshnessSource* freshness) { freshness_ = freshness; }
 
   // The OKR process.
   grpc::ServerUnaryReactor* ProposeObjective(grpc::CallbackServerContext* ctx,
@@ -233,9 +239,28 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   }
 
  private:
+  // One unary call from arrival to Finish: Begin authenticates and authorises, Complete
+  // records, logs and finishes it.
+  struct Call {
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    absl::Time start;
+    std::string request_id;
+    absl::StatusOr<Caller> caller;
+    absl::Status status;  // what Begin decided (not OK: fn must not run)
+  };
+  Call Begin(grpc::CallbackServerContext* ctx, absl::string_view method,
+             const google::protobuf::Message& req);
+  void Complete(Call& call, absl::string_view method, const google::protobuf::Message& req,
+                absl::Status status);
   template <typename Fn>
   grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
                                     const google::protobuf::Message& req, Fn&& fn);
+  // Respond for handlers that may wait on trackers: `fn` runs on blocking_calls_, never on
+  // a gRPC callback thread (UNAVAILABLE at once when too many such calls wait).
+  template <typename Fn>
+  grpc::ServerUnaryReactor* RespondOffThread(grpc::CallbackServerContext* ctx,
+                                             absl::string_view method,
+                                             const google::protobuf::Message& req, Fn fn);
   // Who is calling (UNAUTHENTICATED without a valid token when enforced).
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, absl::string_view method);
   // PERMISSION_DENIED unless the caller may write the OKRs of the team (or, for an
@@ -244,16 +269,23 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   absl::Status RequireObjectiveWrite(const Caller& caller, const std::string& objective_id);
   // The team a write request is about ("" if it cannot tell), to name it in a refusal.
   std::string TeamOfRequest(const google::protobuf::Message& req);
+  // Fills `work_items.freshness` of a work-items key result (see the .cc).
+  absl::Status AddFreshness(const KeyResult& kr, v1::KeyResult* out);
 
   core::OkrCore& core_;
   RpcObserver* observer_;
   KeyResultSync key_result_sync_;
+  const FreshnessSource* freshness_ = nullptr;
   core::EventsCore* events_ = nullptr;
   events::EventHub* hub_ = nullptr;
   const Clock* clock_ = nullptr;
   std::function<void()> on_rule_change_;
   core::TokensCore* tokens_ = nullptr;
   bool auth_enabled_ = false;
+  // Last member: destroyed first, so calls still queued there finish while the rest of
+  // the service exists.
+  std::unique_ptr<CallExecutor> blocking_calls_ =
+      std::make_unique<CallExecutor>(/*threads=*/4, /*max_queued=*/64);
 };
 
 }  // namespace okr::api

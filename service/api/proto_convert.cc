@@ -7,8 +7,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "service/okr/names.h"
+#include "service/okr/progress.h"
 #include "service/okr/status_macros.h"
 #include "service/okr/trackers.h"
 
@@ -140,6 +143,9 @@ void ToProto(const Team& team, v1::Team* out) {
   ToProtoTime(team.meta.update_time, out->mutable_update_time());
   out->set_jira_project_key(TeamProject(team, Tracker::kJira));
   out->set_gitlab_project(TeamProject(team, Tracker::kGitLab));
+  if (auto type = team.issue_types.find(Tracker::kJira); type != team.issue_types.end()) {
+    out->set_jira_issue_type(type->second);
+  }
 }
 
 void ToProto(const Cycle& cycle, v1::Cycle* out) {
@@ -205,6 +211,8 @@ void ToProto(const KeyResult& kr, v1::KeyResult* out) {
       w->set_done_count(static_cast<int32_t>(kr.totals.done_count));
       w->set_total_weight(kr.totals.total_weight);
       w->set_done_weight(kr.totals.done_weight);
+      w->set_excluded_count(static_cast<int32_t>(kr.totals.excluded_count));
+      ScopesToProto(kr.scopes, w);
       break;
     }
   }
@@ -236,6 +244,10 @@ void ToProto(const WorkItem& item, v1::WorkItem* out) {
   out->set_done(item.done);
   out->set_weight(item.weight);
   ToProtoTime(item.update_time, out->mutable_update_time());
+  out->set_credit(ItemCreditShare(item));
+  out->set_status(item.status);
+  out->set_excluded(item.excluded());
+  out->set_exclusion_reason(item.exclusion);
 }
 
 void ToProto(const WorkItemLink& link, v1::WorkItemLink* out) {
@@ -271,6 +283,7 @@ absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
   OKR_ASSIGN_OR_RETURN(team.parent_id, OptionalName(in.parent(), "team.parent", names::ParseTeam));
   if (!in.jira_project_key().empty()) team.projects[Tracker::kJira] = in.jira_project_key();
   if (!in.gitlab_project().empty()) team.projects[Tracker::kGitLab] = in.gitlab_project();
+  if (!in.jira_issue_type().empty()) team.issue_types[Tracker::kJira] = in.jira_issue_type();
   return team;
 }
 
@@ -351,6 +364,7 @@ absl::StatusOr<KeyResult> FromProto(const v1::KeyResult& in) {
       break;
     case v1::KeyResult::kWorkItems:
       kr.type = KeyResultType::kWorkItems;
+      kr.scopes = ScopesFromProto(in.work_items());
       break;
     case v1::KeyResult::MEASURE_NOT_SET:
       return absl::InvalidArgumentError(
@@ -401,6 +415,90 @@ absl::StatusOr<ExplicitScores> FromProto(
   return out;
 }
 
+namespace {
+
+// The string field of WorkItemsKeyResult called `name` (a tracker table scope field);
+// nullptr for no name, or one the message lacks or of another shape.
+const google::protobuf::FieldDescriptor* ScopeField(const char* name, bool repeated) {
+  if (name == nullptr) return nullptr;
+  const google::protobuf::FieldDescriptor* f =
+      v1::WorkItemsKeyResult::descriptor()->FindFieldByName(name);
+  if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      f->is_repeated() != repeated) {
+    return nullptr;
+  }
+  return f;
+}
+
+// The scope fields of a tracker with their TrackerScope member, in API order.
+struct ScopeParts {
+  const google::protobuf::FieldDescriptor* query;
+  const google::protobuf::FieldDescriptor* project;
+  const google::protobuf::FieldDescriptor* labels;
+  const google::protobuf::FieldDescriptor* milestone;
+};
+
+ScopeParts PartsOf(const TrackerTraits& t) {
+  return ScopeParts{
+      ScopeField(t.scope_query_field, false), ScopeField(t.scope_project_field, false),
+      ScopeField(t.scope_labels_field, true), ScopeField(t.scope_milestone_field, false)};
+}
+
+}  // namespace
+
+void ScopesToProto(const std::map<Tracker, TrackerScope>& scopes, v1::WorkItemsKeyResult* out) {
+  const google::protobuf::Reflection* r = out->GetReflection();
+  for (const auto& [tracker, scope] : scopes) {
+    const TrackerTraits* t = FindTracker(tracker);
+    if (t == nullptr) continue;
+    const ScopeParts parts = PartsOf(*t);
+    if (parts.query != nullptr) r->SetString(out, parts.query, scope.query);
+    if (parts.project != nullptr) r->SetString(out, parts.project, scope.project);
+    if (parts.labels != nullptr) {
+      r->ClearField(out, parts.labels);
+      for (const std::string& label : scope.labels) r->AddString(out, parts.labels, label);
+    }
+    if (parts.milestone != nullptr) r->SetString(out, parts.milestone, scope.milestone);
+  }
+}
+
+std::map<Tracker, TrackerScope> ScopesFromProto(const v1::WorkItemsKeyResult& in) {
+  const google::protobuf::Reflection* r = in.GetReflection();
+  std::map<Tracker, TrackerScope> scopes;
+  for (const TrackerTraits& t : AllTrackers()) {
+    const ScopeParts parts = PartsOf(t);
+    TrackerScope scope;
+    if (parts.query != nullptr) scope.query = r->GetString(in, parts.query);
+    if (parts.project != nullptr) scope.project = r->GetString(in, parts.project);
+    if (parts.labels != nullptr) {
+      for (int i = 0; i < r->FieldSize(in, parts.labels); ++i) {
+        scope.labels.push_back(r->GetRepeatedString(in, parts.labels, i));
+      }
+    }
+    if (parts.milestone != nullptr) scope.milestone = r->GetString(in, parts.milestone);
+    if (!scope.query.empty() || !scope.project.empty() || !scope.labels.empty() ||
+        !scope.milestone.empty()) {
+      scopes[t.tracker] = std::move(scope);
+    }
+  }
+  return scopes;
+}
+
+std::vector<std::string> ScopePaths(const v1::WorkItemsKeyResult& in, bool all) {
+  const google::protobuf::Reflection* r = in.GetReflection();
+  std::vector<std::string> paths;
+  for (const TrackerTraits& t : AllTrackers()) {
+    const ScopeParts parts = PartsOf(t);
+    for (const google::protobuf::FieldDescriptor* f :
+         {parts.query, parts.project, parts.labels, parts.milestone}) {
+      if (f == nullptr) continue;
+      const bool set = f->is_repeated() ? r->FieldSize(in, f) > 0 : !r->GetString(in, f).empty();
+      if (all || set) paths.push_back(absl::StrCat("work_items.", f->name()));
+    }
+  }
+  return paths;
+}
+
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,
                                    std::vector<std::string> defaults) {
   if (mask.paths_size() == 0) return defaults;
@@ -439,6 +537,7 @@ void ToProto(const Event& e, v1::Event* out) {
   cause->set_kind(static_cast<v1::CauseKind>(static_cast<int>(e.cause.kind)));
   cause->set_ref(e.cause.ref);
   cause->set_via(e.cause.via);
+  cause->set_detail(e.cause.detail);
   out->set_old_progress(e.old_progress);
   out->set_new_progress(e.new_progress);
   out->set_threshold(e.threshold);
@@ -522,6 +621,14 @@ absl::StatusOr<Subscription> FromProto(const v1::Subscription& in, const std::st
   s.secret = in.secret();
   OKR_ASSIGN_OR_RETURN(s.filter, FromProto(in.filter(), "subscription.filter"));
   return s;
+}
+
+void ToProto(const TrackerFreshness& f, v1::TrackerFreshness* out) {
+  out->set_tracker(ToProto(f.tracker));
+  out->set_site(f.site);
+  if (f.confirm_time.has_value()) ToProtoTime(*f.confirm_time, out->mutable_confirm_time());
+  out->set_stale(f.stale);
+  out->set_stale_reason(f.stale_reason);
 }
 
 void ToProto(const ApiToken& t, const std::string& secret, v1::ApiToken* out) {

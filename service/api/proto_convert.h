@@ -4,6 +4,7 @@
 #ifndef OKR_SERVICE_API_PROTO_CONVERT_H_
 #define OKR_SERVICE_API_PROTO_CONVERT_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "service/okr/access.h"
 #include "service/okr/alignment.h"
 #include "service/okr/events.h"
+#include "service/okr/freshness.h"
 #include "service/okr/model.h"
 #include "service/okr/scoring.h"
 
@@ -68,7 +70,17 @@ absl::StatusOr<Subscription> FromProto(const v1::Subscription& subscription,
 absl::StatusOr<Rule> FromProto(const v1::Rule& rule, const std::string& rule_id);
 // API tokens; `secret` (only set right after creation) is copied when not empty.
 void ToProto(const ApiToken& token, const std::string& secret, v1::ApiToken* out);
+void ToProto(const TrackerFreshness& freshness, v1::TrackerFreshness* out);
 absl::StatusOr<ApiToken> FromProto(const v1::ApiToken& token, const std::string& token_id);
+
+// The tracker scopes of a work-items key result <-> the scope fields of `work_items` that
+// the tracker table names (TrackerTraits::scope_*_field: jira_jql, gitlab_project, ...).
+// FromProto keeps every tracker with any part set (validation.h rejects partial ones).
+void ScopesToProto(const std::map<Tracker, TrackerScope>& scopes, v1::WorkItemsKeyResult* out);
+std::map<Tracker, TrackerScope> ScopesFromProto(const v1::WorkItemsKeyResult& in);
+// Update mask paths of the scope fields ("work_items.jira_jql", ...): the ones set in `in`
+// (not empty), or every one when `all`.
+std::vector<std::string> ScopePaths(const v1::WorkItemsKeyResult& in, bool all);
 
 // Update masks: the paths of `mask`, or when it is empty, the given default paths.
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,

@@ -110,8 +110,20 @@ void WatchEventsReactor::Pump() {
         return;  // caught up: OnNewEvents wakes us
       }
       for (Event& e : batch) {
+        absl::StatusOr<bool> matches = subtree_.Matches(filter_, e);
+        if (!matches.ok()) {
+          // The cursor stays before this event: what was matched goes out first, then the
+          // stream ends with the sequence to resume from, so nothing is skipped.
+          if (pending_.empty()) {
+            finish = grpc::Status(
+                grpc::StatusCode::UNAVAILABLE,
+                absl::StrCat("reading the objective tree failed (", matches.status().message(),
+                             "); resume with after_sequence=", cursor_));
+          }
+          break;
+        }
         cursor_ = e.sequence;
-        if (subtree_.Matches(filter_, e)) pending_.push_back(std::move(e));
+        if (*matches) pending_.push_back(std::move(e));
       }
     }
     if (finish.has_value()) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/core/limits.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
@@ -157,6 +158,7 @@ std::string IssueActionPayload(const IssueAction& a) {
                {"key_result", a.key_result_id},
                {"tracker", static_cast<int>(a.tracker)},
                {"project", a.project},
+               {"issue_type", a.issue_type},
                {"title", a.title},
                {"description", a.description},
                {"url", a.url},
@@ -173,6 +175,7 @@ absl::StatusOr<IssueAction> IssueActionFromDoc(const Document& d) {
   a.key_result_id = Str(j, "key_result");
   a.tracker = static_cast<Tracker>(Int(j, "tracker", 1));
   a.project = Str(j, "project");
+  a.issue_type = Str(j, "issue_type");
   a.title = Str(j, "title");
   a.description = Str(j, "description");
   a.url = Str(j, "url");
@@ -404,6 +407,9 @@ absl::StatusOr<Subscription> EventsCore::CreateSubscription(Subscription s) {
   NewMeta(s.meta, now);
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_RETURN_IF_ERROR(CheckFilterReferences(tx, s.filter));
+    OKR_RETURN_IF_ERROR(CheckCountLimit(tx, kSubscription,
+                                        {options_.max_subscriptions, "subscriptions",
+                                         "--max-subscriptions", "SUBSCRIPTION_LIMIT_REACHED"}));
     OKR_RETURN_IF_ERROR(tx.InsertDocument(SubscriptionDoc(s)));
     DeliveryState state;
     OKR_ASSIGN_OR_RETURN(state.delivered_sequence, tx.LastEventSequence());
@@ -446,6 +452,66 @@ absl::StatusOr<ListResult<Subscription>> EventsCore::ListSubscriptions(const Pag
     s.failing_since = state->failing_since;
   }
   return list;
+}
+
+absl::StatusOr<int64_t> EventsCore::PruneDeliveredEvents(absl::Time before, int limit) {
+  int64_t deleted = 0;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    // What every subscription has delivered; a subscription is created at the last
+    // sequence, so one created meanwhile never needs an event at or below this.
+    OKR_ASSIGN_OR_RETURN(int64_t through, tx.LastEventSequence());
+    OKR_ASSIGN_OR_RETURN(std::vector<Document> deliveries, AllDocuments(tx, kDelivery));
+    for (const Document& d : deliveries) {
+      OKR_ASSIGN_OR_RETURN(DeliveryState state, DeliveryFromDoc(d));
+      through = std::min(through, state.delivered_sequence);
+    }
+    OKR_ASSIGN_OR_RETURN(deleted, tx.PruneEvents(before, through, limit));
+    return absl::OkStatus();
+  }));
+  return deleted;
+}
+
+absl::StatusOr<int64_t> EventsCore::PruneFirings(absl::Time before, int limit, int64_t* after_seq,
+                                                 bool* more) {
+  int64_t deleted = 0;
+  int64_t next = *after_seq;
+  OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
+    deleted = 0;
+    next = *after_seq;
+    OKR_ASSIGN_OR_RETURN(storage::Page<Document> page,
+                         tx.ListDocuments(kFiring, storage::PageQuery{*after_seq, limit}));
+    *more = page.has_more;
+    for (const Document& d : page.items) {
+      next = std::max(next, d.meta.seq);
+      if (d.meta.update_time >= before) continue;
+      // The id is "<rule>:<objective>/<key result>" (FiringId).
+      const size_t colon = d.id.find(':');
+      const size_t slash = d.id.rfind('/');
+      bool obsolete = colon == std::string::npos || slash == std::string::npos || slash < colon;
+      if (!obsolete) {
+        absl::StatusOr<bool> firing = IsFiring(d);
+        if (!firing.ok()) continue;  // unreadable: left alone
+        obsolete = !*firing;
+      }
+      if (!obsolete) {
+        OKR_ASSIGN_OR_RETURN(std::optional<Document> rule,
+                             tx.GetDocument(kRule, d.id.substr(0, colon)));
+        obsolete = !rule.has_value();
+      }
+      if (!obsolete) {
+        absl::StatusOr<KeyResult> kr =
+            tx.GetKeyResult(d.id.substr(colon + 1, slash - colon - 1), d.id.substr(slash + 1));
+        if (!kr.ok() && !absl::IsNotFound(kr.status())) return kr.status();
+        obsolete = !kr.ok();
+      }
+      if (!obsolete) continue;
+      OKR_RETURN_IF_ERROR(tx.DeleteDocument(kFiring, d.id));
+      ++deleted;
+    }
+    return absl::OkStatus();
+  }));
+  *after_seq = next;
+  return deleted;
 }
 
 absl::StatusOr<std::vector<Subscription>> EventsCore::AllSubscriptions() {
@@ -631,6 +697,8 @@ absl::StatusOr<Rule> EventsCore::CreateRule(Rule rule) {
   NewMeta(rule.meta, now);
   OKR_RETURN_IF_ERROR(store_.RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
     OKR_RETURN_IF_ERROR(CheckRuleReferences(tx, rule));
+    OKR_RETURN_IF_ERROR(CheckCountLimit(
+        tx, kRule, {options_.max_rules, "rules", "--max-rules", "RULE_LIMIT_REACHED"}));
     return tx.InsertDocument(RuleDoc(rule));
   }));
   return rule;
@@ -780,6 +848,9 @@ absl::StatusOr<VerdictRecord> EventsCore::RecordVerdict(const Rule& rule, const 
     a.key_result_id = kr.id;
     a.tracker = rule.tracker;
     a.project = TeamProject(team, rule.tracker);
+    if (auto type = team.issue_types.find(rule.tracker); type != team.issue_types.end()) {
+      a.issue_type = type->second;
+    }
     a.title = issue.title;
     a.description = issue.description;
     a.url = issue.url;

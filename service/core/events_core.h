@@ -58,6 +58,9 @@ struct IssueAction {
   std::string key_result_id;
   Tracker tracker = Tracker::kJira;
   std::string project;
+  // The team's issue type in `tracker` when the rule fired (Team::issue_types; empty: the
+  // connector's default).
+  std::string issue_type;
   std::string title;
   std::string description;
   std::string url;
@@ -91,6 +94,10 @@ struct EventsCoreOptions {
   // address). Its error fails the create with its code and the message prefixed
   // "subscription.target_url: ". Empty: no check. Must be thread-safe; may block (DNS).
   std::function<absl::Status(const std::string& url)> target_url_check;
+  // Most subscriptions / rules that may exist (service/core/limits.h); a create beyond
+  // fails RESOURCE_EXHAUSTED. <= 0: no limit.
+  int64_t max_subscriptions = 1000;
+  int64_t max_rules = 1000;
 };
 
 class EventsCore {
@@ -107,11 +114,22 @@ class EventsCore {
   // Every event after `after_sequence`, at most `limit` (the stream's source).
   absl::StatusOr<std::vector<Event>> EventsAfter(int64_t after_sequence, int limit);
   absl::StatusOr<int64_t> LastEventSequence();
+  // Retention (service/core/retention.h): deletes, in one transaction, at most `limit`
+  // events older than `before` that every subscription has delivered; returns how many.
+  absl::StatusOr<int64_t> PruneDeliveredEvents(absl::Time before, int limit);
+  // Retention of rule firing state: in one transaction, looks at the `limit` firing
+  // records after `*after_seq` (creation order) and deletes those last changed before
+  // `before` that no longer matter -- re-armed (the condition stopped holding, the same as
+  // no record), or of a rule or key result that no longer exists. Advances `*after_seq`;
+  // `*more` tells whether records follow. Returns how many were deleted.
+  absl::StatusOr<int64_t> PruneFirings(absl::Time before, int limit, int64_t* after_seq,
+                                       bool* more);
 
   // ---- Subscriptions ----
   // Stores the subscription (id generated if empty); it receives events committed after
   // its creation. INVALID_ARGUMENT naming `subscription.target_url` when options'
-  // target_url_check refuses the URL (checked before anything is written).
+  // target_url_check refuses the URL (checked before anything is written);
+  // RESOURCE_EXHAUSTED when options' max_subscriptions exist already.
   absl::StatusOr<Subscription> CreateSubscription(Subscription subscription);
   absl::StatusOr<Subscription> GetSubscription(const std::string& id);
   // Applies the fields named in `paths` (target_url, filter, secret) when `etag` is empty
@@ -147,7 +165,8 @@ class EventsCore {
   // ---- Rules ----
   // Stores the rule (id generated if empty) after checking that its objective or team
   // exists (INVALID_ARGUMENT naming `rule.parent`), its subscription exists, and for
-  // OPEN_ISSUE that the owning team has a project for the tracker.
+  // OPEN_ISSUE that the owning team has a project for the tracker. RESOURCE_EXHAUSTED
+  // when options' max_rules exist already.
   absl::StatusOr<Rule> CreateRule(Rule rule);
   absl::StatusOr<Rule> GetRule(const std::string& id);
   // Applies the fields named in `paths` ("condition": type, threshold, days; "action":

@@ -1,6 +1,7 @@
 #include "service/core/okr_core.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <utility>
 
@@ -294,12 +295,56 @@ std::string ItemRef(Tracker tracker, const std::string& key) {
   return absl::StrCat(TrackerName(tracker), " ", key);
 }
 
-// The cause of applying a tracker item's new state over `known`.
-EventCause ItemChangeCause(const WorkItem& known, bool done_now) {
-  CauseKind kind = CauseKind::kWorkItemChanged;
-  if (!known.done && done_now) kind = CauseKind::kWorkItemClosed;
-  if (known.done && !done_now) kind = CauseKind::kWorkItemReopened;
-  return EventCause{kind, ItemRef(known.tracker, known.key), ""};
+// "50%" for a credit share of 0.5.
+std::string CreditPercent(double share) {
+  return absl::StrCat(static_cast<int>(std::lround(std::clamp(share, 0.0, 1.0) * 100)), "%");
+}
+
+// `t`, or `now` when it lies more than kMaxTrackerClockSkew ahead (a tracker's bogus clock).
+absl::Time BoundedSourceTime(absl::Time t, absl::Time now) {
+  return t > now + kMaxTrackerClockSkew ? now : t;
+}
+
+// The cause of applying an item's new state `now` over `known`, in the words events use:
+// cancelled work leaving ("closed as Won't Do", "labelled wontfix"), coming back ("reopened:
+// counts again"), credit per workflow state ("moved to In Review (credit 50%)"), closed and
+// reopened items.
+EventCause ItemChangeCause(const WorkItem& known, const WorkItem& now) {
+  EventCause cause{CauseKind::kWorkItemChanged, ItemRef(known.tracker, known.key), "", ""};
+  if (now.excluded()) {
+    // Excluded closed work was closed with that reason; open work carries it as a label.
+    if (!known.excluded()) cause.kind = CauseKind::kWorkItemExcluded;
+    if (!known.excluded() || known.exclusion != now.exclusion) {
+      cause.detail = absl::StrCat(now.done ? "closed as " : "labelled ", now.exclusion);
+    }
+    return cause;
+  }
+  if (known.excluded()) {
+    cause.kind = now.done ? CauseKind::kWorkItemClosed : CauseKind::kWorkItemReopened;
+    cause.detail = now.done ? "closed: counts again" : "reopened: counts again";
+    return cause;
+  }
+  if (!known.done && now.done) cause.kind = CauseKind::kWorkItemClosed;
+  if (known.done && !now.done) cause.kind = CauseKind::kWorkItemReopened;
+  if (known.done == now.done && !now.done &&
+      (known.partial_credit != now.partial_credit || known.status != now.status)) {
+    if (!now.status.empty()) {
+      cause.detail = absl::StrCat("moved to ", now.status);
+      if (now.partial_credit > 0 || known.partial_credit > 0) {
+        absl::StrAppend(&cause.detail, " (credit ", CreditPercent(now.partial_credit), ")");
+      }
+    } else {
+      cause.detail = absl::StrCat("credit now ", CreditPercent(now.partial_credit));
+    }
+  }
+  return cause;
+}
+
+// Whether two states of one item differ in what progress counts: done, weight, credit or
+// exclusion.
+bool ProgressStateDiffers(const WorkItem& a, const WorkItem& b) {
+  return a.done != b.done || a.weight != b.weight || a.partial_credit != b.partial_credit ||
+         a.exclusion != b.exclusion;
 }
 
 // Deletes `objectives` (all of one team or cycle) with their key results, check-ins and
@@ -488,7 +533,10 @@ absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<st
                                          const std::string& etag) {
   static const auto* kAllowed = [] {
     auto* allowed = new absl::flat_hash_set<absl::string_view>{"display_name", "parent"};
-    for (const TrackerTraits& t : AllTrackers()) allowed->insert(t.team_project_field);
+    for (const TrackerTraits& t : AllTrackers()) {
+      allowed->insert(t.team_project_field);
+      if (t.team_issue_type_field != nullptr) allowed->insert(t.team_issue_type_field);
+    }
     return allowed;
   }();
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "team"));
@@ -507,6 +555,18 @@ absl::StatusOr<Team> OkrCore::UpdateTeam(const Team& patch, const std::vector<st
         t.projects.erase(tracker.tracker);
       } else {
         t.projects[tracker.tracker] = project;
+      }
+    }
+    for (const TrackerTraits& tracker : AllTrackers()) {
+      if (tracker.team_issue_type_field == nullptr ||
+          !HasPath(paths, tracker.team_issue_type_field)) {
+        continue;
+      }
+      auto type = patch.issue_types.find(tracker.tracker);
+      if (type == patch.issue_types.end() || type->second.empty()) {
+        t.issue_types.erase(tracker.tracker);
+      } else {
+        t.issue_types[tracker.tracker] = type->second;
       }
     }
     OKR_RETURN_IF_ERROR(ValidateTeam(t));
@@ -971,14 +1031,44 @@ absl::StatusOr<ListResult<KeyResult>> OkrCore::ListKeyResults(const std::string&
 absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
                                                    const std::vector<std::string>& paths,
                                                    const std::string& etag, bool reopen) {
-  static const auto* kAllowed = new absl::flat_hash_set<absl::string_view>{"title",
-                                                                           "weight",
-                                                                           "metric.start_value",
-                                                                           "metric.target_value",
-                                                                           "metric.current_value",
-                                                                           "metric.unit",
-                                                                           "metric.metric_key",
-                                                                           "milestone.done"};
+  // A work-items key result's scope parts by mask path ("work_items.jira_jql"), from the
+  // tracker table.
+  using ScopePart = std::pair<Tracker, std::string TrackerScope::*>;
+  static const auto* kScopeParts = [] {
+    auto* parts = new std::vector<std::pair<std::string, ScopePart>>();
+    for (const TrackerTraits& t : AllTrackers()) {
+      for (auto [field, member] : {std::pair{t.scope_query_field, &TrackerScope::query},
+                                   std::pair{t.scope_project_field, &TrackerScope::project},
+                                   std::pair{t.scope_milestone_field, &TrackerScope::milestone}}) {
+        if (field != nullptr) {
+          parts->push_back({absl::StrCat("work_items.", field), ScopePart{t.tracker, member}});
+        }
+      }
+    }
+    return parts;
+  }();
+  static const auto* kScopeLabels = [] {
+    auto* labels = new std::vector<std::pair<std::string, Tracker>>();
+    for (const TrackerTraits& t : AllTrackers()) {
+      if (t.scope_labels_field != nullptr) {
+        labels->push_back({absl::StrCat("work_items.", t.scope_labels_field), t.tracker});
+      }
+    }
+    return labels;
+  }();
+  static const auto* kAllowed = [] {
+    auto* allowed = new absl::flat_hash_set<absl::string_view>{"title",
+                                                               "weight",
+                                                               "metric.start_value",
+                                                               "metric.target_value",
+                                                               "metric.current_value",
+                                                               "metric.unit",
+                                                               "metric.metric_key",
+                                                               "milestone.done"};
+    for (const auto& [path, part] : *kScopeParts) allowed->insert(path);
+    for (const auto& [path, tracker] : *kScopeLabels) allowed->insert(path);
+    return allowed;
+  }();
   OKR_RETURN_IF_ERROR(CheckPaths(paths, *kAllowed, "key result"));
   const absl::Time now = clock_.Now();
   KeyResult result;
@@ -998,6 +1088,31 @@ absl::StatusOr<KeyResult> OkrCore::UpdateKeyResult(const KeyResult& patch,
             return absl::InvalidArgumentError(absl::StrCat(
                 "key_result.", p, ": not a milestone key result (the kind cannot change)"));
           }
+          if (absl::StartsWith(p, "work_items.") && kr.type != KeyResultType::kWorkItems) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("key_result.", p,
+                             ": scopes are only for work-items key results (the kind cannot "
+                             "change)"));
+          }
+        }
+        // Scope parts: the patch's value (none: empty); a scope left without parts goes.
+        for (const auto& [path, part] : *kScopeParts) {
+          if (!HasPath(paths, path)) continue;
+          auto from = patch.scopes.find(part.first);
+          kr.scopes[part.first].*part.second =
+              from == patch.scopes.end() ? std::string() : from->second.*part.second;
+        }
+        for (const auto& [path, tracker] : *kScopeLabels) {
+          if (!HasPath(paths, path)) continue;
+          auto from = patch.scopes.find(tracker);
+          kr.scopes[tracker].labels =
+              from == patch.scopes.end() ? std::vector<std::string>() : from->second.labels;
+        }
+        for (auto it = kr.scopes.begin(); it != kr.scopes.end();) {
+          const TrackerScope& s = it->second;
+          const bool none =
+              s.query.empty() && s.project.empty() && s.labels.empty() && s.milestone.empty();
+          it = none ? kr.scopes.erase(it) : std::next(it);
         }
         if (HasPath(paths, "title")) kr.title = patch.title;
         if (HasPath(paths, "weight")) kr.weight = patch.weight;
@@ -1164,6 +1279,7 @@ absl::StatusOr<WorkItemLink> LinkNewWorkItem(UnitOfWork& uow, const std::string&
 // Unlink's change: the key result loses the linked item (its totals by that item).
 absl::Status UnlinkItem(UnitOfWork& uow, const WorkItemLink& link) {
   OKR_RETURN_IF_ERROR(uow.tx().DeleteWorkItemLink(link.objective_id, link.key_result_id, link.id));
+  uow.ItemWriteBack(link.item.tracker, link.item.key);  // its mark for this key result goes
   OKR_ASSIGN_OR_RETURN(KeyResult * kr, uow.LoadKeyResult(link.objective_id, link.key_result_id));
   if (kr->type == KeyResultType::kWorkItems) AdjustTotals(kr->totals, &link.item, nullptr);
   return SaveKeyResult(uow, *kr);
@@ -1287,7 +1403,7 @@ absl::StatusOr<WorkItem> OkrCore::UpdateWorkItem(const WorkItem& patch,
         if (HasPath(paths, "done")) item.done = patch.done;
         if (HasPath(paths, "weight")) item.weight = patch.weight;
         OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
-        uow.set_cause(ItemChangeCause(*known, item.done));
+        uow.set_cause(ItemChangeCause(*known, item));
         item.update_time = now;
         OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
         OKR_ASSIGN_OR_RETURN(std::vector<WorkItemLink> links,
@@ -1357,19 +1473,22 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
           outcome = SyncOutcome::kDuplicate;
           return absl::OkStatus();
         }
-        if (state.source_updated != absl::InfinitePast() &&
-            state.source_updated < known->source_updated) {
+        // A time from the future (a tracker's bogus clock) counts as now on both sides.
+        const absl::Time incoming = BoundedSourceTime(state.source_updated, now);
+        const absl::Time held = BoundedSourceTime(known->source_updated, now);
+        if (incoming != absl::InfinitePast() && incoming < held) {
           outcome = SyncOutcome::kStale;
           return absl::OkStatus();
         }
         WorkItem item = *known;
-        uow.set_cause(ItemChangeCause(*known, state.done));
+        uow.set_cause(ItemChangeCause(*known, state));
         if (!state.key.empty() && state.key != item.key) {
           OKR_RETURN_IF_ERROR(tx.RenameWorkItem(item.tracker, item.key, state.key));
           item.key = state.key;
         }
-        const bool progress_changed = item.done != state.done || item.weight != state.weight;
-        const bool changed = progress_changed || item.title != state.title ||
+        const bool progress_changed = ProgressStateDiffers(item, state);
+        const bool changed = progress_changed || item.status != state.status ||
+                             item.title != state.title ||
                              (!state.url.empty() && item.url != state.url) ||
                              (!state.external_id.empty() && item.external_id != state.external_id);
         if (!state.title.empty()) item.title = state.title;
@@ -1377,8 +1496,10 @@ absl::StatusOr<SyncOutcome> OkrCore::ApplyTrackerUpdate(const WorkItem& state,
         if (!state.external_id.empty()) item.external_id = state.external_id;
         item.done = state.done;
         item.weight = state.weight;
-        if (state.source_updated != absl::InfinitePast())
-          item.source_updated = state.source_updated;
+        item.partial_credit = state.partial_credit;
+        item.status = state.status;
+        item.exclusion = state.exclusion;
+        if (incoming != absl::InfinitePast()) item.source_updated = incoming;
         if (changed) item.update_time = now;
         OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
         OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
@@ -1435,6 +1556,18 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
         OkrTransaction& tx = uow.tx();
         change = ScopeChange{};
         OKR_ASSIGN_OR_RETURN(KeyResult * scoped, uow.LoadKeyResult(objective_id, key_result_id));
+        // Count once: a match whose id is stored under another key is that item moved (Jira
+        // OKRX-7 -> OKRY-70, id 10007); it and its links take the new key before comparing.
+        for (const WorkItem& m : matches) {
+          if (m.external_id.empty()) continue;
+          OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> by_id,
+                               tx.GetWorkItemByExternalId(tracker, m.external_id));
+          if (!by_id.has_value() || by_id->key == m.key) continue;
+          OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> taken, tx.GetWorkItem(tracker, m.key));
+          if (!taken.has_value()) {
+            OKR_RETURN_IF_ERROR(tx.RenameWorkItem(tracker, by_id->key, m.key));
+          }
+        }
         // Current links of this tracker.
         absl::flat_hash_set<std::string> wanted;
         for (const WorkItem& m : matches) wanted.insert(m.key);
@@ -1453,6 +1586,7 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
           have.insert(l.item.key);
           if (!wanted.contains(l.item.key)) {
             OKR_RETURN_IF_ERROR(tx.DeleteWorkItemLink(objective_id, key_result_id, l.id));
+            uow.ItemWriteBack(l.item.tracker, l.item.key);
             change.unlinked.push_back(l.item.key);
           }
         }
@@ -1460,15 +1594,19 @@ absl::StatusOr<ScopeChange> OkrCore::ApplyScope(const std::string& objective_id,
           OKR_ASSIGN_OR_RETURN(std::optional<WorkItem> known, tx.GetWorkItem(tracker, m.key));
           WorkItem item = m;
           item.tracker = tracker;
-          if (known.has_value() && known->source_updated > m.source_updated) item = *known;
-          if (!known.has_value() || item.done != known->done || item.weight != known->weight ||
-              item.title != known->title) {
+          if (known.has_value() && BoundedSourceTime(known->source_updated, now) >
+                                       BoundedSourceTime(m.source_updated, now)) {
+            item = *known;
+          }
+          if (item.source_updated > now + kMaxTrackerClockSkew) item.source_updated = now;
+          if (!known.has_value() || ProgressStateDiffers(item, *known) ||
+              item.status != known->status || item.title != known->title) {
             item.update_time = now;
             OKR_RETURN_IF_ERROR(ValidateWorkItem(item));
             OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(item));
             if (known.has_value()) OKR_RETURN_IF_ERROR(ApplyToLinkedKeyResults(uow, *known, item));
           }
-          if (have.contains(m.key)) continue;
+          if (!have.insert(m.key).second) continue;  // linked already (or listed twice)
           WorkItemLink link;
           link.id = names::GenerateId();
           link.objective_id = objective_id;

@@ -101,6 +101,7 @@ inline constexpr char kAnyObjective[] = "-";
 class OkrCore {
  public:
   OkrCore(storage::OkrStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  const Clock& clock() const { return clock_; }
 
   // Teams. `team.id` may be empty (an id is generated).
   absl::StatusOr<Team> CreateTeam(Team team, const std::string& request_id);

@@ -174,28 +174,8 @@ absl::Status RecountKeyResult(UnitOfWork& uow, KeyResult& kr) {
 }
 
 void AdjustTotals(WorkItemTotals& totals, const WorkItem* before, const WorkItem* after) {
-  if (before != nullptr) {
-    totals.item_count -= 1;
-    totals.total_weight -= before->weight;
-    if (before->done) {
-      totals.done_count -= 1;
-      totals.done_weight -= before->weight;
-    }
-  }
-  if (after != nullptr) {
-    totals.item_count += 1;
-    totals.total_weight += after->weight;
-    if (after->done) {
-      totals.done_count += 1;
-      totals.done_weight += after->weight;
-    }
-  }
-  // Sums that are empty are exactly zero (no rounding left over from the deltas).
-  if (totals.item_count <= 0) totals = WorkItemTotals{};
-  if (totals.done_count <= 0) {
-    totals.done_count = 0;
-    totals.done_weight = 0;
-  }
+  if (before != nullptr) AccumulateItem(totals, *before, -1);
+  if (after != nullptr) AccumulateItem(totals, *after, +1);
 }
 
 absl::Status ApplyItemChange(UnitOfWork& uow, const std::vector<WorkItemLink>& links,

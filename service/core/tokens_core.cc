@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/auth/token_secret.h"
+#include "service/core/limits.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
@@ -98,6 +99,9 @@ absl::StatusOr<CreatedApiToken> TokensCore::CreateApiToken(ApiToken token) {
       OKR_RETURN_IF_ERROR(internal::ReferenceError(tx.GetTeam(team).status(), "api_token.teams",
                                                    names::Team(team)));
     }
+    OKR_RETURN_IF_ERROR(CheckCountLimit(
+        tx, kToken,
+        {max_api_tokens_, "API tokens", "--max-api-tokens", "API_TOKEN_LIMIT_REACHED"}));
     return InsertToken(tx, token, now);
   }));
   internal::NewMeta(token.meta, now);

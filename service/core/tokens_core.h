@@ -15,6 +15,7 @@
 #ifndef OKR_SERVICE_CORE_TOKENS_CORE_H_
 #define OKR_SERVICE_CORE_TOKENS_CORE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -40,8 +41,13 @@ class TokensCore {
   // Makes `secret` an ADMIN credential that lives in memory only (OKR_ADMIN_TOKEN).
   void SetBootstrapAdminSecret(absl::string_view secret);
 
+  // The most API tokens that may exist (default 1000; <= 0: no limit). Call before
+  // concurrent use.
+  void SetMaxApiTokens(int64_t max) { max_api_tokens_ = max; }
+
   // Creates a token (id generated if empty) after validating it and checking that every
   // team of its scope exists (INVALID_ARGUMENT naming `api_token.teams`).
+  // RESOURCE_EXHAUSTED when the most API tokens exist already (service/core/limits.h).
   absl::StatusOr<CreatedApiToken> CreateApiToken(ApiToken token);
   absl::StatusOr<ApiToken> GetApiToken(const std::string& id);
   absl::StatusOr<ListResult<ApiToken>> ListApiTokens(const PageRequest& page);
@@ -63,6 +69,7 @@ class TokensCore {
   storage::OkrStore& store_;
   const Clock& clock_;
   std::string bootstrap_admin_hash_;  // empty: none
+  int64_t max_api_tokens_ = 1000;
 };
 
 }  // namespace okr::core

@@ -213,6 +213,25 @@ void UnitOfWork::WriteBack(const KeyResult& kr) {
   }
 }
 
+void UnitOfWork::ItemWriteBack(Tracker tracker, const std::string& key) {
+  std::pair<Tracker, std::string> item{tracker, key};
+  if (std::find(item_write_backs_.begin(), item_write_backs_.end(), item) ==
+      item_write_backs_.end()) {
+    item_write_backs_.push_back(std::move(item));
+  }
+}
+
+absl::Status UnitOfWork::QueueLinkedItems(const std::string& objective_id, const std::string& id) {
+  storage::PageQuery q{0, 1000};
+  while (true) {
+    OKR_ASSIGN_OR_RETURN(storage::Page<WorkItemLink> page,
+                         tx_.ListWorkItemLinks(objective_id, id, q));
+    for (const WorkItemLink& l : page.items) ItemWriteBack(l.item.tracker, l.item.key);
+    if (!page.has_more || page.items.empty()) return absl::OkStatus();
+    q.after_seq = page.items.back().meta.seq;
+  }
+}
+
 absl::StatusOr<Objective*> UnitOfWork::InsertObjective(const Objective& o) {
   OKR_RETURN_IF_ERROR(tx_.InsertObjective(o));
   Row<Objective>& row = AddObjective(o);
@@ -228,6 +247,8 @@ absl::StatusOr<KeyResult*> UnitOfWork::InsertKeyResult(const KeyResult& kr) {
 }
 
 absl::Status UnitOfWork::DeleteObjective(const std::string& id) {
+  OKR_ASSIGN_OR_RETURN(std::vector<KeyResult*> krs, LoadKeyResults(id));
+  for (const KeyResult* kr : krs) OKR_RETURN_IF_ERROR(QueueLinkedItems(id, kr->id));
   OKR_RETURN_IF_ERROR(tx_.DeleteObjective(id));
   if (auto it = objectives_.find(id); it != objectives_.end()) it->second.deleted = true;
   for (auto& [kr_key, row] : key_results_) {
@@ -244,6 +265,7 @@ absl::Status UnitOfWork::DeleteObjective(const std::string& id) {
 }
 
 absl::Status UnitOfWork::DeleteKeyResult(const std::string& objective_id, const std::string& id) {
+  OKR_RETURN_IF_ERROR(QueueLinkedItems(objective_id, id));
   OKR_RETURN_IF_ERROR(tx_.DeleteKeyResult(objective_id, id));
   if (auto it = key_results_.find(KeyResultKey{objective_id, id}); it != key_results_.end()) {
     it->second.deleted = true;
@@ -280,6 +302,10 @@ absl::Status UnitOfWork::Commit() {
     OKR_RETURN_IF_ERROR(tx_.EnqueueWriteBack(key.first, key.second, now_));
   }
   write_backs_.clear();
+  for (const auto& [tracker, key] : item_write_backs_) {
+    OKR_RETURN_IF_ERROR(tx_.EnqueueItemWriteBack(tracker, key, now_));
+  }
+  item_write_backs_.clear();
   for (const std::string& key : order_) {
     const Tracked& t = tracked_.at(key);
     for (Event& e : ChangeEvents(t.base, t.before, t.after)) {

@@ -76,11 +76,15 @@ class UnitOfWork {
   absl::Status Changed(KeyResult& kr);
   // Queues the tracker write-back of the key result's links (EnqueueWriteBack, once).
   void WriteBack(const KeyResult& kr);
+  // Queues the tracker write-back of one item that serves fewer key results than before
+  // (EnqueueItemWriteBack, once), so the marks of those it left are removed.
+  void ItemWriteBack(Tracker tracker, const std::string& key);
   // Inserts at once (later store calls may refer to the row) and tracks the new row.
   absl::StatusOr<Objective*> InsertObjective(const Objective& o);
   absl::StatusOr<KeyResult*> InsertKeyResult(const KeyResult& kr);
   // Deletes at once (the store's cascade); the row is no longer loaded or written.
   // Objectives aligned to a deleted objective lose their parent, in memory as in the store.
+  // The items linked to the deleted key results are queued for write-back (ItemWriteBack).
   absl::Status DeleteObjective(const std::string& id);
   absl::Status DeleteKeyResult(const std::string& objective_id, const std::string& id);
 
@@ -116,6 +120,8 @@ class UnitOfWork {
              const SubjectState& after);
   Row<Objective>& AddObjective(const Objective& o);
   Row<KeyResult>& AddKeyResult(const KeyResult& kr);
+  // ItemWriteBack for every item linked to the key result (before it is deleted).
+  absl::Status QueueLinkedItems(const std::string& objective_id, const std::string& id);
 
   storage::OkrTransaction& tx_;
   const absl::Time now_;
@@ -126,6 +132,7 @@ class UnitOfWork {
   std::map<std::string, KeyResultSet> key_result_sets_;
   std::map<std::string, Cycle> cycles_;
   std::vector<KeyResultKey> write_backs_;
+  std::vector<std::pair<Tracker, std::string>> item_write_backs_;
   // Rows to write, in order of first change ("o/{id}" or "k/{objective}/{id}").
   std::vector<std::string> order_;
   std::map<std::string, Tracked> tracked_;

@@ -253,6 +253,7 @@ void RuleEngine::OpenIssues(RuleRoundStats& stats) {
       issue.description = a.description;
       issue.url = a.url;
       issue.dedupe_label = absl::StrCat("okr-rule-", a.id);
+      issue.issue_type = a.issue_type;
       absl::StatusOr<WorkItem> opened = it->second->OpenIssue(issue);
       status = opened.status();
       if (opened.ok()) key = opened->key;

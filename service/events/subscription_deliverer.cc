@@ -34,12 +34,26 @@ SubscriptionDeliverer::~SubscriptionDeliverer() { Stop(); }
 
 void SubscriptionDeliverer::Start() {
   runner_ = std::make_unique<sync::PeriodicRunner>(
-      "deliveries", options_.poll_interval, [this] { RunOnce(); }, may_run_);
+      "deliveries", options_.poll_interval, [this] { Dispatch(); }, may_run_);
   runner_->Start();
 }
 
 void SubscriptionDeliverer::Stop() {
   if (runner_ != nullptr) runner_->Stop();
+  StopWorkers();
+}
+
+void SubscriptionDeliverer::StopWorkers() {
+  std::vector<std::thread> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    queue_.clear();
+    workers.swap(workers_);
+  }
+  for (std::thread& t : workers) t.join();
+  absl::MutexLock lock(&mu_);
+  stopping_ = false;  // a later RunOnce (tests) may start workers again
 }
 
 void SubscriptionDeliverer::Trigger() {
@@ -48,36 +62,87 @@ void SubscriptionDeliverer::Trigger() {
 
 int64_t SubscriptionDeliverer::failing() const {
   absl::MutexLock lock(&mu_);
-  return failing_;
+  int64_t n = 0;
+  for (const auto& [id, result] : results_) n += result.failing ? 1 : 0;
+  return n;
 }
 
 int64_t SubscriptionDeliverer::backlog() const {
   absl::MutexLock lock(&mu_);
-  return backlog_;
+  int64_t n = 0;
+  for (const auto& [id, result] : results_) n += result.backlog;
+  return n;
 }
 
 absl::Duration SubscriptionDeliverer::Backoff(int attempts) {
   const double factor = std::pow(2.0, std::min(attempts - 1, 30));
   absl::Duration wait = std::min(options_.initial_backoff * factor, options_.max_backoff);
+  absl::MutexLock lock(&mu_);
   return wait * absl::Uniform(rng_, 0.8, 1.2);
 }
 
-void SubscriptionDeliverer::RunOnce() {
+std::vector<std::string> SubscriptionDeliverer::Dispatch() {
+  std::vector<std::string> dispatched;
   absl::StatusOr<std::vector<Subscription>> subscriptions = events_.AllSubscriptions();
   if (!subscriptions.ok()) {
     log::Warn("listing subscriptions failed", {{"error", subscriptions.status().ToString()}});
-    return;
-  }
-  int64_t failing = 0;
-  int64_t backlog = 0;
-  for (const Subscription& s : *subscriptions) {
-    const RoundResult result = DeliverOne(s, clock_.Now());
-    backlog += result.backlog;
-    failing += result.failing ? 1 : 0;
+    return dispatched;
   }
   absl::MutexLock lock(&mu_);
-  failing_ = failing;
-  backlog_ = backlog;
+  if (stopping_) return dispatched;
+  absl::flat_hash_set<std::string> exist;
+  for (Subscription& s : *subscriptions) {
+    exist.insert(s.id);
+    if (!in_flight_.insert(s.id).second) continue;  // its worker is still at it
+    dispatched.push_back(s.id);
+    queue_.push_back(std::move(s));
+  }
+  absl::erase_if(results_, [&](const auto& entry) { return !exist.contains(entry.first); });
+  const int max_workers = std::max(1, options_.max_parallel);
+  int wanted = static_cast<int>(queue_.size()) - idle_workers_;
+  while (wanted-- > 0 && static_cast<int>(workers_.size()) < max_workers) {
+    workers_.emplace_back([this] { Work(); });
+    ++idle_workers_;  // counted idle until it takes a job
+  }
+  return dispatched;
+}
+
+void SubscriptionDeliverer::Work() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    mu_.Await(absl::Condition(
+        +[](SubscriptionDeliverer* d)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) { return d->stopping_ || !d->queue_.empty(); },
+        this));
+    if (stopping_) return;
+    Subscription sub = std::move(queue_.front());
+    queue_.pop_front();
+    --idle_workers_;
+    mu_.Unlock();
+    const RoundResult result = DeliverOne(sub, clock_.Now());
+    mu_.Lock();
+    ++idle_workers_;
+    results_[sub.id] = result;
+    in_flight_.erase(sub.id);
+  }
+}
+
+void SubscriptionDeliverer::RunOnce() {
+  struct Round {
+    SubscriptionDeliverer* deliverer;
+    std::vector<std::string> ids;
+  };
+  Round round{this, Dispatch()};
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](Round* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        if (r->deliverer->stopping_) return true;
+        for (const std::string& id : r->ids) {
+          if (r->deliverer->in_flight_.contains(id)) return false;
+        }
+        return true;
+      },
+      &round));
 }
 
 SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subscription& sub,
@@ -96,7 +161,17 @@ SubscriptionDeliverer::RoundResult SubscriptionDeliverer::DeliverOne(const Subsc
   bool changed = false;
   int64_t pending = 0;
   for (const Event& e : *events) {
-    if (!subtree.Matches(sub.filter, e) && e.subscription_id != sub.id) {
+    absl::StatusOr<bool> matches = subtree.Matches(sub.filter, e);
+    if (!matches.ok()) {
+      // Not knowing is not "no match": stop before this event and try again next round.
+      log::Warn("matching an event to a subscription's objective failed",
+                {{"subscription", absl::StrCat("subscriptions/", sub.id)},
+                 {"event", absl::StrCat(e.sequence)},
+                 {"error", matches.status().ToString()}});
+      pending = 1;
+      break;
+    }
+    if (!*matches && e.subscription_id != sub.id) {
       state.delivered_sequence = e.sequence;
       changed = true;
       continue;

@@ -19,14 +19,22 @@
 //
 // Runs on its own thread (Start/Stop), in the replica that holds the cluster lock
 // (`may_run`); deliveries never block the RPCs or webhooks that produced the events.
+// Subscriptions are delivered independently: each due subscription runs on a worker of
+// its own (at most `max_parallel` at once), so a target that never answers costs the
+// others nothing but holds its own worker until its request times out.
 #ifndef OKR_SERVICE_EVENTS_SUBSCRIPTION_DELIVERER_H_
 #define OKR_SERVICE_EVENTS_SUBSCRIPTION_DELIVERER_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -47,6 +55,8 @@ struct DelivererOptions {
   absl::Duration max_retry_after = absl::Minutes(10);
   absl::Duration give_up_after = absl::Hours(24);
   int batch = 200;  // events read per subscription and round
+  // Subscriptions delivered at the same time (one worker each); more wait for a worker.
+  int max_parallel = 64;
 };
 
 // Told about every delivery attempt (metrics). Thread-safe.
@@ -71,7 +81,8 @@ class SubscriptionDeliverer {
   void Stop();
   // Delivers soon (new events arrived).
   void Trigger();
-  // One round over every subscription whose next attempt is due.
+  // One round over every subscription whose next attempt is due; returns when the round's
+  // deliveries are done (tests, tools). The background loop dispatches without waiting.
   void RunOnce();
   // Subscriptions currently FAILING (metrics), as of the last round.
   int64_t failing() const;
@@ -87,6 +98,11 @@ class SubscriptionDeliverer {
   // Delivers the due events of one subscription.
   RoundResult DeliverOne(const Subscription& subscription, absl::Time now);
   absl::Duration Backoff(int attempts);
+  // Hands every due subscription that is not being delivered to a worker; returns their
+  // ids (the ones this call dispatched).
+  std::vector<std::string> Dispatch();
+  void Work();
+  void StopWorkers();
 
   core::EventsCore& events_;
   core::OkrCore& core_;
@@ -96,10 +112,15 @@ class SubscriptionDeliverer {
   const DelivererOptions options_;
   const std::function<bool()> may_run_;
   DeliveryObserver* const observer_;
-  absl::BitGen rng_;
   mutable absl::Mutex mu_;
-  int64_t failing_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t backlog_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
+  // Last round's result per subscription (metrics), for the subscriptions that exist.
+  absl::flat_hash_map<std::string, RoundResult> results_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::deque<Subscription> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
+  int idle_workers_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<sync::PeriodicRunner> runner_;
 };
 

@@ -1,8 +1,11 @@
 #include "service/events/subtree.h"
 
+#include "absl/status/status.h"
+
 namespace okr::events {
 
-bool SubtreeIndex::InSubtree(const std::string& root_id, const std::string& objective_id) {
+absl::StatusOr<bool> SubtreeIndex::InSubtree(const std::string& root_id,
+                                             const std::string& objective_id) {
   const absl::Time now = clock_.Now();
   if (now - loaded_ > ttl_) {
     parents_.clear();
@@ -14,6 +17,7 @@ bool SubtreeIndex::InSubtree(const std::string& root_id, const std::string& obje
     auto it = parents_.find(current);
     if (it == parents_.end()) {
       absl::StatusOr<Objective> o = core_.GetObjective(current);
+      if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
       it = parents_.emplace(current, o.ok() ? o->parent_id : std::string()).first;
     }
     current = it->second;
@@ -21,10 +25,18 @@ bool SubtreeIndex::InSubtree(const std::string& root_id, const std::string& obje
   return false;
 }
 
-bool SubtreeIndex::Matches(const EventFilter& filter, const Event& event) {
-  return EventMatches(filter, event, [&](const std::string& objective_id) {
-    return InSubtree(filter.objective_id, objective_id);
+absl::StatusOr<bool> SubtreeIndex::Matches(const EventFilter& filter, const Event& event) {
+  absl::Status error;
+  const bool matches = EventMatches(filter, event, [&](const std::string& objective_id) {
+    absl::StatusOr<bool> in = InSubtree(filter.objective_id, objective_id);
+    if (!in.ok()) {
+      error = in.status();
+      return false;
+    }
+    return *in;
   });
+  if (!error.ok()) return error;
+  return matches;
 }
 
 }  // namespace okr::events

@@ -52,6 +52,9 @@ std::string CauseText(const EventCause& cause) {
     case CauseKind::kWorkItemChanged:
       text = absl::StrCat("work item ", cause.ref, " changed");
       break;
+    case CauseKind::kWorkItemExcluded:
+      text = absl::StrCat("work item ", cause.ref, " excluded");
+      break;
     case CauseKind::kChildObjective:
       text = absl::StrCat("child objective ", cause.ref);
       break;
@@ -76,6 +79,12 @@ std::string CauseText(const EventCause& cause) {
     case CauseKind::kUnspecified:
       text = "an update";
       break;
+  }
+  // A work item's own words replace the kind's: "work item JIRA OKRX-7 closed as Won't Do:
+  // left the key result".
+  if (!cause.detail.empty() && absl::StartsWith(text, "work item ")) {
+    text = absl::StrCat("work item ", cause.ref, " ", cause.detail);
+    if (cause.kind == CauseKind::kWorkItemExcluded) absl::StrAppend(&text, ": left the key result");
   }
   if (!cause.via.empty()) absl::StrAppend(&text, " (via ", cause.via, ")");
   return text;
@@ -131,6 +140,8 @@ absl::string_view CauseKindName(CauseKind kind) {
       return "ALIGNMENT_CHECK";
     case CauseKind::kTimePassed:
       return "TIME_PASSED";
+    case CauseKind::kWorkItemExcluded:
+      return "WORK_ITEM_EXCLUDED";
     case CauseKind::kUnspecified:
       break;
   }

@@ -47,6 +47,7 @@ enum class CauseKind {
   kRule = 11,             // ref: the rule's resource name
   kAlignmentCheck = 12,   // ref: the cycle checked
   kTimePassed = 13,       // ref: the cycle whose expected progress moved with time
+  kWorkItemExcluded = 14,  // ref: as for work items; detail: e.g. "closed as Won't Do"
 };
 absl::string_view CauseKindName(CauseKind kind);
 
@@ -56,6 +57,9 @@ struct EventCause {
   // The resource directly below the subject whose change moved it (roll-up: the key
   // result or child objective); empty for the subject changed by the cause itself.
   std::string via;
+  // What happened, for people, when the kind alone does not say it: "closed as Won't Do",
+  // "moved to In Review (credit 50%)". Empty otherwise.
+  std::string detail;
 };
 
 struct Event {

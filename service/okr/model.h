@@ -49,6 +49,9 @@ struct Team {
   // project key ("OKRX"), a GitLab project path ("acme/checkout"), ... No entry (or an
   // empty one): none in that tracker.
   std::map<Tracker, std::string> projects;
+  // The issue type rules open in each tracker that has types (Jira: "Task", the default
+  // when absent; the connector falls back to a standard type the project has).
+  std::map<Tracker, std::string> issue_types;
 };
 
 // The team's project in `tracker`; empty if it has none there.
@@ -113,12 +116,15 @@ struct MetricSpec {
   std::string unit;
 };
 
-// Aggregates over the items linked to a work-items key result.
+// Aggregates over the items linked to a work-items key result (service/okr/progress.h,
+// CountedWeight / CreditedWeight). Excluded items (cancelled work) count in
+// `excluded_count` only; every other sum leaves them out.
 struct WorkItemTotals {
-  int64_t item_count = 0;
-  int64_t done_count = 0;
-  double total_weight = 0;
-  double done_weight = 0;
+  int64_t item_count = 0;      // linked items that count (not excluded)
+  int64_t done_count = 0;      // of those, the done ones
+  double total_weight = 0;     // weight of the items that count
+  double done_weight = 0;      // credited weight: done items in full, partial credit shares
+  int64_t excluded_count = 0;  // linked items left out as cancelled
 };
 
 // Which of a tracker's items a work-items key result takes in by itself (service/sync):
@@ -208,6 +214,17 @@ struct WorkItem {
   // The tracker's last-modified time of the state held here (Jira `updated`, GitLab
   // `updated_at`); tracker updates older than this are stale and ignored.
   absl::Time source_updated = absl::InfinitePast();
+  // Credit per workflow state (the connector's `credit` rules): the share of `weight`
+  // counted as progress while the item is not done, in [0, 1] (e.g. 0.5 in "In Review").
+  // A done item counts in full whatever this says.
+  double partial_credit = 0;
+  // The tracker's own name of the item's state, for people ("In Review", "Done",
+  // "closed"); empty if unknown.
+  std::string status;
+  // Why the item is cancelled work that leaves the key result's ratio (the connector's
+  // `excluded` rules): "Won't Do", "duplicate", "wontfix", ...; empty: it counts.
+  std::string exclusion;
+  bool excluded() const { return !exclusion.empty(); }
 };
 
 struct WorkItemLink {

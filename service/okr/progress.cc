@@ -32,6 +32,32 @@ KeyResultProgress WorkItemsProgress(const WorkItemTotals& totals) {
   return FromRaw(totals.done_weight / totals.total_weight);
 }
 
+double ItemCreditShare(const WorkItem& item) {
+  if (item.excluded()) return 0;
+  if (item.done) return 1;
+  return Clamp01(item.partial_credit);
+}
+
+void AccumulateItem(WorkItemTotals& totals, const WorkItem& item, int sign) {
+  if (item.excluded()) {
+    totals.excluded_count += sign;
+  } else {
+    totals.item_count += sign;
+    totals.total_weight += sign * item.weight;
+    if (item.done) totals.done_count += sign;
+    totals.done_weight += sign * item.weight * ItemCreditShare(item);
+  }
+  if (totals.excluded_count < 0) totals.excluded_count = 0;
+  if (totals.item_count <= 0) {
+    totals.item_count = 0;
+    totals.total_weight = 0;
+    totals.done_count = 0;
+    totals.done_weight = 0;
+  }
+  if (totals.done_count < 0) totals.done_count = 0;
+  if (totals.done_weight < 0) totals.done_weight = 0;
+}
+
 KeyResultProgress ComputeKeyResultProgress(const KeyResult& kr) {
   switch (kr.type) {
     case KeyResultType::kMetric:

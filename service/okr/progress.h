@@ -36,6 +36,13 @@ KeyResultProgress MetricProgress(const MetricSpec& metric);
 KeyResultProgress MilestoneProgress(bool done);
 // work items: done weight / total weight; no items (or zero total weight) gives 0.
 KeyResultProgress WorkItemsProgress(const WorkItemTotals& totals);
+// One linked item's part in a work-items key result: excluded items (cancelled work)
+// count nowhere; a done item counts its whole weight; any other its partial credit share
+// (clamped to [0, 1]) of it. Returns the share of `item.weight` credited as progress.
+double ItemCreditShare(const WorkItem& item);
+// Adds (sign = +1) or takes away (sign = -1) one item's part in `totals`; sums that become
+// empty are exactly zero afterwards (no rounding left over from the deltas).
+void AccumulateItem(WorkItemTotals& totals, const WorkItem& item, int sign);
 // Dispatches on kr.type.
 KeyResultProgress ComputeKeyResultProgress(const KeyResult& kr);
 

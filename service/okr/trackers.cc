@@ -55,10 +55,12 @@ bool IsGitLabKey(absl::string_view key) {
 constexpr TrackerTraits kTrackers[] = {
     {Tracker::kJira, "jira", "Jira", "JIRA", "jira_project_key", IsJiraKey,
      "a Jira issue key like OKRX-101", IsJiraProject,
-     "a Jira project key like OKRX (uppercase letters, digits, _)"},
+     "a Jira project key like OKRX (uppercase letters, digits, _)", "jira_issue_type", "jira_jql",
+     nullptr, nullptr, nullptr},
     {Tracker::kGitLab, "gitlab", "GitLab", "GITLAB", "gitlab_project", IsGitLabKey,
      "a GitLab issue reference like group/project#7", IsGitLabProject,
-     "a GitLab project path like group/project"},
+     "a GitLab project path like group/project", nullptr, nullptr, "gitlab_project",
+     "gitlab_labels", "gitlab_milestone"},
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace okr {
@@ -36,7 +37,23 @@ struct TrackerTraits {
   // True if `project` names a project of this tracker ("OKRX", "group/project").
   bool (*is_project)(absl::string_view project);
   const char* project_description;  // "a Jira project key like OKRX (uppercase ...)"
+  // The API field of a team naming the issue type rules open in this tracker
+  // ("jira_issue_type"); nullptr if the tracker has no issue types.
+  const char* team_issue_type_field;
+  // The API fields (under a key result's `work_items.`) of a work-items key result's scope
+  // in this tracker; nullptr where the tracker's scope has no such part. A scope is either
+  // a query ("jira_jql") or a project with labels and an optional milestone
+  // ("gitlab_project", "gitlab_labels", "gitlab_milestone"): TrackerScope's fields.
+  const char* scope_query_field;
+  const char* scope_project_field;
+  const char* scope_labels_field;
+  const char* scope_milestone_field;
 };
+
+// Trackers' clocks are not ours: a last-modified time of an item more than this ahead of
+// the service's clock is taken as "now" (the sync layer logs it), so one bogus timestamp
+// (`updated_at: 9999-...`) cannot make every later real change of the item look stale.
+inline constexpr absl::Duration kMaxTrackerClockSkew = absl::Minutes(5);
 
 // Every tracker, in enum order.
 absl::Span<const TrackerTraits> AllTrackers();

@@ -49,6 +49,79 @@ absl::Status CheckNoControlCharacters(absl::string_view value, absl::string_view
   return absl::OkStatus();
 }
 
+// A work-items key result's scopes, by the tracker table's scope fields: a query, or a
+// project (the tracker's syntax) with at least one label and an optional milestone. Labels
+// travel comma-separated to the tracker, so they hold no commas.
+absl::Status CheckScopes(const KeyResult& kr) {
+  constexpr size_t kMaxQueryBytes = 4096;
+  constexpr size_t kMaxLabelBytes = 255;
+  constexpr size_t kMaxLabels = 20;
+  for (const auto& [tracker, scope] : kr.scopes) {
+    const TrackerTraits* t = FindTracker(tracker);
+    if (t == nullptr) {
+      return Invalid("key_result.scopes", "names a tracker the service does not know");
+    }
+    auto field = [&](const char* name) { return absl::StrCat("key_result.work_items.", name); };
+    const bool any = !scope.query.empty() || !scope.project.empty() || !scope.labels.empty() ||
+                     !scope.milestone.empty();
+    if (any && kr.type != KeyResultType::kWorkItems) {
+      return Invalid("key_result.work_items", "scopes are only for work-items key results");
+    }
+    if (!scope.query.empty()) {
+      if (t->scope_query_field == nullptr) {
+        return Invalid("key_result.scopes",
+                       absl::StrCat("a ", t->display_name, " scope takes no query"));
+      }
+      OKR_RETURN_IF_ERROR(
+          CheckText(scope.query, field(t->scope_query_field), kMaxQueryBytes, false));
+      // Line breaks and tabs are whitespace to a query language; other control bytes are not.
+      for (char c : scope.query) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\n' && c != '\r' && c != '\t') || u == 0x7f) {
+          return Invalid(field(t->scope_query_field), "must not contain control characters");
+        }
+      }
+    }
+    if (scope.project.empty() && scope.labels.empty() && scope.milestone.empty()) continue;
+    if (t->scope_project_field == nullptr) {
+      return Invalid(
+          "key_result.scopes",
+          absl::StrCat("a ", t->display_name, " scope takes no project, labels or milestone"));
+    }
+    if (scope.project.empty()) {
+      return Invalid(field(t->scope_project_field),
+                     absl::StrCat("is required with ", t->scope_labels_field, " or ",
+                                  t->scope_milestone_field));
+    }
+    if (!t->is_project(scope.project)) {
+      return Invalid(field(t->scope_project_field),
+                     absl::StrCat("must be ", t->project_description));
+    }
+    if (scope.labels.empty()) {
+      return Invalid(field(t->scope_labels_field),
+                     absl::StrCat("needs at least one label with ", t->scope_project_field));
+    }
+    if (scope.labels.size() > kMaxLabels) {
+      return Invalid(field(t->scope_labels_field),
+                     absl::StrCat("has more than ", kMaxLabels, " labels"));
+    }
+    for (const std::string& label : scope.labels) {
+      if (absl::StripAsciiWhitespace(label).empty()) {
+        return Invalid(field(t->scope_labels_field), "must not contain an empty label");
+      }
+      OKR_RETURN_IF_ERROR(CheckText(label, field(t->scope_labels_field), kMaxLabelBytes, false));
+      OKR_RETURN_IF_ERROR(CheckNoControlCharacters(label, field(t->scope_labels_field)));
+      if (absl::StrContains(label, ',')) {
+        return Invalid(field(t->scope_labels_field), "must not contain a label with a comma");
+      }
+    }
+    OKR_RETURN_IF_ERROR(
+        CheckText(scope.milestone, field(t->scope_milestone_field), kMaxLabelBytes, false));
+    OKR_RETURN_IF_ERROR(CheckNoControlCharacters(scope.milestone, field(t->scope_milestone_field)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateTeam(const Team& team) {
@@ -60,6 +133,14 @@ absl::Status ValidateTeam(const Team& team) {
       return Invalid(absl::StrCat("team.", t->team_project_field),
                      absl::StrCat("must be ", t->project_description));
     }
+  }
+  for (const auto& [tracker, issue_type] : team.issue_types) {
+    const TrackerTraits* t = FindTracker(tracker);
+    if (t == nullptr || t->team_issue_type_field == nullptr) {
+      return Invalid("team.issue_types", "names a tracker without issue types");
+    }
+    OKR_RETURN_IF_ERROR(CheckText(issue_type, absl::StrCat("team.", t->team_issue_type_field),
+                                  kMaxIssueTypeBytes, false));
   }
   return absl::OkStatus();
 }
@@ -118,7 +199,8 @@ absl::Status ValidateKeyResult(const KeyResult& kr) {
       !s.ok()) {
     return s;
   }
-  return CheckNoControlCharacters(kr.metric_key, "key_result.metric.metric_key");
+  OKR_RETURN_IF_ERROR(CheckNoControlCharacters(kr.metric_key, "key_result.metric.metric_key"));
+  return CheckScopes(kr);
 }
 
 absl::Status ValidateAgreement(const Agreement& a) {

@@ -17,6 +17,7 @@ inline constexpr size_t kMaxTextBytes = 16 * 1024;
 inline constexpr size_t kMaxWorkItemKeyBytes = 512;
 inline constexpr size_t kMaxUrlBytes = 2048;
 inline constexpr size_t kMaxMetricKeyBytes = 256;
+inline constexpr size_t kMaxIssueTypeBytes = 255;  // a Jira issue type name
 
 absl::Status ValidateTeam(const Team& team);
 absl::Status ValidateCycle(const Cycle& cycle);

@@ -69,6 +69,12 @@ const std::vector<Setting>& Settings() {
          "(survives process crashes)",
          &ServerConfig::sqlite_sync,
          {"full", "normal"}},
+        {"sqlite-max-size-mb",
+         "OKR_SQLITE_MAX_SIZE_MB",
+         "largest size of the SQLite database file in MiB (0: no limit); a write beyond it "
+         "fails UNAVAILABLE (database is full) and /readyz fails, as on a full disk",
+         &ServerConfig::sqlite_max_size_mb,
+         {}},
         {"database-pool-size",
          "OKR_DATABASE_POOL_SIZE",
          "connections to PostgreSQL per replica",
@@ -172,6 +178,40 @@ const std::vector<Setting>& Settings() {
          "most issues one OPEN_ISSUE rule may open in 24 hours",
          &ServerConfig::rule_max_issues_per_day,
          {}},
+        {"event-retention",
+         "OKR_EVENT_RETENTION",
+         "how long events (history, WatchEvents replay, subscription outbox) are kept; an "
+         "event every subscription has not delivered yet is kept longer (a duration: 90d, "
+         "12h)",
+         &ServerConfig::event_retention,
+         {}},
+        {"webhook-dedupe-retention",
+         "OKR_WEBHOOK_DEDUPE_RETENTION",
+         "how long tracker webhook delivery ids are remembered to drop redeliveries; keep it "
+         "above the trackers' redelivery windows (Jira about 72h, GitLab 2 days)",
+         &ServerConfig::webhook_dedupe_retention,
+         {}},
+        {"request-id-retention",
+         "OKR_REQUEST_ID_RETENTION",
+         "how long a create's request_id is remembered (a retry within it returns the first "
+         "result; after it, the request creates again)",
+         &ServerConfig::request_id_retention,
+         {}},
+        {"max-subscriptions",
+         "OKR_MAX_SUBSCRIPTIONS",
+         "most webhook subscriptions that may exist (0: no limit)",
+         &ServerConfig::max_subscriptions,
+         {}},
+        {"max-rules",
+         "OKR_MAX_RULES",
+         "most rules that may exist (0: no limit)",
+         &ServerConfig::max_rules,
+         {}},
+        {"max-api-tokens",
+         "OKR_MAX_API_TOKENS",
+         "most API tokens that may exist (0: no limit)",
+         &ServerConfig::max_api_tokens,
+         {}},
     };
     for (const ConnectorRegistration& entry : ConnectorRegistry()) {
       for (const sync::ConnectorSetting& c : entry.config->settings()) {
@@ -210,6 +250,31 @@ absl::StatusOr<absl::Duration> ParseDurationSetting(const std::string& text,
         absl::StrCat("--", flag, ": \"", text, "\" is not a positive duration like 5m or 3s"));
   }
   return d;
+}
+
+// A retention: a positive duration like ParseDurationSetting's, or whole days ("90d").
+absl::StatusOr<absl::Duration> ParseRetentionSetting(const std::string& text,
+                                                     absl::string_view flag) {
+  int64_t days = 0;
+  if (absl::EndsWith(text, "d") &&
+      absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days)) {
+    if (days > 0 && days <= 36500) return absl::Hours(24 * days);
+  } else {
+    absl::Duration d;
+    if (absl::ParseDuration(text, &d) && d > absl::ZeroDuration()) return d;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, ": \"", text, "\" is not a positive duration like 90d, 12h or 30m"));
+}
+
+// A count limit: a number in 0..1000000 (0: no limit).
+absl::StatusOr<int64_t> ParseLimitSetting(const std::string& text, absl::string_view flag) {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 0 || n > 1000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": \"", text, "\" is not a number in 0..1000000"));
+  }
+  return n;
 }
 
 bool IsHelpFlag(absl::string_view arg) {
@@ -386,6 +451,24 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
     return absl::InvalidArgumentError(absl::StrCat("--rule-max-issues-per-day: \"",
                                                    config.rule_max_issues_per_day,
                                                    "\" is not a number in 1..100000"));
+  }
+  for (auto [text, flag, out] :
+       {std::tuple(&config.event_retention, "event-retention", &config.event_retention_d),
+        std::tuple(&config.webhook_dedupe_retention, "webhook-dedupe-retention",
+                   &config.webhook_dedupe_retention_d),
+        std::tuple(&config.request_id_retention, "request-id-retention",
+                   &config.request_id_retention_d)}) {
+    absl::StatusOr<absl::Duration> d = ParseRetentionSetting(*text, flag);
+    if (!d.ok()) return d.status();
+    *out = *d;
+  }
+  for (auto [text, flag, out] :
+       {std::tuple(&config.max_subscriptions, "max-subscriptions", &config.max_subscriptions_n),
+        std::tuple(&config.max_rules, "max-rules", &config.max_rules_n),
+        std::tuple(&config.max_api_tokens, "max-api-tokens", &config.max_api_tokens_n)}) {
+    absl::StatusOr<int64_t> n = ParseLimitSetting(*text, flag);
+    if (!n.ok()) return n.status();
+    *out = *n;
   }
   if (!config.admin_token.empty() && config.admin_token.size() < 16) {
     return absl::InvalidArgumentError(

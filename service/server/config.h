@@ -13,6 +13,7 @@
 #ifndef OKR_SERVICE_SERVER_CONFIG_H_
 #define OKR_SERVICE_SERVER_CONFIG_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,7 +33,8 @@ struct ServerConfig {
   std::string grpc_address = "0.0.0.0:50051";
   std::string http_address = "0.0.0.0:8080";
   std::string database = "sqlite:okr.db";
-  std::string sqlite_sync = "full";  // full | normal
+  std::string sqlite_sync = "full";      // full | normal
+  std::string sqlite_max_size_mb = "0";  // MiB; 0: no limit
   std::string database_pool_size = "8";
   std::string log_format = "text";  // text | json
   std::string public_url = "http://localhost:8080";
@@ -61,6 +63,13 @@ struct ServerConfig {
   // are loopback / private / link-local / CGNAT / ... addresses; empty: none.
   std::string outbound_allow_cidrs;
   std::string rule_max_issues_per_day = "10";
+  // Retention (service/core/retention.h) and limits on counts (service/core/limits.h).
+  std::string event_retention = "90d";
+  std::string webhook_dedupe_retention = "7d";
+  std::string request_id_retention = "7d";
+  std::string max_subscriptions = "1000";
+  std::string max_rules = "1000";
+  std::string max_api_tokens = "1000";
 
   bool show_help = false;
 
@@ -89,6 +98,12 @@ struct ServerConfig {
   absl::Duration delivery_max_backoff_d = absl::Minutes(5);
   absl::Duration delivery_give_up_after_d = absl::Hours(24);
   int rule_max_issues_per_day_n = 10;
+  absl::Duration event_retention_d = absl::Hours(24 * 90);
+  absl::Duration webhook_dedupe_retention_d = absl::Hours(24 * 7);
+  absl::Duration request_id_retention_d = absl::Hours(24 * 7);
+  int64_t max_subscriptions_n = 1000;
+  int64_t max_rules_n = 1000;
+  int64_t max_api_tokens_n = 1000;
   bool auth_enabled() const { return auth == "tokens"; }
 
   // One "setting=value" line per setting, secrets redacted.

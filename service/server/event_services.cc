@@ -63,6 +63,8 @@ absl::StatusOr<std::unique_ptr<EventServices>> EventServices::Create(
   }
   core::EventsCoreOptions core_options;
   core_options.max_issues_per_rule_per_day = config.rule_max_issues_per_day_n;
+  core_options.max_subscriptions = config.max_subscriptions_n;
+  core_options.max_rules = config.max_rules_n;
   core_options.target_url_check = [shared_guard](const std::string& url) {
     return shared_guard->CheckUrl(url);
   };

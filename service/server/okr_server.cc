@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -24,6 +25,7 @@
 #include "service/okr/status_macros.h"
 #include "service/outbound/address_guard.h"
 #include "service/server/event_services.h"
+#include "service/server/retention_service.h"
 #include "service/server/server_metrics.h"
 #include "service/server/tls_credentials.h"
 #include "service/server/tracker_connectors.h"
@@ -35,6 +37,13 @@
 namespace okr::server {
 
 namespace {
+
+// gRPC limits (README "Limits"): 4 MiB requests (gRPC's default, set explicitly; the
+// largest legitimate request, a key result with long scopes, is far below), 16 MiB
+// responses (a page of 1000 resources), calls per connection (h2load benchmarks use 256).
+constexpr int kGrpcMaxReceiveBytes = 4 * 1024 * 1024;
+constexpr int kGrpcMaxSendBytes = 16 * 1024 * 1024;
+constexpr int kGrpcMaxConcurrentStreams = 1000;
 
 // The file of a sqlite:PATH database URL ("" for other databases).
 std::string SqlitePath(const std::string& url) {
@@ -116,6 +125,13 @@ absl::StatusOr<std::unique_ptr<storage::OkrStore>> OpenStore(const ServerConfig&
     }
     options.sync = config.sqlite_sync == "normal" ? storage::SqliteOptions::Sync::kNormal
                                                   : storage::SqliteOptions::Sync::kFull;
+    int64_t max_size_mb = 0;
+    if (!absl::SimpleAtoi(config.sqlite_max_size_mb, &max_size_mb) || max_size_mb < 0 ||
+        max_size_mb > (int64_t{1} << 40)) {
+      return absl::InvalidArgumentError(
+          "sqlite_max_size_mb: expected a whole number of MiB (0: no limit)");
+    }
+    options.max_size_bytes = max_size_mb << 20;
     OKR_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(options));
     if (metrics != nullptr) {  // the read pool (the writer connection is always open)
       AddPoolGauges(*metrics, [raw = store.get()] {
@@ -198,11 +214,16 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
                                                                  clock, *s->metrics_));
   s->grpc_service_ = std::make_unique<api::OkrGrpcService>(*s->core_, s->rpc_metrics_.get());
   s->tokens_ = std::make_unique<core::TokensCore>(*s->store_, clock);
+  s->tokens_->SetMaxApiTokens(config.max_api_tokens_n);
   OKR_RETURN_IF_ERROR(SetUpAccessControl(config, *s->tokens_));
   s->grpc_service_->SetAccessControl(s->tokens_.get(), config.auth_enabled());
+  s->grpc_service_->SetFreshness(&s->connectors_->freshness());
   OKR_ASSIGN_OR_RETURN(s->events_,
                        EventServices::Create(config, *s->core_, *s->store_, clock, *s->metrics_,
                                              s->connectors_->IssueOpeners()));
+  OKR_ASSIGN_OR_RETURN(
+      s->retention_,
+      RetentionService::Create(config, *s->store_, s->events_->events_core(), clock, *s->metrics_));
   {
     EventServices* events = s->events_.get();
     s->grpc_service_->SetEvents(&events->events_core(), &events->hub(), &clock,
@@ -221,6 +242,19 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.grpc_address, GrpcServerCredentials(tls), &s->grpc_port_);
+  // Limits set explicitly rather than inherited from gRPC's defaults (README "Limits"): a
+  // request larger than kGrpcMaxReceiveBytes fails RESOURCE_EXHAUSTED before it is parsed;
+  // one connection multiplexes at most kGrpcMaxConcurrentStreams calls; idle connections
+  // (a quiet WatchEvents stream) are pinged so a vanished client frees its stream, and
+  // clients may ping as often as every 10 s without being disconnected.
+  builder.SetMaxReceiveMessageSize(kGrpcMaxReceiveBytes);
+  builder.SetMaxSendMessageSize(kGrpcMaxSendBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kGrpcMaxConcurrentStreams);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.RegisterService(s->grpc_service_.get());
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->grpc_port_ == 0) {
@@ -228,18 +262,24 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
         absl::StrCat("grpc_address: cannot listen on ", config.grpc_address));
   }
   grpc::HealthCheckServiceInterface* health = s->grpc_server_->GetHealthCheckService();
+  // Liveness (service "") is the process: SERVING while it runs, whatever the database.
+  // Readiness (okr.v1.OkrService, like /readyz) follows the store's Ping: the database
+  // answers a read and writes are not failing (disk full, I/O error).
   health->SetServingStatus("", true);
   health->SetServingStatus("okr.v1.OkrService", true);
-  // The gRPC health service follows the database: NOT_SERVING while it does not answer.
   s->health_thread_ = std::thread([server = s.get(), health] {
     bool serving = true;
     while (!server->stop_health_.WaitForNotificationWithTimeout(absl::Seconds(2))) {
-      const bool ok = server->store_->Ping().ok();
-      if (ok == serving) continue;
-      health->SetServingStatus("", ok);
-      health->SetServingStatus("okr.v1.OkrService", ok);
-      log::Warn(ok ? "database reachable again: serving" : "database unreachable: not serving");
-      serving = ok;
+      const absl::Status ready = server->store_->Ping();
+      if (ready.ok() == serving) continue;
+      serving = ready.ok();
+      health->SetServingStatus("okr.v1.OkrService", serving);
+      if (serving) {
+        log::Warn("database ready again: okr.v1.OkrService serving");
+      } else {
+        log::Warn("database not ready: okr.v1.OkrService not serving",
+                  {{"reason", std::string(ready.message())}});
+      }
     }
   });
 
@@ -250,6 +290,9 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
     http_options.tls_key_file = tls->key_file;
   }
   OKR_ASSIGN_OR_RETURN(s->http_server_, http::HttpServer::Create(http_options));
+  // Liveness: 200 while the process serves HTTP. Readiness: the same check as the gRPC
+  // health service okr.v1.OkrService (503 naming why, e.g. "database: sqlite: database
+  // is full: ...").
   s->http_server_->Handle("GET", "/healthz", [](const http::HttpRequest&) {
     return http::HttpResponse{200, "application/json", "{\"status\":\"SERVING\"}"};
   });
@@ -268,6 +311,7 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   OKR_RETURN_IF_ERROR(s->http_server_->Start());
   s->connectors_->Start();
   OKR_RETURN_IF_ERROR(s->events_->Start());
+  s->retention_->Start();
   return s;
 }
 
@@ -277,6 +321,7 @@ absl::Status OkrServer::SetUpPages(const ServerConfig& config, const Clock& cloc
   web::WebPagesOptions options;
   options.auth_enabled = config.auth_enabled();
   options.secure_cookies = absl::StartsWithIgnoreCase(config.public_url, "https://");
+  options.freshness = &connectors_->freshness();
   if (!config.auth_proxy_header.empty()) {
     absl::StatusOr<std::vector<outbound::Cidr>> cidrs =
         outbound::ParseCidrList(config.auth_proxy_cidrs);
@@ -314,6 +359,7 @@ void OkrServer::Shutdown(absl::Duration grace) {
     health_thread_.join();
   }
   if (connectors_) connectors_->Stop();
+  if (retention_) retention_->Stop();
   if (grpc_server_) {
     // Open WatchEvents streams end with the server (UNAVAILABLE at once rather than
     // cancelled at the end of the grace period); the hub must outlive them.

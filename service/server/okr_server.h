@@ -47,6 +47,7 @@ namespace okr::server {
 
 class TrackerConnectors;
 class EventServices;
+class RetentionService;
 class GrpcServerMetrics;
 
 // Opens the store for a --database URL (sqlite:PATH; postgresql://... when built in). With
@@ -81,6 +82,7 @@ class OkrServer {
   std::unique_ptr<core::TokensCore> tokens_;
   std::unique_ptr<TrackerConnectors> connectors_;
   std::unique_ptr<EventServices> events_;
+  std::unique_ptr<RetentionService> retention_;
   std::unique_ptr<api::OkrGrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;

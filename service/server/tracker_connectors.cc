@@ -1,11 +1,14 @@
 #include "service/server/tracker_connectors.h"
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "service/http/webhook_ingress.h"
 #include "service/log/log.h"
 #include "service/okr/status_macros.h"
@@ -19,6 +22,7 @@
 #include "service/sync/periodic_runner.h"
 #include "service/sync/reconciler.h"
 #include "service/sync/site_routing.h"
+#include "service/sync/source_status.h"
 #include "service/sync/tracker_connector.h"
 #include "service/sync/tracker_sync.h"
 #include "service/sync/write_back.h"
@@ -35,6 +39,10 @@ struct Site {
   std::unique_ptr<outbound::RetryingHttpClient> retrying;
   std::unique_ptr<sync::TrackerConnector> connector;
   std::unique_ptr<sync::SiteSink> sink;
+  // Freshness (service/sync/source_status.h): this site's reconciliation errors per round
+  // and its applied webhooks.
+  std::unique_ptr<sync::RecordingSource> recording;
+  std::unique_ptr<sync::RecordingSink> recording_sink;
   std::unique_ptr<http::WebhookIngress> ingress;
 };
 
@@ -64,7 +72,14 @@ struct TrackerConnectors::Impl {
   metrics::Counter* reconcile_runs = nullptr;
   metrics::Histogram* reconcile_duration = nullptr;
   metrics::Counter* writebacks = nullptr;
+  // Items whose last write-back failed, by tracker slug and reason, as of the last run
+  // (okr_writeback_failing_items).
+  absl::Mutex failing_mu;
+  std::map<std::pair<std::string, std::string>, double> failing ABSL_GUARDED_BY(failing_mu);
   std::atomic<double> last_reconcile_success{0};
+  // Per tracker site: last reconciliation and webhook, in the database (every replica
+  // answers freshness and the okr_tracker_last_success_timestamp_seconds gauge from it).
+  std::unique_ptr<sync::SourceStatusStore> source_status;
 
   // One stack per configured tracker, in registry order.
   std::vector<std::unique_ptr<TrackerStack>> trackers;
@@ -89,7 +104,24 @@ struct TrackerConnectors::Impl {
 
   void RunReconcile() {
     const absl::Time start = absl::Now();
+    (void)source_status->FlushWebhooks();
+    for (const auto& stack : trackers) {
+      for (const auto& site : stack->sites) site->recording->BeginRound();
+    }
     sync::ReconcileReport report = reconciler->RunOnce();
+    // One small write per site: its round succeeded unless one of its calls failed.
+    for (const auto& stack : trackers) {
+      for (const auto& site : stack->sites) {
+        const absl::Status recorded = source_status->RecordReconciliation(
+            stack->tracker, site->connector->site(), site->recording->round_error());
+        if (!recorded.ok()) {
+          log::Warn("cannot record the reconciliation status",
+                    {{"tracker", TrackerSlug(stack->tracker)},
+                     {"site", site->connector->site()},
+                     {"error", std::string(recorded.message())}});
+        }
+      }
+    }
     reconcile_duration->Observe({}, absl::ToDoubleSeconds(absl::Now() - start));
     reconcile_runs->Inc({report.errors.empty() ? "ok" : "error"});
     if (report.errors.empty()) last_reconcile_success = absl::ToUnixSeconds(absl::Now());
@@ -103,6 +135,15 @@ struct TrackerConnectors::Impl {
 
   void RunWriteBack() {
     sync::WriteBackReport report = write_back->RunOnce();
+    if (report.failures_read) {
+      absl::MutexLock lock(&failing_mu);
+      for (auto& [labels, items] : failing) items = 0;
+      for (const auto& count : report.failing) {
+        failing[{TrackerSlug(count.tracker),
+                 sync::WriteBackFailureReason(static_cast<absl::StatusCode>(count.code))}] +=
+            static_cast<double>(count.items);
+      }
+    }
     if (report.writes > 0) writebacks->Inc({"written"}, static_cast<double>(report.writes));
     if (!report.errors.empty()) {
       writebacks->Inc({"error"}, static_cast<double>(report.errors.size()));
@@ -115,11 +156,10 @@ struct TrackerConnectors::Impl {
 namespace {
 
 // Builds every configured site of one tracker, or nothing (nullptr) when it has none.
-absl::StatusOr<std::unique_ptr<TrackerStack>> BuildTracker(const ConnectorRegistration& entry,
-                                                           const ServerConfig& config,
-                                                           sync::TrackerSink& core_sink,
-                                                           metrics::Counter& deliveries,
-                                                           metrics::Registry& metrics) {
+absl::StatusOr<std::unique_ptr<TrackerStack>> BuildTracker(
+    const ConnectorRegistration& entry, const ServerConfig& config, sync::TrackerSink& core_sink,
+    metrics::Counter& deliveries, metrics::Registry& metrics,
+    std::function<void(Tracker, std::string)> on_webhook) {
   const std::vector<SiteFactory> factories = entry.sites(config);
   if (factories.empty()) return nullptr;
   auto stack = std::make_unique<TrackerStack>();
@@ -148,8 +188,14 @@ absl::StatusOr<std::unique_ptr<TrackerStack>> BuildTracker(const ConnectorRegist
   for (size_t i = 0; i < stack->sites.size(); ++i) {
     Site& site = *stack->sites[i];
     site.sink = std::make_unique<sync::SiteSink>(*stack->map, i, core_sink);
-    site.ingress = std::make_unique<http::WebhookIngress>(*site.connector, *site.sink, &deliveries);
-    sources.push_back(&site.connector->source());
+    site.recording_sink = std::make_unique<sync::RecordingSink>(
+        *site.sink, [on_webhook, tracker = entry.tracker, name = site.connector->site()] {
+          on_webhook(tracker, name);
+        });
+    site.ingress =
+        std::make_unique<http::WebhookIngress>(*site.connector, *site.recording_sink, &deliveries);
+    site.recording = std::make_unique<sync::RecordingSource>(site.connector->source());
+    sources.push_back(site.recording.get());
     writers.push_back(&site.connector->writer());
     openers.push_back(&site.connector->issue_opener());
   }
@@ -189,12 +235,43 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
 
   for (const ConnectorRegistration& entry : ConnectorRegistry()) {
     OKR_ASSIGN_OR_RETURN(std::unique_ptr<TrackerStack> stack,
-                         BuildTracker(entry, config, *impl->sink, *impl->webhooks, metrics));
+                         BuildTracker(entry, config, *impl->sink, *impl->webhooks, metrics,
+                                      [raw](Tracker tracker, const std::string& site) {
+                                        if (raw->source_status)
+                                          raw->source_status->RecordWebhook(tracker, site);
+                                      }));
     if (stack == nullptr) continue;
     impl->sources.push_back(stack->source.get());
     impl->writers.push_back(stack->writer.get());
     impl->openers[stack->tracker] = stack->opener.get();
     impl->trackers.push_back(std::move(stack));
+  }
+
+  std::vector<sync::SourceStatusStore::SiteKey> status_sites;
+  for (const auto& stack : impl->trackers) {
+    for (const auto& site : stack->sites) {
+      status_sites.push_back({stack->tracker, site->connector->site()});
+    }
+  }
+  sync::SourceStatusStore::Options status_options;
+  status_options.reconcile_interval = config.reconcile_every;
+  impl->source_status =
+      std::make_unique<sync::SourceStatusStore>(store, clock, status_sites, status_options);
+  // Every replica exports it from the stored status, whichever one reconciles.
+  for (const sync::SourceStatusStore::SiteKey& site : status_sites) {
+    metrics.AddCallbackGauge(
+        "okr_tracker_last_success_timestamp_seconds",
+        "Unix time of the last reconciliation of the tracker site without errors (0: never).",
+        {{"tracker", TrackerSlug(site.first)}, {"site", site.second}}, [raw, site] {
+          absl::StatusOr<std::vector<SourceStatus>> read = raw->source_status->Read();
+          if (!read.ok()) return 0.0;
+          for (const SourceStatus& s : *read) {
+            if (s.tracker == site.first && s.site == site.second && s.last_success.has_value()) {
+              return absl::ToDoubleSeconds(*s.last_success - absl::UnixEpoch());
+            }
+          }
+          return 0.0;
+        });
   }
 
   if (!impl->sources.empty() && (absl::StartsWith(config.database, "postgresql://") ||
@@ -205,6 +282,25 @@ absl::StatusOr<std::unique_ptr<TrackerConnectors>> TrackerConnectors::Create(
                          storage::PostgresClusterLock::Create(lock_options, "okr-tracker-sync"));
   }
   impl->reconciler = std::make_unique<sync::Reconciler>(core, store, impl->sources);
+  for (const sync::TrackerWriter* writer : impl->writers) {
+    for (const char* reason : {"permission_denied", "not_found", "invalid_argument",
+                               "failed_precondition", "transient"}) {
+      const std::pair<std::string, std::string> labels{TrackerSlug(writer->tracker()), reason};
+      {
+        absl::MutexLock lock(&impl->failing_mu);
+        if (!impl->failing.emplace(labels, 0).second) continue;  // one series per tracker
+      }
+      metrics.AddCallbackGauge(
+          "okr_writeback_failing_items",
+          "Tracker items whose last write-back failed, by reason (permanent: permission_denied, "
+          "not_found, invalid_argument, failed_precondition; retried hourly).",
+          {{"tracker", labels.first}, {"reason", labels.second}}, [raw, labels] {
+            absl::MutexLock lock(&raw->failing_mu);
+            auto it = raw->failing.find(labels);
+            return it == raw->failing.end() ? 0.0 : it->second;
+          });
+    }
+  }
   sync::WriteBackOptions wb;
   wb.public_url = config.public_url;
   while (!wb.public_url.empty() && wb.public_url.back() == '/') wb.public_url.pop_back();
@@ -217,6 +313,8 @@ TrackerConnectors::TrackerConnectors(std::unique_ptr<Impl> impl) : impl_(std::mo
 TrackerConnectors::~TrackerConnectors() { Stop(); }
 
 bool TrackerConnectors::enabled() const { return !impl_->sources.empty(); }
+
+const FreshnessSource& TrackerConnectors::freshness() const { return *impl_->source_status; }
 
 std::map<Tracker, sync::TrackerIssueOpener*> TrackerConnectors::IssueOpeners() {
   return impl_->openers;
@@ -243,6 +341,7 @@ void TrackerConnectors::Start() {
 }
 
 void TrackerConnectors::Stop() {
+  if (impl_->source_status) (void)impl_->source_status->FlushWebhooks();
   if (impl_->reconcile_runner) impl_->reconcile_runner->Stop();
   if (impl_->write_back_runner) impl_->write_back_runner->Stop();
   if (impl_->cluster_lock) impl_->cluster_lock->Release();

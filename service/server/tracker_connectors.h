@@ -23,6 +23,7 @@
 #include "service/http/http_server.h"
 #include "service/metrics/metrics.h"
 #include "service/okr/clock.h"
+#include "service/okr/freshness.h"
 #include "service/server/config.h"
 #include "service/storage/okr_store.h"
 #include "service/sync/tracker_sync.h"
@@ -46,6 +47,9 @@ class TrackerConnectors {
   // The SyncKeyResult use case: reconcile one key result now.
   absl::Status SyncKeyResult(const std::string& objective_id, const std::string& key_result_id);
   bool enabled() const;
+  // How current each tracker's items are (from the stored per-site status); stays valid
+  // as long as this object.
+  const FreshnessSource& freshness() const;
   // Where rules open issues: the enabled trackers' issue openers.
   std::map<Tracker, sync::TrackerIssueOpener*> IssueOpeners();
 

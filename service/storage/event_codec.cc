@@ -11,6 +11,7 @@ std::string EncodeEventDetails(const Event& e) {
   j["ck"] = static_cast<int>(e.cause.kind);
   if (!e.cause.ref.empty()) j["cr"] = e.cause.ref;
   if (!e.cause.via.empty()) j["cv"] = e.cause.via;
+  if (!e.cause.detail.empty()) j["cd"] = e.cause.detail;
   j["op"] = e.old_progress;
   j["np"] = e.new_progress;
   if (e.threshold != 0) j["th"] = e.threshold;
@@ -48,6 +49,7 @@ absl::Status DecodeEventDetails(const std::string& text, Event& e) {
   e.cause.kind = static_cast<CauseKind>(static_cast<int>(num("ck")));
   e.cause.ref = str("cr");
   e.cause.via = str("cv");
+  e.cause.detail = str("cd");
   e.old_progress = num("op");
   e.new_progress = num("np");
   e.threshold = num("th");

@@ -36,6 +36,8 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "service/okr/events.h"
 #include "service/okr/model.h"
 
@@ -190,8 +192,9 @@ class TrackerItemRepository {
                                       absl::Time received) {
     return absl::UnimplementedError("RecordDelivery");
   }
-  // Forgets deliveries received before `before`; returns how many were removed.
-  virtual absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) {
+  // Forgets at most `limit` deliveries received before `before` (oldest first); returns
+  // how many were removed. Retention calls it in small batches, one per transaction.
+  virtual absl::StatusOr<int64_t> PruneDeliveries(absl::Time before, int limit) {
     return absl::UnimplementedError("PruneDeliveries");
   }
   // Work-items key results with a Jira JQL or a GitLab project scope, in seq order.
@@ -211,10 +214,20 @@ class TrackerItemRepository {
     std::string key_result_id;
     absl::Time since;        // first enqueue since the last completion
     int64_t generation = 0;  // grows with every enqueue
+    absl::Time due;          // not run before (moved on while its items back off)
   };
   // Up to `limit` queued key results, oldest first.
   virtual absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) {
     return absl::UnimplementedError("PendingWriteBacks");
+  }
+  // Up to `limit` queued key results due at `now`, earliest due first (then oldest).
+  virtual absl::StatusOr<std::vector<WriteBackEntry>> DueWriteBacks(absl::Time now, int limit) {
+    return absl::UnimplementedError("DueWriteBacks");
+  }
+  // Moves the entry's next run to `due` unless it was enqueued again since it was read
+  // (an enqueue makes it due at once).
+  virtual absl::Status DeferWriteBack(const WriteBackEntry& entry, absl::Time due) {
+    return absl::UnimplementedError("DeferWriteBack");
   }
   // Removes the entry unless it was enqueued again since it was read (generation moved).
   virtual absl::Status CompleteWriteBack(const WriteBackEntry& entry) {
@@ -222,11 +235,26 @@ class TrackerItemRepository {
   }
   // Per-item write-back state: what was last written into the tracker item (a content
   // hash), when, and a tracker-side reference (GitLab note id).
+  // A failed write keeps what was written before and records the failure: consecutive
+  // failures, when to try next (the backoff), and the last error (absl code and message).
   struct WriteBackState {
     std::string ref;
     std::string content_hash;
     absl::Time written = absl::InfinitePast();
+    int64_t failures = 0;
+    absl::Time next_attempt = absl::InfinitePast();
+    int last_code = 0;  // absl::StatusCode of the last failure; 0 after a success
+    std::string last_error;
   };
+  // Items whose last write-back failed, counted by tracker and absl code.
+  struct WriteBackFailureCount {
+    Tracker tracker = Tracker::kJira;
+    int code = 0;
+    int64_t items = 0;
+  };
+  virtual absl::StatusOr<std::vector<WriteBackFailureCount>> CountWriteBackFailures() {
+    return absl::UnimplementedError("CountWriteBackFailures");
+  }
   virtual absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(Tracker tracker,
                                                                           const std::string& key) {
     return absl::UnimplementedError("GetWriteBackState");
@@ -234,6 +262,42 @@ class TrackerItemRepository {
   virtual absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                          const WriteBackState& state) {
     return absl::UnimplementedError("PutWriteBackState");
+  }
+  // Forgets what was written into an item (after the service's marks were removed).
+  virtual absl::Status DeleteWriteBackState(Tracker tracker, const std::string& key) {
+    return absl::UnimplementedError("DeleteWriteBackState");
+  }
+  // Item write-back queue: items whose set of served key results shrank where the key
+  // result queue cannot reach them (unlinked; key result or objective deleted), so the
+  // marks of the key results they no longer serve are removed. Coalescing like the key
+  // result queue (one row per item, `since` keeps the first enqueue time).
+  virtual absl::Status EnqueueItemWriteBack(Tracker tracker, const std::string& key,
+                                            absl::Time now) {
+    return absl::UnimplementedError("EnqueueItemWriteBack");
+  }
+  struct ItemWriteBackEntry {
+    Tracker tracker = Tracker::kJira;
+    std::string key;
+    absl::Time since;        // first enqueue since the last completion
+    int64_t generation = 0;  // grows with every enqueue
+    absl::Time due;          // not run before (moved on while the item backs off)
+  };
+  // Up to `limit` queued items, oldest first.
+  virtual absl::StatusOr<std::vector<ItemWriteBackEntry>> PendingItemWriteBacks(int limit) {
+    return absl::UnimplementedError("PendingItemWriteBacks");
+  }
+  // Up to `limit` queued items due at `now`, earliest due first (then oldest).
+  virtual absl::StatusOr<std::vector<ItemWriteBackEntry>> DueItemWriteBacks(absl::Time now,
+                                                                            int limit) {
+    return absl::UnimplementedError("DueItemWriteBacks");
+  }
+  // Moves the entry's next run to `due` unless it was enqueued again since it was read.
+  virtual absl::Status DeferItemWriteBack(const ItemWriteBackEntry& entry, absl::Time due) {
+    return absl::UnimplementedError("DeferItemWriteBack");
+  }
+  // Removes the entry unless it was enqueued again since it was read (generation moved).
+  virtual absl::Status CompleteItemWriteBack(const ItemWriteBackEntry& entry) {
+    return absl::UnimplementedError("CompleteItemWriteBack");
   }
 };
 
@@ -263,8 +327,11 @@ class OutboxRepository {
   virtual absl::StatusOr<int64_t> LastEventSequence() {
     return absl::UnimplementedError("LastEventSequence");
   }
-  // Deletes events older than `before`; returns how many.
-  virtual absl::StatusOr<int64_t> PruneEvents(absl::Time before) {
+  // Deletes at most `limit` events older than `before` whose sequence is at most
+  // `through_sequence` (what every subscription has delivered), lowest sequence first;
+  // returns how many.
+  virtual absl::StatusOr<int64_t> PruneEvents(absl::Time before, int64_t through_sequence,
+                                              int limit) {
     return absl::UnimplementedError("PruneEvents");
   }
 };
@@ -302,6 +369,10 @@ class DocumentRepository {
                                                        const PageQuery& page) {
     return absl::UnimplementedError("ListDocuments");
   }
+  // How many documents of `kind` exist (the limits on subscriptions, rules, tokens).
+  virtual absl::StatusOr<int64_t> CountDocuments(const std::string& kind) {
+    return absl::UnimplementedError("CountDocuments");
+  }
 };
 
 // Idempotency records (AIP-155).
@@ -312,8 +383,19 @@ class IdempotencyRepository {
   // Request id -> resource name of the first result.
   virtual absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) = 0;
+  // Records `request_id` as created at `create_time` (what retention compares).
   virtual absl::Status PutRequestRecord(const std::string& request_id,
-                                        const std::string& resource_name) = 0;
+                                        const std::string& resource_name,
+                                        absl::Time create_time) = 0;
+  // The same, created now (by the wall clock).
+  absl::Status PutRequestRecord(const std::string& request_id, const std::string& resource_name) {
+    return PutRequestRecord(request_id, resource_name, absl::Now());
+  }
+  // Forgets at most `limit` request ids created before `before` (oldest first); returns
+  // how many. A repeated request id after that creates again.
+  virtual absl::StatusOr<int64_t> PruneRequestRecords(absl::Time before, int limit) {
+    return absl::UnimplementedError("PruneRequestRecords");
+  }
 };
 
 // Everything one transaction can do; callers keep writing `tx.GetObjective(...)`.

@@ -24,8 +24,20 @@ SyncOutcome FromCore(core::SyncOutcome outcome) {
   return SyncOutcome::kUntracked;
 }
 
+void WarnIfFromTheFuture(const WorkItem& state, absl::Time now) {
+  if (state.source_updated == absl::InfiniteFuture() ||
+      state.source_updated > now + kMaxTrackerClockSkew) {
+    log::Warn("tracker item last modified in the future: taken as now",
+              {{"tracker", TrackerSlug(state.tracker)},
+               {"key", state.key},
+               {"updated",
+                absl::FormatTime(absl::RFC3339_sec, state.source_updated, absl::UTCTimeZone())}});
+  }
+}
+
 absl::StatusOr<SyncOutcome> CoreTrackerSink::ApplyItem(const WorkItem& state,
                                                        const std::string& delivery_id) {
+  WarnIfFromTheFuture(state, core_.clock().Now());
   absl::StatusOr<core::SyncOutcome> outcome = core_.ApplyTrackerUpdate(state, delivery_id);
   if (!outcome.ok()) return outcome.status();
   return FromCore(*outcome);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/core/okr_core.h"
 #include "service/sync/tracker_sync.h"
 
@@ -21,6 +22,10 @@ namespace okr::sync {
 
 // The core's outcome of one tracker update, in the sync API's terms.
 SyncOutcome FromCore(core::SyncOutcome outcome);
+
+// Logs (WARN) a tracker item whose last-modified time is more than kMaxTrackerClockSkew
+// ahead of `now`: the core takes it as now (service/okr/trackers.h).
+void WarnIfFromTheFuture(const WorkItem& state, absl::Time now);
 
 class CoreTrackerSink final : public TrackerSink {
  public:

@@ -34,6 +34,7 @@ void Reconciler::ReconcileItems(TrackerSource& source, const std::vector<WorkIte
     seen.insert(IdentityOf(state));
     seen.insert(absl::StrCat("key:", state.key));
     ++report.items_checked;
+    WarnIfFromTheFuture(state, core_.clock().Now());
     absl::StatusOr<core::SyncOutcome> outcome = core_.ApplyTrackerUpdate(state, "");
     if (!outcome.ok()) {
       report.errors.push_back(outcome.status());

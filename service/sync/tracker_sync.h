@@ -94,9 +94,14 @@ class TrackerWriter {
  public:
   virtual ~TrackerWriter() = default;
   virtual Tracker tracker() const = 0;
-  // Makes the item show `served` (every key result it serves, never empty). `ref` is what
-  // the previous Write returned for this item ("" the first time): e.g. a GitLab note id
-  // to edit in place. Returns the ref to keep. NOT_FOUND if the item is gone.
+  // Makes the item show exactly `served` (every key result it serves now): marks of key
+  // results no longer in `served` are removed; an empty `served` removes every mark of the
+  // service. `ref` is what the previous Write returned for this item ("" the first time):
+  // an opaque string only the writer reads, in which it keeps what it wrote (e.g. Jira: the
+  // remote link globalIds; GitLab: the note id and the labels), so it removes exactly what
+  // it wrote before. Returns the ref to keep (the worker forgets it after an empty
+  // `served` succeeded). Marks already gone count as removed. NOT_FOUND if the item is
+  // gone; any other error: retried later with the same `ref`.
   virtual absl::StatusOr<std::string> Write(const WorkItem& item,
                                             const std::vector<ServedKeyResult>& served,
                                             const std::string& ref) = 0;
@@ -113,6 +118,9 @@ struct NewIssue {
   // the issue and first looks for an existing issue carrying it, so a retry after a crash
   // between "created" and "recorded" finds the first issue instead of opening a second.
   std::string dedupe_label;
+  // The team's issue type in trackers that have types (Team::issue_types; Jira: empty
+  // means "Task"). An opener whose project lacks it picks a standard type and logs so.
+  std::string issue_type;
 };
 
 // Opens issues in one tracker. Called from one thread at a time.

@@ -76,7 +76,8 @@ constexpr char kKeyResult[] =
 <div><dt>Health</dt><dd><span class="health h-{{HEALTH_CLASS}}" id="kr-health">{{HEALTH}}</span></dd></div>
 {{#METRIC}}<div><dt>Value</dt><dd>{{CURRENT}}{{UNIT}} <span class="muted">from {{START}}{{UNIT}} to {{TARGET}}{{UNIT}}</span></dd></div>{{/METRIC}}
 {{#MILESTONE}}<div><dt>Milestone</dt><dd>{{DONE}}</dd></div>{{/MILESTONE}}
-{{#TOTALS}}<div><dt>Work items</dt><dd>{{DONE_COUNT}} of {{COUNT}} done <span class="muted">(weight {{DONE_WEIGHT}} of {{TOTAL_WEIGHT}})</span></dd></div>{{/TOTALS}}
+{{#TOTALS}}<div><dt>Work items</dt><dd>{{DONE_COUNT}} of {{COUNT}} done <span class="muted">(weight {{DONE_WEIGHT}} of {{TOTAL_WEIGHT}}){{#EXCLUDED}} · <span id="kr-excluded">{{EXCLUDED_COUNT}} excluded</span> (cancelled work, not counted){{/EXCLUDED}}</span></dd></div>{{/TOTALS}}
+{{#FRESHNESS}}<div><dt>Tracker data</dt><dd id="kr-freshness">{{#SOURCE}}<span class="source{{#STALE}} stale{{/STALE}}">{{TEXT}}</span>{{#SOURCE_separator}}; {{/SOURCE_separator}}{{/SOURCE}}</dd></div>{{/FRESHNESS}}
 </dl>
 <svg class="bar big" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" focusable="false"><rect class="track" width="100" height="10"/><rect class="fill h-{{HEALTH_CLASS}}" width="{{PCT}}" height="10"/><line class="expected-mark" x1="{{EXPECTED_PCT}}" x2="{{EXPECTED_PCT}}" y1="0" y2="10"/></svg>
 <p class="pace" id="kr-pace">Pace: {{PACE}}.</p>
@@ -140,7 +141,7 @@ constexpr char kKeyResult[] =
 {{#ITEMS}}<div class="scroll"><table id="kr-items">
 <thead><tr><th scope="col">Tracker</th><th scope="col">Key</th><th scope="col">Title</th><th scope="col">State</th><th scope="col" class="num">Weight</th><th scope="col">Done</th></tr></thead>
 <tbody>
-{{#ITEM}}<tr><td>{{TRACKER}}</td><td>{{#URL}}<a href="{{HREF}}">{{KEY}}</a>{{/URL}}{{#NO_URL}}{{KEY}}{{/NO_URL}}</td><td>{{TITLE}}</td><td>{{STATE}}</td><td class="num">{{WEIGHT}}</td><td>{{DONE}}</td></tr>
+{{#ITEM}}<tr{{#EXCLUDED}} class="excluded"{{/EXCLUDED}}><td>{{TRACKER}}</td><td>{{#URL}}<a href="{{HREF}}">{{KEY}}</a>{{/URL}}{{#NO_URL}}{{KEY}}{{/NO_URL}}</td><td>{{TITLE}}</td><td>{{STATE}}{{#CREDIT}} <span class="muted">(credit {{PERCENT}})</span>{{/CREDIT}}{{#EXCLUDED}} <span class="muted">(excluded: {{REASON}})</span>{{/EXCLUDED}}</td><td class="num">{{WEIGHT}}</td><td>{{DONE}}</td></tr>
 {{/ITEM}}</tbody></table></div>{{/ITEMS}}
 </section>
 

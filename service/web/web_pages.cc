@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,6 +26,7 @@
 #include "service/okr/status_macros.h"
 #include "service/web/charts.h"
 #include "service/web/forms.h"
+#include "service/web/freshness_words.h"
 #include "service/web/pace.h"
 #include "service/web/templates.h"
 
@@ -139,6 +141,16 @@ std::string ItemKeyOf(const std::string& ref) {
 std::pair<std::string, std::string> DescribeCause(
     const Event& e, const absl::flat_hash_map<std::string, const CheckIn*>& check_ins) {
   const std::string& ref = e.cause.ref;
+  // A work item's own words ("closed as Won't Do", "moved to In Review (credit 50%)").
+  const bool item_cause =
+      e.cause.kind == CauseKind::kWorkItemClosed || e.cause.kind == CauseKind::kWorkItemReopened ||
+      e.cause.kind == CauseKind::kWorkItemChanged || e.cause.kind == CauseKind::kWorkItemExcluded;
+  if (item_cause && !e.cause.detail.empty()) {
+    std::string words = absl::StrCat(ItemKeyOf(ref), " ", e.cause.detail);
+    if (e.cause.kind == CauseKind::kWorkItemExcluded)
+      absl::StrAppend(&words, ": left the key result");
+    return {words, "item"};
+  }
   switch (e.cause.kind) {
     case CauseKind::kCheckIn: {
       auto it = check_ins.find(ref);
@@ -151,6 +163,8 @@ std::pair<std::string, std::string> DescribeCause(
       return {ItemKeyOf(ref) + " reopened", "item"};
     case CauseKind::kWorkItemChanged:
       return {ItemKeyOf(ref) + " changed", "item"};
+    case CauseKind::kWorkItemExcluded:
+      return {ItemKeyOf(ref) + " excluded", "item"};
     case CauseKind::kWorkItemAdded:
       return {"scope change: " + ItemKeyOf(ref) + " linked", "scope"};
     case CauseKind::kWorkItemRemoved:
@@ -578,6 +592,24 @@ HttpResponse WebPages::KeyResultPage(const Visitor& v, const std::string& o_id,
       t->SetIntValue("COUNT", kr->totals.item_count);
       t->SetValue("DONE_WEIGHT", Num(kr->totals.done_weight));
       t->SetValue("TOTAL_WEIGHT", Num(kr->totals.total_weight));
+      if (kr->totals.excluded_count > 0) {
+        t->AddSectionDictionary("EXCLUDED")
+            ->SetIntValue("EXCLUDED_COUNT", static_cast<long>(kr->totals.excluded_count));
+      }
+      // How current the items are, per tracker it has a scope or linked items in.
+      if (options_.freshness != nullptr) {
+        std::set<Tracker> trackers = ScopeTrackers(*kr);
+        for (const WorkItemLink& l : links) trackers.insert(l.item.tracker);
+        std::vector<TrackerFreshness> sources = options_.freshness->ForTrackers(trackers);
+        if (!sources.empty()) {
+          TemplateDictionary* f = d.AddSectionDictionary("FRESHNESS");
+          for (const TrackerFreshness& source : sources) {
+            TemplateDictionary* line = f->AddSectionDictionary("SOURCE");
+            line->SetValue("TEXT", FreshnessInWords(source, now));
+            if (source.stale) line->ShowSection("STALE");
+          }
+        }
+      }
     }
 
     // The chart: every progress change, with what caused it.
@@ -682,9 +714,17 @@ HttpResponse WebPages::KeyResultPage(const Visitor& v, const std::string& o_id,
           row->AddSectionDictionary("NO_URL")->SetValue("KEY", l.item.key);
         }
         row->SetValue("TITLE", l.item.title);
-        row->SetValue("STATE", l.item.done ? "done" : "open");
+        // The tracker's own state name when known ("In Review"), with what it earns.
+        const char* plain_state = l.item.done ? "done" : "open";
+        row->SetValue("STATE", l.item.status.empty() ? plain_state : l.item.status);
+        if (l.item.excluded()) {
+          row->AddSectionDictionary("EXCLUDED")->SetValue("REASON", l.item.exclusion);
+        } else if (!l.item.done && l.item.partial_credit > 0) {
+          row->AddSectionDictionary("CREDIT")->SetValue(
+              "PERCENT", absl::StrCat(std::lround(ItemCreditShare(l.item) * 100), "%"));
+        }
         row->SetValue("WEIGHT", Num(l.item.weight));
-        row->SetValue("DONE", l.item.done ? "yes" : "no");
+        row->SetValue("DONE", l.item.excluded() ? "excluded" : (l.item.done ? "yes" : "no"));
       }
     }
 

@@ -39,6 +39,7 @@
 #include "service/http/http_server.h"
 #include "service/okr/access.h"
 #include "service/okr/clock.h"
+#include "service/okr/freshness.h"
 #include "service/web/web_sessions.h"
 
 namespace ctemplate {
@@ -54,6 +55,9 @@ struct WebPagesOptions {
   std::string proxy_header;
   // Whether the TCP peer address may set `proxy_header`. Null: no one.
   std::function<bool(const std::string& peer_address)> trusted_proxy;
+  // How current each tracker's items are, shown on work-items key result pages. Null:
+  // not shown. Must outlive the pages.
+  const FreshnessSource* freshness = nullptr;
 };
 
 class WebPages {

@@ -221,6 +221,7 @@ def scenario(s, r):
 
     teams_and_cycles(s, r)
     checkins_subscriptions_rules(s, r)
+    scopes(s, r)
 
     watch(s, r)
 
@@ -304,6 +305,28 @@ def checkins_subscriptions_rules(s, r):
                              "14"])
     s.expect("usage_update_rule", ["update", "rule", "r1", "--days", "7"], rc=2, golden=False)
     s.expect("cleanup_rule", ["delete", "rule", "r1"], golden=False)
+
+
+def scopes(s, r):
+    """--jql / --gitlab-* of create/update keyresult reach the server and come back."""
+    s.expect("create_objective_scoped", ["create", "objective", "o4", "--team", "payments",
+                                         "--cycle", "2020-q4", "--title", "Fast pages"],
+             golden=False)
+    p = s.expect("create_keyresult_scope", ["-o", "json", "create", "keyresult", "o4", "k1",
+                                            "--work-items", "--title", "Latency", "--jql",
+                                            "project = OKRX AND labels = latency"], golden=False)
+    w = json.loads(p.stdout).get("workItems", {}) if p.returncode == 0 else {}
+    r.check("create keyresult --jql keeps the scope",
+            w.get("jiraJql") == "project = OKRX AND labels = latency", p.stdout)
+    p = s.expect("update_keyresult_scope", ["-o", "json", "update", "keyresult", "o4/k1",
+                                            "--gitlab-project", "acme/checkout", "--gitlab-label",
+                                            "nps", "--gitlab-label", "q4", "--gitlab-milestone",
+                                            "2026.4"], golden=False)
+    w = json.loads(p.stdout).get("workItems", {}) if p.returncode == 0 else {}
+    r.check("update keyresult --gitlab-* sets the GitLab scope and keeps the JQL",
+            (w.get("gitlabProject"), w.get("gitlabLabels"), w.get("gitlabMilestone"),
+             w.get("jiraJql")) == ("acme/checkout", ["nps", "q4"], "2026.4",
+                                   "project = OKRX AND labels = latency"), p.stdout)
 
 
 def watch(s, r):

@@ -153,8 +153,8 @@ class CountingTransaction final : public OkrTransaction {
   absl::Status RecordDelivery(Tracker t, const std::string& id, absl::Time at) override {
     return OKR_COUNT(RecordDelivery), inner_.RecordDelivery(t, id, at);
   }
-  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) override {
-    return OKR_COUNT(PruneDeliveries), inner_.PruneDeliveries(before);
+  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before, int limit) override {
+    return OKR_COUNT(PruneDeliveries), inner_.PruneDeliveries(before, limit);
   }
   absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() override {
     return OKR_COUNT(ScopedKeyResults), inner_.ScopedKeyResults();
@@ -177,6 +177,18 @@ class CountingTransaction final : public OkrTransaction {
                                  const WriteBackState& s) override {
     return OKR_COUNT(PutWriteBackState), inner_.PutWriteBackState(t, key, s);
   }
+  absl::Status DeleteWriteBackState(Tracker t, const std::string& key) override {
+    return OKR_COUNT(DeleteWriteBackState), inner_.DeleteWriteBackState(t, key);
+  }
+  absl::Status EnqueueItemWriteBack(Tracker t, const std::string& key, absl::Time now) override {
+    return OKR_COUNT(EnqueueItemWriteBack), inner_.EnqueueItemWriteBack(t, key, now);
+  }
+  absl::StatusOr<std::vector<ItemWriteBackEntry>> PendingItemWriteBacks(int limit) override {
+    return OKR_COUNT(PendingItemWriteBacks), inner_.PendingItemWriteBacks(limit);
+  }
+  absl::Status CompleteItemWriteBack(const ItemWriteBackEntry& e) override {
+    return OKR_COUNT(CompleteItemWriteBack), inner_.CompleteItemWriteBack(e);
+  }
   absl::Status AppendEvent(Event& e) override {
     return OKR_COUNT(AppendEvent), inner_.AppendEvent(e);
   }
@@ -186,8 +198,8 @@ class CountingTransaction final : public OkrTransaction {
   absl::StatusOr<int64_t> LastEventSequence() override {
     return OKR_COUNT(LastEventSequence), inner_.LastEventSequence();
   }
-  absl::StatusOr<int64_t> PruneEvents(absl::Time before) override {
-    return OKR_COUNT(PruneEvents), inner_.PruneEvents(before);
+  absl::StatusOr<int64_t> PruneEvents(absl::Time before, int64_t through, int limit) override {
+    return OKR_COUNT(PruneEvents), inner_.PruneEvents(before, through, limit);
   }
   absl::Status InsertDocument(const Document& d) override {
     return OKR_COUNT(InsertDocument), inner_.InsertDocument(d);
@@ -209,8 +221,10 @@ class CountingTransaction final : public OkrTransaction {
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(const std::string& id) override {
     return OKR_COUNT(GetRequestRecord), inner_.GetRequestRecord(id);
   }
-  absl::Status PutRequestRecord(const std::string& id, const std::string& name) override {
-    return OKR_COUNT(PutRequestRecord), inner_.PutRequestRecord(id, name);
+  using OkrTransaction::PutRequestRecord;
+  absl::Status PutRequestRecord(const std::string& id, const std::string& name,
+                                absl::Time at) override {
+    return OKR_COUNT(PutRequestRecord), inner_.PutRequestRecord(id, name, at);
   }
 #undef OKR_COUNT
 

@@ -195,6 +195,110 @@ TEST_F(EventsCoreTest, WorkItemClosedAndReopened_AreTheCauses_AndScopeGrowthIsEx
   EXPECT_DOUBLE_EQ(last_progress.new_progress, 0.5);
 }
 
+// Credit per workflow state and cancelled work: a tracker state whose credit, status or
+// exclusion changed is applied, moves the totals by the progress rule, and the event says
+// why ("... closed as Won't Do: left the key result").
+TEST_F(EventsCoreTest, TrackerCreditAndExclusion_MoveTotalsAndNameWhy) {
+  ASSERT_OK(core_->LinkWorkItem("o1", "epics", Item("OKRX-1", false, 2), ""));
+  ASSERT_OK(core_->LinkWorkItem("o1", "epics", Item("OKRX-2", false, 2), ""));
+  auto last_progress = [this] {
+    Event last;
+    for (const Event& e : History("o1", "epics")) {
+      if (e.type == EventType::kProgressChanged) last = e;
+    }
+    return last;
+  };
+  auto totals = [this] { return core_->GetKeyResult("o1", "epics")->totals; };
+
+  // In Review earns half of OKRX-1's weight: 1 of 4.
+  WorkItem review = Item("OKRX-1", false, 2);
+  review.status = "In Review";
+  review.partial_credit = 0.5;
+  review.source_updated = clock_.Now();
+  absl::StatusOr<SyncOutcome> applied = core_->ApplyTrackerUpdate(review, "d-1");
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, SyncOutcome::kApplied);
+  EXPECT_DOUBLE_EQ(totals().done_weight, 1);
+  EXPECT_DOUBLE_EQ(core_->GetKeyResult("o1", "epics")->progress, 0.25);
+  Event moved = last_progress();
+  EXPECT_EQ(moved.cause.kind, CauseKind::kWorkItemChanged);
+  EXPECT_EQ(moved.cause.detail, "moved to In Review (credit 50%)");
+  EXPECT_THAT(moved.message, HasSubstr("work item JIRA OKRX-1 moved to In Review (credit 50%)"));
+
+  // The same state again changes nothing.
+  applied = core_->ApplyTrackerUpdate(review, "d-2");
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(*applied, SyncOutcome::kUnchanged);
+
+  // Closed as Won't Do: out of numerator and denominator.
+  WorkItem cancelled = Item("OKRX-1", true, 2);
+  cancelled.status = "Closed";
+  cancelled.exclusion = "Won't Do";
+  cancelled.source_updated = clock_.Now() + absl::Seconds(1);
+  applied = core_->ApplyTrackerUpdate(cancelled, "d-3");
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, SyncOutcome::kApplied);
+  WorkItemTotals t = totals();
+  EXPECT_EQ(t.item_count, 1);
+  EXPECT_EQ(t.excluded_count, 1);
+  EXPECT_DOUBLE_EQ(t.total_weight, 2);
+  EXPECT_DOUBLE_EQ(t.done_weight, 0);
+  Event left = last_progress();
+  EXPECT_EQ(left.cause.kind, CauseKind::kWorkItemExcluded);
+  EXPECT_EQ(left.cause.detail, "closed as Won't Do");
+  EXPECT_THAT(left.message,
+              HasSubstr("work item JIRA OKRX-1 closed as Won't Do: left the key result"));
+
+  // OKRX-2 done: 2 of 2 (the excluded item does not hold progress back).
+  WorkItem done = Item("OKRX-2", true, 2);
+  done.source_updated = clock_.Now() + absl::Seconds(2);
+  ASSERT_OK(core_->ApplyTrackerUpdate(done, "d-4"));
+  EXPECT_DOUBLE_EQ(core_->GetKeyResult("o1", "epics")->progress, 1);
+
+  // Reopened: OKRX-1 counts again (0 credit in To Do): 2 of 4.
+  WorkItem reopened = Item("OKRX-1", false, 2);
+  reopened.status = "To Do";
+  reopened.source_updated = clock_.Now() + absl::Seconds(3);
+  ASSERT_OK(core_->ApplyTrackerUpdate(reopened, "d-5"));
+  t = totals();
+  EXPECT_EQ(t.item_count, 2);
+  EXPECT_EQ(t.excluded_count, 0);
+  EXPECT_DOUBLE_EQ(core_->GetKeyResult("o1", "epics")->progress, 0.5);
+  Event back = last_progress();
+  EXPECT_EQ(back.cause.kind, CauseKind::kWorkItemReopened);
+  EXPECT_THAT(back.message, HasSubstr("work item JIRA OKRX-1 reopened: counts again"));
+
+  // A status change alone is a change too, though progress stays.
+  WorkItem doing = reopened;
+  doing.status = "In Progress";
+  doing.source_updated = clock_.Now() + absl::Seconds(4);
+  applied = core_->ApplyTrackerUpdate(doing, "d-6");
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(*applied, SyncOutcome::kApplied);
+  std::optional<WorkItem> stored;
+  ASSERT_OK(store_->RunReadOnly([&stored](storage::OkrTransaction& tx) -> absl::Status {
+    absl::StatusOr<std::optional<WorkItem>> item = tx.GetWorkItem(Tracker::kJira, "OKRX-1");
+    if (item.ok()) stored = *item;
+    return item.status();
+  }));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status, "In Progress");
+
+  // Open work labelled as cancelled (GitLab's wontfix) leaves too, in those words.
+  WorkItem gitlab;
+  gitlab.tracker = Tracker::kGitLab;
+  gitlab.key = "acme/checkout#7";
+  gitlab.title = "Retry payments";
+  ASSERT_OK(core_->LinkWorkItem("o1", "epics", gitlab, ""));
+  gitlab.status = "opened";
+  gitlab.exclusion = "wontfix";
+  gitlab.source_updated = clock_.Now();
+  ASSERT_OK(core_->ApplyTrackerUpdate(gitlab, "g-1"));
+  EXPECT_EQ(totals().excluded_count, 1);
+  EXPECT_THAT(last_progress().message,
+              HasSubstr("work item GITLAB acme/checkout#7 labelled wontfix: left the key result"));
+}
+
 TEST_F(EventsCoreTest, LifecycleProducesStateChanged) {
   ASSERT_OK(core_->ProposeObjective("o1", ""));
   std::vector<Event> all = History("o1");
@@ -281,6 +385,45 @@ TEST_F(EventsCoreTest, Rules_ValidateReferencesAndTeamProjects) {
   r.subscription_id = "nope";
   EXPECT_THAT(std::string(events_->CreateRule(r).status().message()),
               HasSubstr("rule.action.subscription"));
+}
+
+TEST_F(EventsCoreTest, OpenIssueAction_CarriesTheTeamsIssueTypeAtFiring_AndKeepsItOnRetry) {
+  Team patch;
+  patch.id = "checkout";
+  patch.issue_types[Tracker::kJira] = "Bug";
+  ASSERT_TRUE(core_->UpdateTeam(patch, {"jira_issue_type"}, "").ok());
+  Rule r;
+  r.id = "typed";
+  r.objective_id = "o1";
+  r.action = RuleActionType::kOpenIssue;
+  ASSERT_OK(events_->CreateRule(r));
+  absl::StatusOr<KeyResult> kr = core_->GetKeyResult("o1", "nps");
+  absl::StatusOr<Objective> o = core_->GetObjective("o1");
+  ASSERT_TRUE(kr.ok() && o.ok());
+  IssueText text{"Key result at risk: Raise NPS", "details",
+                 "http://okr/objectives/o1/keyResults/nps"};
+  ASSERT_TRUE(events_->RecordVerdict(r, *kr, *o, {true, "health is OFF_TRACK"}, text).ok());
+  absl::StatusOr<std::vector<IssueAction>> due = events_->DueIssueActions(clock_.Now(), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].project, "OKRX");
+  EXPECT_EQ((*due)[0].issue_type, "Bug");
+  ASSERT_OK(events_->DeferIssueAction((*due)[0], "HTTP 500", clock_.Now()));
+  due = events_->DueIssueActions(clock_.Now(), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].issue_type, "Bug");
+
+  // Clearing the team's type: the next firing's issue takes the connector's default.
+  patch.issue_types.clear();
+  ASSERT_TRUE(core_->UpdateTeam(patch, {"jira_issue_type"}, "").ok());
+  ASSERT_OK(events_->CompleteIssueAction((*due)[0], "OKRX-1"));
+  ASSERT_TRUE(events_->RecordVerdict(r, *kr, *o, {false, "health is ON_TRACK"}, text).ok());
+  ASSERT_TRUE(events_->RecordVerdict(r, *kr, *o, {true, "health is OFF_TRACK"}, text).ok());
+  due = events_->DueIssueActions(clock_.Now(), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].issue_type, "");
 }
 
 TEST_F(EventsCoreTest, RecordVerdict_FiresOncePerStreak_AndQueuesOneIssue) {

@@ -156,6 +156,9 @@ if [[ "$ajv_ready" == 1 ]]; then
     'tls: {clientCa: "yes"}|/tls/clientCa must be boolean'
     'outbound: {allowCidrs: [10.0.0.1]}|/outbound/allowCidrs/0 must match pattern'
     'rules: {maxIssuesPerDay: 0}|/rules/maxIssuesPerDay must be >= 1'
+    'retention: {events: forever}|/retention/events must match pattern'
+    'retention: {webhookDedupe: 0d}|/retention/webhookDedupe must match pattern'
+    'limits: {rules: -1}|/limits/rules must be >= 0'
   )
   for i in "${!bad_values[@]}"; do
     bad="${bad_values[$i]%%|*}"

@@ -33,6 +33,8 @@ SERVER_ENV = {
     "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX", "OKR_CONFIG",
     "OKR_AUTH", "OKR_ADMIN_TOKEN", "OKR_TLS_CERT_FILE", "OKR_TLS_KEY_FILE",
     "OKR_TLS_CLIENT_CA_FILE", "OKR_OUTBOUND_ALLOW_CIDRS", "OKR_RULE_MAX_ISSUES_PER_DAY",
+    "OKR_EVENT_RETENTION", "OKR_WEBHOOK_DEDUPE_RETENTION", "OKR_REQUEST_ID_RETENTION",
+    "OKR_MAX_SUBSCRIPTIONS", "OKR_MAX_RULES", "OKR_MAX_API_TOKENS",
 }
 # Where the chart mounts the kubernetes.io/tls Secret's keys (under the /etc/okr volume).
 TLS_DIR = "/etc/okr/tls"
@@ -149,8 +151,9 @@ def check(chart_dir, manifests_path, overrides):
     ports = {p["name"]: p["containerPort"] for p in ctr.get("ports", [])}
     c.equal(ports, {"grpc": values["containerPorts"]["grpc"],
                     "http": values["containerPorts"]["http"]}, "container ports")
-    # With TLS the http port speaks HTTPS only, and Kubernetes' gRPC probe cannot do TLS:
-    # liveness becomes an HTTPS GET /healthz.
+    # Liveness is the process (gRPC health service "" or /healthz), readiness the database
+    # (service okr.v1.OkrService or /readyz). With TLS the http port speaks HTTPS only,
+    # and Kubernetes' gRPC probe cannot do TLS: both become HTTPS GETs.
     https = {"scheme": "HTTPS"} if tls_on else {}
     if values["livenessProbe"]["enabled"]:
         live = ctr.get("livenessProbe", {})
@@ -159,11 +162,23 @@ def check(chart_dir, manifests_path, overrides):
                     "liveness probe (HTTPS, TLS on)")
             c.expect("grpc" not in live, "gRPC liveness probe although TLS is on")
         else:
-            c.equal(live.get("grpc"), {"port": values["containerPorts"]["grpc"]},
-                    "liveness probe (native gRPC)")
+            c.equal(live.get("grpc"), {"port": values["containerPorts"]["grpc"], "service": ""},
+                    "liveness probe (native gRPC, service \"\")")
+            c.expect("httpGet" not in live, "liveness probe has both gRPC and httpGet")
     if values["readinessProbe"]["enabled"]:
-        c.equal(ctr.get("readinessProbe", {}).get("httpGet"),
-                {"path": "/readyz", "port": "http", **https}, "readiness probe")
+        ready = ctr.get("readinessProbe", {})
+        if tls_on:
+            c.equal(ready.get("httpGet"), {"path": "/readyz", "port": "http", **https},
+                    "readiness probe (HTTPS, TLS on)")
+            c.expect("grpc" not in ready, "gRPC readiness probe although TLS is on")
+        else:
+            c.equal(ready.get("grpc"),
+                    {"port": values["containerPorts"]["grpc"], "service": "okr.v1.OkrService"},
+                    "readiness probe (native gRPC, service okr.v1.OkrService)")
+            c.expect("httpGet" not in ready, "readiness probe has both gRPC and httpGet")
+        # Liveness and readiness must not be the same check: a database outage must take
+        # the pod out of the Service, never restart it.
+        c.expect(ready != ctr.get("livenessProbe"), "readiness probe is the liveness probe")
     if values["startupProbe"]["enabled"]:
         c.equal(ctr.get("startupProbe", {}).get("httpGet"),
                 {"path": "/healthz", "port": "http", **https}, "startup probe")
@@ -338,6 +353,13 @@ def check(chart_dir, manifests_path, overrides):
             "OKR_OUTBOUND_ALLOW_CIDRS")
     c.equal(cm_data.get("OKR_RULE_MAX_ISSUES_PER_DAY"), str(values["rules"]["maxIssuesPerDay"]),
             "OKR_RULE_MAX_ISSUES_PER_DAY")
+    for var, key in (("OKR_EVENT_RETENTION", "events"),
+                     ("OKR_WEBHOOK_DEDUPE_RETENTION", "webhookDedupe"),
+                     ("OKR_REQUEST_ID_RETENTION", "requestIds")):
+        c.equal(cm_data.get(var), values["retention"][key], var)
+    for var, key in (("OKR_MAX_SUBSCRIPTIONS", "subscriptions"), ("OKR_MAX_RULES", "rules"),
+                     ("OKR_MAX_API_TOKENS", "apiTokens")):
+        c.equal(cm_data.get(var), str(values["limits"][key]), var)
 
     cfg = values["config"]
     c.equal(cm_data.get("OKR_LOG_FORMAT"), cfg["logFormat"], "OKR_LOG_FORMAT")

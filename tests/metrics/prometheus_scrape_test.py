@@ -199,8 +199,8 @@ scrape_configs:
     rules = json.loads(http_get(f"{api}/rules"))["data"]["groups"]
     names = sorted(r["name"] for g in rules for r in g["rules"])
     check("Prometheus loaded the chart's alerting rules",
-          {"OkrWebhooksRejected", "OkrReconciliationFailing", "OkrSubscriptionsFailing",
-           "OkrOutboxLag"} <= set(names), names)
+          {"OkrWebhooksRejected", "OkrReconciliationFailing", "OkrTrackerStale",
+           "OkrSubscriptionsFailing", "OkrOutboxLag"} <= set(names), names)
     evaluated = wait_for("every rule to be evaluated", lambda: all(
         r.get("health") == "ok" for g in json.loads(http_get(f"{api}/rules"))["data"]
         ["groups"] for r in g["rules"]), prom_log)

@@ -85,6 +85,32 @@ TEST(ChangeEventsTest, ScopeGrowthSaysProgressFellWithoutWorkUndone) {
   EXPECT_THAT(events[0].message, HasSubstr("work item JIRA OKRX-9 added"));
 }
 
+TEST(ChangeEventsTest, CancelledItemSaysWhyItLeftTheKeyResult) {
+  SubjectState before{0.5, Health::kOnTrack, {}, 4.0, 2.0};
+  SubjectState after{2.0 / 3.0, Health::kOnTrack, {}, 3.0, 2.0};
+  Event base = KeyResultBase();
+  base.cause = {CauseKind::kWorkItemExcluded, "JIRA OKRX-7", "", "closed as Won't Do"};
+  std::vector<Event> events = ChangeEvents(base, before, after);
+  ASSERT_FALSE(events.empty());
+  for (const Event& e : events) {
+    EXPECT_THAT(e.message, HasSubstr("work item JIRA OKRX-7 closed as Won't Do: left the key "
+                                     "result"));
+  }
+  EXPECT_EQ(CauseKindName(CauseKind::kWorkItemExcluded), "WORK_ITEM_EXCLUDED");
+}
+
+TEST(ChangeEventsTest, WorkItemDetailReplacesTheKindsWords) {
+  SubjectState before{0.25, Health::kOnTrack, {}, 4.0, 1.0};
+  SubjectState after{0.5, Health::kOnTrack, {}, 4.0, 2.0};
+  Event base = KeyResultBase();
+  base.cause = {CauseKind::kWorkItemChanged, "JIRA OKRX-8", "", "moved to In Review (credit 50%)"};
+  std::vector<Event> events = ChangeEvents(base, before, after);
+  ASSERT_FALSE(events.empty());
+  EXPECT_THAT(events[0].message,
+              HasSubstr("work item JIRA OKRX-8 moved to In Review (credit 50%)"));
+  EXPECT_THAT(events[0].message, ::testing::Not(HasSubstr("left the key result")));
+}
+
 TEST(ChangeEventsTest, ScopeShrinkOrUndoneWorkIsNotExplainedAwayAsScope) {
   SubjectState before{0.75, Health::kOnTrack, {}, 4.0, 3.0};
   SubjectState undone{0.4, Health::kOnTrack, {}, 5.0, 2.0};

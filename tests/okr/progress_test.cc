@@ -1,6 +1,8 @@
 #include "service/okr/progress.h"
 
 #include <limits>
+#include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -61,6 +63,61 @@ INSTANTIATE_TEST_SUITE_P(Table, WorkItemsProgressTest,
                                            WorkItemsCase{"AllDone", {2, 2, 3, 3}, 1},
                                            WorkItemsCase{"ZeroTotalWeightIsZero", {2, 1, 0, 0}, 0}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+WorkItem Item(double weight, bool done, double partial_credit = 0, std::string exclusion = "") {
+  WorkItem w;
+  w.weight = weight;
+  w.done = done;
+  w.partial_credit = partial_credit;
+  w.exclusion = std::move(exclusion);
+  return w;
+}
+
+TEST(ItemCreditShareTest, DoneIsWholePartialIsItsShareExcludedIsNothing) {
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, true)), 1);
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, true, 0.5)), 1);  // done beats partial credit
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, false)), 0);
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, false, 0.5)), 0.5);
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, false, 7)), 1);   // clamped
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, false, -1)), 0);  // clamped
+  EXPECT_DOUBLE_EQ(ItemCreditShare(Item(3, true, 0, "Won't Do")), 0);
+}
+
+TEST(AccumulateItemTest, ExcludedItemsLeaveNumeratorAndDenominator) {
+  WorkItemTotals t;
+  AccumulateItem(t, Item(2, true), +1);
+  AccumulateItem(t, Item(4, false, 0.5), +1);           // "In Review": half of 4
+  AccumulateItem(t, Item(8, true, 0, "Won't Do"), +1);  // cancelled: left out
+  EXPECT_EQ(t.item_count, 2);
+  EXPECT_EQ(t.done_count, 1);
+  EXPECT_EQ(t.excluded_count, 1);
+  EXPECT_DOUBLE_EQ(t.total_weight, 6);
+  EXPECT_DOUBLE_EQ(t.done_weight, 4);
+  EXPECT_DOUBLE_EQ(WorkItemsProgress(t).progress, 4.0 / 6.0);
+}
+
+TEST(AccumulateItemTest, RemovingWhatWasAddedReturnsToExactZero) {
+  WorkItemTotals t;
+  const WorkItem a = Item(0.1, false, 0.3), b = Item(0.2, true), c = Item(1, false, 0, "duplicate");
+  for (const WorkItem* w : {&a, &b, &c}) AccumulateItem(t, *w, +1);
+  for (const WorkItem* w : {&c, &a, &b}) AccumulateItem(t, *w, -1);
+  EXPECT_EQ(t.item_count, 0);
+  EXPECT_EQ(t.excluded_count, 0);
+  EXPECT_EQ(t.total_weight, 0);
+  EXPECT_EQ(t.done_weight, 0);
+}
+
+TEST(AccumulateItemTest, AnItemBecomingExcludedMovesFromTheRatioToTheExcludedCount) {
+  WorkItemTotals t;
+  AccumulateItem(t, Item(1, true), +1);
+  AccumulateItem(t, Item(1, false), +1);
+  EXPECT_DOUBLE_EQ(WorkItemsProgress(t).progress, 0.5);
+  AccumulateItem(t, Item(1, false), -1);
+  AccumulateItem(t, Item(1, true, 0, "Won't Do"), +1);
+  EXPECT_EQ(t.item_count, 1);
+  EXPECT_EQ(t.excluded_count, 1);
+  EXPECT_DOUBLE_EQ(WorkItemsProgress(t).progress, 1);
+}
 
 TEST(ComputeKeyResultProgressTest, DispatchesOnType) {
   KeyResult kr;

@@ -246,6 +246,9 @@ TEST(ConfigFileTest, InvalidFile_OneLineNamingFileAndField) {
       {"gitlab sites not an array",
        R"({"gitlab_instances": {}})",
        {"gitlab_instances: must be an array"}},
+      {"gitlab scoped label prefix",
+       Replace(R"("label_prefix": "Goal")", R"("label_prefix": "Goal::")"),
+       {"gitlab_instances[0].label_prefix", "scoped label"}},
   };
   for (const BadCase& c : cases) {
     auto file = ParseText(c.text);
@@ -260,6 +263,107 @@ TEST(ConfigFileTest, InvalidFile_OneLineNamingFileAndField) {
     // The secret values themselves never appear in an error.
     for (const char* secret : {"eu-api-token", "eu-hook-secret", "int-token", "int-hook-token"}) {
       EXPECT_THAT(message, Not(HasSubstr(secret))) << c.name;
+    }
+  }
+}
+
+// Credit per workflow state and the cancelled work left out, per project.
+constexpr char kCreditExample[] = R"({
+  "jira_sites": [
+    {"name": "default", "done": {
+      "OKRX": {"credit": {"In Review": 0.5, "In Progress": 0.25}},
+      "OPS": {"statuses": ["Deployed"], "excluded": {"resolutions": ["Won't Do", "Obsolete"]}},
+      "OFF": {"excluded": {"resolutions": []}}}}
+  ],
+  "gitlab_instances": [
+    {"name": "default", "done": {
+      "acme/checkout": {"credit": {"workflow::review": 0.5, "opened": 0}},
+      "acme/web": {"excluded": {"duplicates": false, "labels": ["obsolete"]}},
+      "acme/api": {"labels": ["workflow::deployed"], "excluded": {"labels": []}}}}
+  ]
+})";
+
+TEST(ConfigFileTest, CreditAndExcluded_AreRead) {
+  auto file = ParseText(kCreditExample);
+  ASSERT_TRUE(file.ok()) << file.status();
+  const JiraSiteConfig& jira = JiraSites(*file)[0];
+  EXPECT_THAT(jira.done.at("OKRX").credit,
+              ElementsAre(std::pair<const std::string, double>{"In Progress", 0.25},
+                          std::pair<const std::string, double>{"In Review", 0.5}));
+  EXPECT_TRUE(jira.done.at("OKRX").statuses.empty());
+  EXPECT_FALSE(jira.done.at("OKRX").excluded_resolutions.has_value());  // the defaults
+  ASSERT_TRUE(jira.done.at("OPS").excluded_resolutions.has_value());
+  EXPECT_THAT(*jira.done.at("OPS").excluded_resolutions, ElementsAre("Won't Do", "Obsolete"));
+  ASSERT_TRUE(jira.done.at("OFF").excluded_resolutions.has_value());
+  EXPECT_TRUE(jira.done.at("OFF").excluded_resolutions->empty());
+
+  const GitLabInstanceConfig& gl = GitLabInstances(*file)[0];
+  EXPECT_EQ(gl.done.at("acme/checkout").credit.at("workflow::review"), 0.5);
+  EXPECT_EQ(gl.done.at("acme/checkout").credit.at("opened"), 0);
+  EXPECT_FALSE(gl.done.at("acme/checkout").excluded.has_value());
+  ASSERT_TRUE(gl.done.at("acme/web").excluded.has_value());
+  EXPECT_FALSE(gl.done.at("acme/web").excluded->duplicates);
+  EXPECT_THAT(gl.done.at("acme/web").excluded->labels, ElementsAre("obsolete"));
+  ASSERT_TRUE(gl.done.at("acme/api").excluded.has_value());
+  EXPECT_TRUE(gl.done.at("acme/api").excluded->duplicates);  // left out: the default
+  EXPECT_TRUE(gl.done.at("acme/api").excluded->labels.empty());
+}
+
+TEST(ConfigFileTest, BadCreditOrExcluded_OneLineNamingFileSectionAndKey) {
+  auto replace = [](const std::string& from, const std::string& to) {
+    std::string text = kCreditExample;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+  };
+  const std::vector<BadCase> cases = {
+      {"credit above 1",
+       replace("\"In Review\": 0.5", "\"In Review\": 1.5"),
+       {"jira_sites[0].done.OKRX.credit.In Review", "from 0 to 1"}},
+      {"credit negative",
+       replace("\"In Review\": 0.5", "\"In Review\": -0.1"),
+       {"jira_sites[0].done.OKRX.credit.In Review", "from 0 to 1"}},
+      {"credit not a number",
+       replace("\"In Review\": 0.5", "\"In Review\": \"half\""),
+       {"jira_sites[0].done.OKRX.credit.In Review", "from 0 to 1"}},
+      {"credit not an object",
+       replace("{\"In Review\": 0.5, \"In Progress\": 0.25}", "[0.5]"),
+       {"jira_sites[0].done.OKRX.credit: must be an object"}},
+      {"credit repeats a status in another case",
+       replace("\"In Progress\": 0.25", "\"in review\": 0.25"),
+       {"jira_sites[0].done.OKRX.credit.in review", "repeats status"}},
+      {"unknown excluded key",
+       replace("\"resolutions\": [\"Won't", "\"resolution\": [\"Won't"),
+       {"jira_sites[0].done.OPS.excluded.resolution: unknown key"}},
+      {"excluded without resolutions",
+       replace("{\"resolutions\": []}", "{}"),
+       {"jira_sites[0].done.OFF.excluded.resolutions: required"}},
+      {"excluded resolutions not strings",
+       replace("\"resolutions\": []", "\"resolutions\": [3]"),
+       {"jira_sites[0].done.OFF.excluded.resolutions[0]", "non-empty string"}},
+      {"gitlab credit above 1",
+       replace("\"workflow::review\": 0.5", "\"workflow::review\": 2"),
+       {"gitlab_instances[0].done.acme/checkout.credit.workflow::review", "from 0 to 1"}},
+      {"gitlab duplicates not a boolean",
+       replace("\"duplicates\": false", "\"duplicates\": \"no\""),
+       {"gitlab_instances[0].done.acme/web.excluded.duplicates", "true or false"}},
+      {"gitlab unknown excluded key",
+       replace("\"duplicates\": false", "\"duplicate\": false"),
+       {"gitlab_instances[0].done.acme/web.excluded.duplicate: unknown key"}},
+      {"gitlab excluded labels not strings",
+       replace("[\"obsolete\"]", "[\"\"]"),
+       {"gitlab_instances[0].done.acme/web.excluded.labels[0]", "non-empty string"}},
+  };
+  for (const BadCase& c : cases) {
+    auto file = ParseText(c.text);
+    ASSERT_FALSE(file.ok()) << c.name;
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    const std::string message(file.status().message());
+    EXPECT_THAT(message, HasSubstr("/etc/okr/connectors.json: ")) << c.name;
+    EXPECT_THAT(message, Not(HasSubstr("\n"))) << c.name;
+    for (const std::string& fragment : c.expected) {
+      EXPECT_THAT(message, HasSubstr(fragment)) << c.name << ": " << message;
     }
   }
 }

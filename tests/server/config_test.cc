@@ -172,5 +172,33 @@ TEST(ConfigTest, DurationsAreParsedAndValidated) {
               HasSubstr("positive duration"));
 }
 
+TEST(ConfigTest, RetentionsAndLimits_DefaultsDaysAndValidation) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->event_retention_d, absl::Hours(24 * 90));
+  EXPECT_EQ(d->webhook_dedupe_retention_d, absl::Hours(24 * 7));
+  EXPECT_EQ(d->request_id_retention_d, absl::Hours(24 * 7));
+  EXPECT_EQ(d->max_subscriptions_n, 1000);
+  EXPECT_EQ(d->max_rules_n, 1000);
+  EXPECT_EQ(d->max_api_tokens_n, 1000);
+  Env env{{{"OKR_WEBHOOK_DEDUPE_RETENTION", "96h"}, {"OKR_MAX_RULES", "0"}}};
+  auto c =
+      Parse({"--event-retention=30d", "--request-id-retention=90m", "--max-api-tokens=5"}, env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->event_retention_d, absl::Hours(24 * 30));
+  EXPECT_EQ(c->webhook_dedupe_retention_d, absl::Hours(96));
+  EXPECT_EQ(c->request_id_retention_d, absl::Minutes(90));
+  EXPECT_EQ(c->max_rules_n, 0);
+  EXPECT_EQ(c->max_api_tokens_n, 5);
+  EXPECT_EQ(Parse({"--event-retention=0d"}).status().message(),
+            "--event-retention: \"0d\" is not a positive duration like 90d, 12h or 30m");
+  EXPECT_THAT(Parse({"--webhook-dedupe-retention=1.5d"}).status().message(),
+              HasSubstr("--webhook-dedupe-retention"));
+  EXPECT_THAT(Parse({"--request-id-retention=0s"}).status().message(),
+              HasSubstr("--request-id-retention"));
+  EXPECT_EQ(Parse({"--max-subscriptions=-1"}).status().message(),
+            "--max-subscriptions: \"-1\" is not a number in 0..1000000");
+}
+
 }  // namespace
 }  // namespace okr::server

@@ -95,6 +95,11 @@ INSTANTIATE_TEST_SUITE_P(
     const absl::Status okr_s_ = (expr); \
     ASSERT_TRUE(okr_s_.ok()) << okr_s_; \
   } while (0)
+#define EXPECT_OK(expr)                 \
+  do {                                  \
+    const absl::Status okr_s_ = (expr); \
+    EXPECT_TRUE(okr_s_.ok()) << okr_s_; \
+  } while (0)
 
 // A plain sqlite3 connection, to look at (or tamper with) the file behind the store.
 class RawDb {
@@ -257,6 +262,63 @@ TEST_F(SqliteStoreTest, Reopen_SameFile_KeepsCommittedData) {
     EXPECT_EQ(kr->title, "Key result k");
     return tx.GetTeam("t").status();
   }));
+}
+
+TEST_F(SqliteStoreTest, Open_NegativeMaxSize_FailsInvalidArgument) {
+  SqliteOptions options = Options();
+  options.max_size_bytes = -1;
+  absl::Status status = SqliteStore::Open(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("max_size_bytes"));
+}
+
+// A database at its size limit: a write that needs a page fails UNAVAILABLE "database is
+// full" (SQLITE_FULL), reads go on, Ping fails naming it until a write works again, and
+// the write probe notices freed space without any other write.
+TEST_F(SqliteStoreTest, MaxSizeReached_WritesFailUnavailableAndPingFailsUntilSpaceIsFreed) {
+  OpenOrDie(Options()).reset();  // the schema, then a ballast beside it
+  {
+    RawDb raw(Options().path);
+    ASSERT_EQ(raw.Exec("CREATE TABLE test_ballast (b BLOB); "
+                       "INSERT INTO test_ballast VALUES (zeroblob(262144));"),
+              SQLITE_OK);
+  }
+  SqliteOptions options = Options();
+  options.max_size_bytes = 1;  // below the file's size: it may not grow at all
+  std::unique_ptr<SqliteStore> store = OpenOrDie(options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_OK(store->Ping());
+
+  absl::Status full;
+  int i = 0;
+  for (; i < 500 && full.ok(); ++i) {
+    full = store->RunInTransaction([&](OkrTransaction& tx) {
+      Team team = MakeTeam(absl::StrCat("t", i));
+      team.display_name = std::string(500, 'x');
+      return tx.InsertTeam(team);
+    });
+  }
+  ASSERT_FALSE(full.ok()) << i << " teams fit";
+  EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable) << full;
+  EXPECT_THAT(full.message(), HasSubstr("database is full"));
+  EXPECT_OK(store->RunReadOnly([](OkrTransaction& tx) { return tx.GetTeam("t0").status(); }));
+  absl::Status ping = store->Ping();
+  EXPECT_EQ(ping.code(), absl::StatusCode::kUnavailable) << ping;
+  EXPECT_THAT(ping.message(), HasSubstr("database is full"));
+  EXPECT_FALSE(store->Ping().ok()) << "the probe found room although nothing was freed";
+
+  {
+    RawDb raw(Options().path);
+    ASSERT_EQ(raw.Exec("DROP TABLE test_ballast;"), SQLITE_OK);
+  }
+  EXPECT_OK(store->Ping());
+  EXPECT_OK(
+      store->RunInTransaction([](OkrTransaction& tx) { return tx.InsertTeam(MakeTeam("after")); }));
+  EXPECT_OK(store->Ping());
+  // The probe left nothing behind.
+  RawDb raw(Options().path);
+  EXPECT_THAT(raw.Rows("SELECT COUNT(*) FROM sqlite_master WHERE name = 'okr_write_probe'"),
+              ElementsAre("0"));
 }
 
 // --- Migrations --------------------------------------------------------------------------

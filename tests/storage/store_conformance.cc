@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/okr/model.h"
+#include "service/okr/status_macros.h"
 #include "service/storage/okr_store.h"
 
 namespace okr::storage::conformance {
@@ -225,7 +226,9 @@ std::string Dump(const CheckIn& c) {
 }
 std::string Dump(const WorkItem& w) {
   return absl::StrCat("item{", static_cast<int>(w.tracker), ":", w.key, "|", w.title, "|", w.url,
-                      "|done=", w.done, "|w=", Str(w.weight), "|", Str(w.update_time), "}");
+                      "|done=", w.done, "|w=", Str(w.weight), "|", Str(w.update_time),
+                      "|credit=", Str(w.partial_credit), "|status=", w.status,
+                      "|exclusion=", w.exclusion, "}");
 }
 std::string Dump(const WorkItemLink& l) {
   return absl::StrCat("link{", l.objective_id, "/", l.key_result_id, "/", l.id, "|", Dump(l.item),
@@ -1057,6 +1060,9 @@ TEST_P(StoreConformanceTest, UpsertWorkItem_InsertsThenReplacesState) {
   item.done = true;
   item.weight = 0.5;
   item.update_time = kT1 + absl::Microseconds(1);
+  item.partial_credit = 0.25;
+  item.status = "Closed";
+  item.exclusion = "Won't Do";
   ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpsertWorkItem(item); }));
   got = Read(store(), [](OkrTransaction& tx) { return tx.GetWorkItem(Tracker::kJira, "OKR-1"); });
   ASSERT_OK(got);
@@ -1082,6 +1088,9 @@ TEST_P(StoreConformanceTest, GetWorkItemLink_ReadsItemFromTheCurrentWorkItemRow)
 
   item.done = true;
   item.title = "Closed now";
+  item.partial_credit = 0.5;
+  item.status = "In Review";
+  item.exclusion = "duplicate";
   ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.UpsertWorkItem(item); }));
   got = Read(store(), [](OkrTransaction& tx) { return tx.GetWorkItemLink("o", "k", "l"); });
   ASSERT_OK(got);
@@ -1693,6 +1702,251 @@ TEST_P(StoreConformanceTest, Documents_InsertGetUpdateListDelete) {
   ASSERT_EQ(rest->items.size(), 1u);
   EXPECT_EQ(rest->items[0].id, "b");
   EXPECT_FALSE(rest->has_more);
+}
+
+// --- Item write-back queue ---------------------------------------------------------------
+
+std::vector<OkrTransaction::ItemWriteBackEntry> PendingItems(OkrStore& store, int limit = 10) {
+  absl::StatusOr<std::vector<OkrTransaction::ItemWriteBackEntry>> got =
+      Read(store, [&](OkrTransaction& tx) { return tx.PendingItemWriteBacks(limit); });
+  EXPECT_TRUE(got.ok()) << got.status();
+  return got.ok() ? *got : std::vector<OkrTransaction::ItemWriteBackEntry>{};
+}
+
+TEST_P(StoreConformanceTest,
+       ItemWriteBackQueue_CoalescesOldestFirstAndCompletesOnlyTheGenerationRead) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(
+        tx.EnqueueItemWriteBack(Tracker::kGitLab, "acme/x#2", kT0 + absl::Seconds(5)));
+    OKR_RETURN_IF_ERROR(tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT0));
+    OKR_RETURN_IF_ERROR(tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT1));  // coalesced
+    // The same key on the other tracker is another item.
+    return tx.EnqueueItemWriteBack(Tracker::kGitLab, "OKR-1", kT1);
+  }));
+  std::vector<OkrTransaction::ItemWriteBackEntry> entries = PendingItems(store());
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].tracker, Tracker::kJira);  // oldest first
+  EXPECT_EQ(entries[0].key, "OKR-1");
+  EXPECT_EQ(entries[0].since, kT0);  // the first enqueue time is kept, to the microsecond
+  EXPECT_EQ(entries[0].generation, 2);
+  EXPECT_EQ(entries[1].key, "acme/x#2");
+  EXPECT_EQ(entries[1].generation, 1);
+  EXPECT_EQ(entries[2].tracker, Tracker::kGitLab);
+  EXPECT_EQ(entries[2].key, "OKR-1");
+  EXPECT_EQ(PendingItems(store(), 1).size(), 1u);
+  EXPECT_EQ(PendingItems(store(), -1).size(), 3u);
+
+  // Enqueued again after being read: completing the generation read keeps it queued.
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT1 + absl::Seconds(1));
+  }));
+  ASSERT_OK(
+      Write(store(), [&](OkrTransaction& tx) { return tx.CompleteItemWriteBack(entries[0]); }));
+  std::vector<OkrTransaction::ItemWriteBackEntry> after = PendingItems(store());
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].key, "OKR-1");
+  EXPECT_EQ(after[0].generation, 3);
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) -> absl::Status {
+    for (const auto& e : after) OKR_RETURN_IF_ERROR(tx.CompleteItemWriteBack(e));
+    return absl::OkStatus();
+  }));
+  EXPECT_THAT(PendingItems(store()), IsEmpty());
+  // Completing again is a no-op.
+  EXPECT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.CompleteItemWriteBack(after[0]); }));
+}
+
+TEST_P(StoreConformanceTest, ItemWriteBackQueue_InvalidTrackerRefused) {
+  EXPECT_STATUS(Write(store(),
+                      [](OkrTransaction& tx) {
+                        return tx.EnqueueItemWriteBack(static_cast<Tracker>(99), "X-1", kT0);
+                      }),
+                kInvalidArgument, "tracker");
+}
+
+TEST_P(StoreConformanceTest, DeleteWriteBackState_ForgetsOnlyThatItem) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(
+        tx.PutWriteBackState(Tracker::kJira, "OKR-1", {"v2\n7\nOKR:o/k", "h1", kT0}));
+    return tx.PutWriteBackState(Tracker::kJira, "OKR-2", {"ref-2", "h2", kT1});
+  }));
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.DeleteWriteBackState(Tracker::kJira, "OKR-1");
+  }));
+  // Deleting what is not there is fine (a retried removal).
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.DeleteWriteBackState(Tracker::kJira, "OKR-1");
+  }));
+  absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> gone = Read(
+      store(), [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-1"); });
+  ASSERT_OK(gone);
+  EXPECT_FALSE(gone->has_value());
+  absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> kept = Read(
+      store(), [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-2"); });
+  ASSERT_OK(kept);
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->ref, "ref-2");
+  EXPECT_EQ((*kept)->written, kT1);
+}
+
+TEST_P(StoreConformanceTest, ItemWriteBackQueue_FollowsRenamesAndLeavesWithDeletedItems) {
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(MakeItem(Tracker::kJira, "OKR-1")));
+    OKR_RETURN_IF_ERROR(tx.UpsertWorkItem(MakeItem(Tracker::kJira, "OKR-2")));
+    OKR_RETURN_IF_ERROR(tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT0));
+    return tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-2", kT1);
+  }));
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.RenameWorkItem(Tracker::kJira, "OKR-1", "NEW-1");
+  }));
+  ASSERT_OK(Write(store(),
+                  [](OkrTransaction& tx) { return tx.DeleteWorkItem(Tracker::kJira, "OKR-2"); }));
+  std::vector<OkrTransaction::ItemWriteBackEntry> entries = PendingItems(store());
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].key, "NEW-1");
+  EXPECT_EQ(entries[0].since, kT0);
+}
+
+// --- Write-back backoff (migration 8) -----------------------------------------------------
+
+TEST_P(StoreConformanceTest, WriteBackState_FailureFieldsRoundTripAndAreCounted) {
+  OkrTransaction::WriteBackState failing;
+  failing.ref = "ref-1";
+  failing.content_hash = "h1";
+  failing.written = kT0;
+  failing.failures = 3;
+  failing.next_attempt = kT1;
+  failing.last_code = static_cast<int>(absl::StatusCode::kPermissionDenied);
+  failing.last_error = "Jira answered 403";
+  OkrTransaction::WriteBackState never_written;  // only the failure: nothing written yet
+  never_written.failures = 1;
+  never_written.next_attempt = kT0;
+  never_written.last_code = static_cast<int>(absl::StatusCode::kPermissionDenied);
+  OkrTransaction::WriteBackState transient = never_written;
+  transient.last_code = static_cast<int>(absl::StatusCode::kUnavailable);
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(tx.PutWriteBackState(Tracker::kJira, "OKR-1", failing));
+    OKR_RETURN_IF_ERROR(tx.PutWriteBackState(Tracker::kJira, "OKR-2", never_written));
+    OKR_RETURN_IF_ERROR(tx.PutWriteBackState(Tracker::kGitLab, "acme/x#1", transient));
+    return tx.PutWriteBackState(Tracker::kJira, "OKR-3", {"ref-3", "h3", kT1});  // healthy
+  }));
+  absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> got = Read(
+      store(), [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-1"); });
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->ref, "ref-1");
+  EXPECT_EQ((*got)->written, kT0);
+  EXPECT_EQ((*got)->failures, 3);
+  EXPECT_EQ((*got)->next_attempt, kT1);  // to the microsecond
+  EXPECT_EQ((*got)->last_code, static_cast<int>(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ((*got)->last_error, "Jira answered 403");
+  got = Read(store(),
+             [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-2"); });
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->written, absl::InfinitePast());
+  EXPECT_EQ((*got)->ref, "");
+  got = Read(store(),
+             [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-3"); });
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->failures, 0);
+  EXPECT_EQ((*got)->next_attempt, absl::InfinitePast());
+  EXPECT_EQ((*got)->last_code, 0);
+
+  absl::StatusOr<std::vector<OkrTransaction::WriteBackFailureCount>> counts =
+      Read(store(), [](OkrTransaction& tx) { return tx.CountWriteBackFailures(); });
+  ASSERT_OK(counts);
+  ASSERT_EQ(counts->size(), 2u);  // the healthy item is not counted
+  EXPECT_EQ((*counts)[0].tracker, Tracker::kJira);
+  EXPECT_EQ((*counts)[0].code, static_cast<int>(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ((*counts)[0].items, 2);
+  EXPECT_EQ((*counts)[1].tracker, Tracker::kGitLab);
+  EXPECT_EQ((*counts)[1].code, static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ((*counts)[1].items, 1);
+
+  // A success overwrites the failure.
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.PutWriteBackState(Tracker::kJira, "OKR-1", {"ref-1b", "h1b", kT1});
+  }));
+  got = Read(store(),
+             [](OkrTransaction& tx) { return tx.GetWriteBackState(Tracker::kJira, "OKR-1"); });
+  ASSERT_OK(got);
+  EXPECT_EQ((*got)->failures, 0);
+  EXPECT_EQ((*got)->last_error, "");
+  counts = Read(store(), [](OkrTransaction& tx) { return tx.CountWriteBackFailures(); });
+  ASSERT_OK(counts);
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0].items, 1);
+}
+
+TEST_P(StoreConformanceTest, WriteBackQueue_DeferredEntryNotDueUntilItsTimeOrEnqueuedAgain) {
+  const absl::Time later = kT1 + absl::Hours(1);
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(tx.EnqueueWriteBack("o1", "a", kT0));
+    return tx.EnqueueWriteBack("o2", "a", kT0 + absl::Seconds(1));
+  }));
+  auto due = [&](absl::Time now) {
+    absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> got =
+        Read(store(), [&](OkrTransaction& tx) { return tx.DueWriteBacks(now, 10); });
+    EXPECT_TRUE(got.ok()) << got.status();
+    std::vector<std::string> names;
+    if (got.ok()) {
+      for (const auto& e : *got) names.push_back(e.objective_id + "/" + e.key_result_id);
+    }
+    return names;
+  };
+  EXPECT_THAT(due(kT0), ElementsAre("o1/a"));  // o2/a is not due before its enqueue time
+  absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> entries =
+      Read(store(), [&](OkrTransaction& tx) { return tx.DueWriteBacks(kT1, 10); });
+  ASSERT_OK(entries);
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].due, kT0);
+  // o1/a's items back off: it moves behind o2/a and out of the way until `later`.
+  ASSERT_OK(
+      Write(store(), [&](OkrTransaction& tx) { return tx.DeferWriteBack((*entries)[0], later); }));
+  EXPECT_THAT(due(kT1), ElementsAre("o2/a"));
+  EXPECT_THAT(due(later), ElementsAre("o2/a", "o1/a"));
+  // Still queued for PendingWriteBacks (it is not complete).
+  absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> pending =
+      Read(store(), [](OkrTransaction& tx) { return tx.PendingWriteBacks(10); });
+  ASSERT_OK(pending);
+  EXPECT_EQ(pending->size(), 2u);
+  // Enqueued again (a change): due at once.
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.EnqueueWriteBack("o1", "a", kT1 + absl::Seconds(5));
+  }));
+  EXPECT_THAT(due(kT1 + absl::Seconds(5)), ElementsAre("o2/a", "o1/a"));
+  // A defer of a generation that moved on is ignored: the new change stays due.
+  ASSERT_OK(
+      Write(store(), [&](OkrTransaction& tx) { return tx.DeferWriteBack((*entries)[0], later); }));
+  EXPECT_THAT(due(kT1 + absl::Seconds(5)), ElementsAre("o2/a", "o1/a"));
+}
+
+TEST_P(StoreConformanceTest, ItemWriteBackQueue_DeferredEntryNotDueUntilItsTimeOrEnqueuedAgain) {
+  const absl::Time later = kT1 + absl::Hours(1);
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) -> absl::Status {
+    OKR_RETURN_IF_ERROR(tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT0));
+    return tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-2", kT0);
+  }));
+  auto due = [&](absl::Time now) {
+    absl::StatusOr<std::vector<OkrTransaction::ItemWriteBackEntry>> got =
+        Read(store(), [&](OkrTransaction& tx) { return tx.DueItemWriteBacks(now, 10); });
+    EXPECT_TRUE(got.ok()) << got.status();
+    std::vector<std::string> keys;
+    if (got.ok()) {
+      for (const auto& e : *got) keys.push_back(e.key);
+    }
+    return keys;
+  };
+  std::vector<OkrTransaction::ItemWriteBackEntry> entries = PendingItems(store());
+  ASSERT_EQ(entries.size(), 2u);
+  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.DeferItemWriteBack(entries[0], later); }));
+  EXPECT_THAT(due(kT1), ElementsAre("OKR-2"));
+  EXPECT_THAT(due(later), ElementsAre("OKR-2", "OKR-1"));
+  ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
+    return tx.EnqueueItemWriteBack(Tracker::kJira, "OKR-1", kT1);
+  }));
+  EXPECT_THAT(due(kT1), ElementsAre("OKR-2", "OKR-1"));
 }
 
 }  // namespace

@@ -348,6 +348,40 @@ TEST_F(WebPagesTest, WorkItemsKeyResult_ListsItemsAndTheClosedMarker) {
   EXPECT_THAT(b, HasSubstr("scope change: OKRX-103 linked: 50% → 33%"));
 }
 
+TEST_F(WebPagesTest, WorkItemsKeyResult_MarksExcludedAndCreditedItems) {
+  WorkItem cancelled;
+  cancelled.tracker = Tracker::kJira;
+  cancelled.key = "OKRX-101";
+  cancelled.done = true;
+  cancelled.status = "Closed";
+  cancelled.exclusion = "Won't <b>Do</b>";
+  cancelled.source_updated = clock_.Now();
+  ASSERT_TRUE(core_->ApplyTrackerUpdate(cancelled, "").ok());
+  WorkItem review;
+  review.tracker = Tracker::kJira;
+  review.key = "OKRX-103";
+  review.status = "In Review";
+  review.partial_credit = 0.5;
+  review.source_updated = clock_.Now();
+  ASSERT_TRUE(core_->ApplyTrackerUpdate(review, "").ok());
+
+  http::HttpResponse r = Get("/objectives/o1/keyResults/k2", LogIn(viewer_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string& b = r.body;
+  EXPECT_THAT(b, HasSubstr("1 of 2 done"));
+  EXPECT_THAT(b, HasSubstr("<span id=\"kr-excluded\">1 excluded</span>"));
+  EXPECT_THAT(b, HasSubstr("<tr class=\"excluded\"><td>Jira</td>"));
+  EXPECT_THAT(b, HasSubstr("<td>Closed <span class=\"muted\">(excluded: Won&#39;t "
+                           "&lt;b&gt;Do&lt;/b&gt;)</span></td>"));
+  EXPECT_THAT(b, HasSubstr("<td>excluded</td>"));
+  EXPECT_THAT(b, HasSubstr("<td>In Review <span class=\"muted\">(credit 50%)</span></td>"));
+  EXPECT_THAT(b, Not(HasSubstr("<b>Do</b>")));
+  // What moved it, in the item's own words.
+  EXPECT_THAT(b,
+              HasSubstr("OKRX-101 closed as Won&#39;t &lt;b&gt;Do&lt;/b&gt;: left the key result"));
+  EXPECT_THAT(b, HasSubstr("OKRX-103 moved to In Review (credit 50%)"));
+}
+
 TEST_F(WebPagesTest, EditorChecksInThroughTheForm_MovesTheChart) {
   const std::string cookie = LogIn(editor_);
   http::HttpResponse before = Get(kKrPage, cookie);

@@ -184,7 +184,10 @@ absl::StatusCode CodeForSqlState(absl::string_view s) {
   if (s == "23505") return absl::StatusCode::kAlreadyExists;
   if (absl::StartsWith(s, "23") || s == "25006") return absl::StatusCode::kFailedPrecondition;
   if (s == "57014") return absl::StatusCode::kDeadlineExceeded;
-  if (IsConnectionSqlState(s) || s == "55P03") return absl::StatusCode::kUnavailable;
+  // 53100 disk_full and 58030 io_error: the server's storage failed, not the request.
+  if (IsConnectionSqlState(s) || s == "55P03" || s == "53100" || s == "58030") {
+    return absl::StatusCode::kUnavailable;
+  }
   if (absl::StartsWith(s, "53")) return absl::StatusCode::kResourceExhausted;
   if (absl::StartsWith(s, "22")) return absl::StatusCode::kInvalidArgument;
   return absl::StatusCode::kInternal;

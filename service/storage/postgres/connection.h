@@ -73,7 +73,8 @@ absl::Status ValidateConninfo(absl::string_view conninfo);
 
 // Maps a SQLSTATE to a code: 40001/40P01 -> ABORTED, 23505 -> ALREADY_EXISTS,
 // 23503/23xxx/25006 -> FAILED_PRECONDITION, 57014 -> DEADLINE_EXCEEDED,
-// 08xxx/57P0x/53300/55P03 -> UNAVAILABLE, 53xxx -> RESOURCE_EXHAUSTED,
+// 08xxx/57P0x/53300/55P03 and 53100 (disk full)/58030 (I/O error) -> UNAVAILABLE,
+// other 53xxx -> RESOURCE_EXHAUSTED,
 // 22xxx -> INVALID_ARGUMENT, else INTERNAL.
 absl::StatusCode CodeForSqlState(absl::string_view sqlstate);
 // True for serialization failures and deadlocks: the transaction may be retried.

@@ -395,7 +395,8 @@ const Entity<Team>& Teams() {
                        Cols<Team>({{Col<&Team::id>("id"), Col<&Team::display_name>("display_name"),
                                     NullableCol<&Team::parent_id>("parent_id")},
                                    MetaCols<Team>(),
-                                   {Col<&Team::projects>("tracker_projects")}}),
+                                   {Col<&Team::projects>("tracker_projects"),
+                                    Col<&Team::issue_types>("tracker_issue_types")}}),
                        SetMetaSeq<Team>, nullptr);
   return *kTeams;
 }
@@ -453,7 +454,8 @@ const Entity<KeyResult>& KeyResults() {
                 Col<&K::raw_progress>("raw_progress")},
                MetaCols<K>(),
                {Col<&K::metric_key>("metric_key"), Col<&K::scopes>("tracker_scopes"),
-                Col<&K::score>("score"), Col<&K::score_reason>("score_reason")}}),
+                Col<&K::score>("score"), Col<&K::score_reason>("score_reason"),
+                Col<&K::totals, &W::excluded_count>("excluded_count")}}),
       SetMetaSeq<K>, [](const K& kr) { return KeyResultLabel(kr.objective_id, kr.id); });
   return *kKeyResults;
 }
@@ -477,7 +479,9 @@ const Entity<WorkItem>& WorkItems() {
       {EnumCol<&W::tracker>("tracker", Tracker::kJira, Tracker::kGitLab), Col<&W::key>("item_key"),
        Col<&W::title>("title"), Col<&W::url>("url"), Col<&W::done>("done"),
        Col<&W::weight>("weight"), Col<&W::update_time>("update_time"),
-       NullableCol<&W::external_id>("external_id"), Col<&W::source_updated>("source_updated")},
+       NullableCol<&W::external_id>("external_id"), Col<&W::source_updated>("source_updated"),
+       Col<&W::partial_credit>("partial_credit"), Col<&W::status>("status"),
+       Col<&W::exclusion>("exclusion")},
       nullptr, [](const W& w) { return absl::StrCat("work item ", Quote(w.key)); });
   return *kWorkItems;
 }

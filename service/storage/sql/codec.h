@@ -86,6 +86,10 @@ class Entity {
   std::string Update(int keys, absl::string_view where,
                      std::initializer_list<absl::string_view> unchanged = {}) const;
 
+  // The placeholder of the n-th argument bound after the row's columns ("?<size()+n>"), for
+  // WHERE clauses of Insert/Update statements that take extra arguments (a revision).
+  std::string Param(int n) const { return absl::StrCat("?", size() + n); }
+
   // Decodes the current row of a query selecting select_list() from column `first`.
   absl::StatusOr<T> Read(Statement& s, int first = 0) const;
   // Binds every column to ?1..?size().
@@ -112,7 +116,7 @@ const Entity<OkrTransaction::Document>& Documents();
 #define OKR_SQL_LINK_SELECT                                                                 \
   "SELECT l.seq, l.objective_id, l.key_result_id, l.id, l.revision, l.create_time, "        \
   "l.update_time, w.tracker, w.item_key, w.title, w.url, w.done, w.weight, w.update_time, " \
-  "w.external_id, w.source_updated "                                                        \
+  "w.external_id, w.source_updated, w.partial_credit, w.status, w.exclusion "               \
   "FROM work_item_links AS l JOIN work_items AS w "                                         \
   "ON w.tracker = l.tracker AND w.item_key = l.item_key "
 

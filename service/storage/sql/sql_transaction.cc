@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "service/okr/progress.h"
 #include "service/okr/status_macros.h"
 #include "service/storage/sql/codec.h"
 
@@ -31,6 +32,30 @@ auto ReaderOf(const Entity<T>& entity) {
     static const std::string* const kSql = new std::string(make); \
     return *kSql;                                                 \
   }())
+
+// Rows of "SELECT objective_id, key_result_id, since, generation, due FROM writeback_queue".
+absl::StatusOr<OkrTransaction::WriteBackEntry> WriteBackEntryRow(Statement& s) {
+  OkrTransaction::WriteBackEntry e;
+  e.objective_id = s.ColumnText(0);
+  e.key_result_id = s.ColumnText(1);
+  e.since = s.ColumnTime(2);
+  e.generation = s.ColumnInt(3);
+  e.due = s.ColumnTime(4);
+  OKR_RETURN_IF_ERROR(s.column_status());
+  return e;
+}
+
+// Rows of "SELECT tracker, item_key, since, generation, due FROM writeback_items".
+absl::StatusOr<OkrTransaction::ItemWriteBackEntry> ItemWriteBackEntryRow(Statement& s) {
+  OkrTransaction::ItemWriteBackEntry e;
+  e.tracker = static_cast<Tracker>(s.ColumnInt(0));
+  e.key = s.ColumnText(1);
+  e.since = s.ColumnTime(2);
+  e.generation = s.ColumnInt(3);
+  e.due = s.ColumnTime(4);
+  OKR_RETURN_IF_ERROR(s.column_status());
+  return e;
+}
 
 }  // namespace
 
@@ -174,10 +199,10 @@ absl::Status SqlTransaction::UpdateTeam(const Team& team, int64_t expected_revis
   OKR_RETURN_IF_ERROR(CheckWritable("UpdateTeam"));
   OKR_ASSIGN_OR_RETURN(
       int64_t updated,
-      WriteRow(OKR_SQL_ONCE(Teams().Update(1,
-                                           "revision = ?8 AND (CAST(?3 AS TEXT) IS NULL OR "
-                                           "EXISTS (SELECT 1 FROM teams AS p WHERE "
-                                           "p.id = CAST(?3 AS TEXT)))")),
+      WriteRow(OKR_SQL_ONCE(Teams().Update(
+                   1, absl::StrCat("revision = ", Teams().Param(1),
+                                   " AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM "
+                                   "teams AS p WHERE p.id = CAST(?3 AS TEXT)))"))),
                Teams(), team, {expected_revision}));
   if (updated == 1) return absl::OkStatus();
   OKR_RETURN_IF_ERROR(NoRowChanged("SELECT revision FROM teams WHERE id = ?1", {team.id},
@@ -250,8 +275,10 @@ absl::Status SqlTransaction::CycleChanged() {
 absl::Status SqlTransaction::UpdateCycle(const Cycle& cycle, int64_t expected_revision) {
   OKR_RETURN_IF_ERROR(CheckWritable("UpdateCycle"));
   OKR_RETURN_IF_ERROR(session_.WillChangeCycle(cycle.id));
-  OKR_ASSIGN_OR_RETURN(int64_t updated, WriteRow(OKR_SQL_ONCE(Cycles().Update(1, "revision = ?8")),
-                                                 Cycles(), cycle, {expected_revision}));
+  OKR_ASSIGN_OR_RETURN(
+      int64_t updated,
+      WriteRow(OKR_SQL_ONCE(Cycles().Update(1, absl::StrCat("revision = ", Cycles().Param(1)))),
+               Cycles(), cycle, {expected_revision}));
   if (updated == 1) return CycleChanged();
   return NoRowChanged("SELECT revision FROM cycles WHERE id = ?1", {cycle.id},
                       absl::StrCat("cycle ", Quote(cycle.id)), expected_revision);
@@ -331,18 +358,20 @@ absl::Status SqlTransaction::UpdateObjective(const Objective& o, int64_t expecte
     // parent_id keep their values; the WHERE clause makes this a no-op otherwise.
     OKR_ASSIGN_OR_RETURN(int64_t narrow,
                          WriteRow(OKR_SQL_ONCE(Objectives().Update(
-                                      1, "revision = ?23", {"team_id", "cycle_id", "parent_id"})),
+                                      1, absl::StrCat("revision = ", Objectives().Param(1)),
+                                      {"team_id", "cycle_id", "parent_id"})),
                                   Objectives(), o, {expected_revision}));
     if (narrow == 1) return absl::OkStatus();
   }
-  OKR_ASSIGN_OR_RETURN(int64_t updated,
-                       WriteRow(OKR_SQL_ONCE(Objectives().Update(
-                                    1,
-                                    "revision = ?23 AND EXISTS (SELECT 1 FROM teams WHERE id = ?4) "
-                                    "AND EXISTS (SELECT 1 FROM cycles WHERE id = ?5) "
-                                    "AND (CAST(?6 AS TEXT) IS NULL OR "
-                                    "EXISTS (SELECT 1 FROM objectives AS p WHERE p.id = ?6))")),
-                                Objectives(), o, {expected_revision}));
+  OKR_ASSIGN_OR_RETURN(
+      int64_t updated,
+      WriteRow(OKR_SQL_ONCE(Objectives().Update(
+                   1, absl::StrCat("revision = ", Objectives().Param(1)) +
+                          " AND EXISTS (SELECT 1 FROM teams WHERE id = ?4) "
+                          "AND EXISTS (SELECT 1 FROM cycles WHERE id = ?5) "
+                          "AND (CAST(?6 AS TEXT) IS NULL OR "
+                          "EXISTS (SELECT 1 FROM objectives AS p WHERE p.id = ?6))")),
+               Objectives(), o, {expected_revision}));
   if (updated == 1) return absl::OkStatus();
   OKR_RETURN_IF_ERROR(NoRowChanged("SELECT revision FROM objectives WHERE id = ?1", {o.id},
                                    absl::StrCat("objective ", Quote(o.id)), expected_revision));
@@ -424,14 +453,16 @@ absl::Status SqlTransaction::UpdateKeyResult(const KeyResult& kr, int64_t expect
   if (session_.dialect().narrow_updates) {
     // Common case (progress, check-ins): the columns of the scoped-key-result index (type,
     // tracker_scopes) keep their values; leave them out of SET.
-    OKR_ASSIGN_OR_RETURN(
-        int64_t narrow,
-        WriteRow(OKR_SQL_ONCE(KeyResults().Update(2, "revision = ?24", {"type", "tracker_scopes"})),
-                 KeyResults(), kr, {expected_revision}));
+    OKR_ASSIGN_OR_RETURN(int64_t narrow,
+                         WriteRow(OKR_SQL_ONCE(KeyResults().Update(
+                                      2, absl::StrCat("revision = ", KeyResults().Param(1)),
+                                      {"type", "tracker_scopes"})),
+                                  KeyResults(), kr, {expected_revision}));
     if (narrow == 1) return absl::OkStatus();
   }
   OKR_ASSIGN_OR_RETURN(int64_t updated,
-                       WriteRow(OKR_SQL_ONCE(KeyResults().Update(2, "revision = ?24")),
+                       WriteRow(OKR_SQL_ONCE(KeyResults().Update(
+                                    2, absl::StrCat("revision = ", KeyResults().Param(1)))),
                                 KeyResults(), kr, {expected_revision}));
   if (updated == 1) return absl::OkStatus();
   const std::string label = KeyResultLabel(kr.objective_id, kr.id);
@@ -549,7 +580,9 @@ absl::Status SqlTransaction::UpsertWorkItem(const WorkItem& item) {
                    "ON CONFLICT (tracker, item_key) DO UPDATE SET title = excluded.title, "
                    "url = excluded.url, done = excluded.done, weight = excluded.weight, "
                    "update_time = excluded.update_time, external_id = excluded.external_id, "
-                   "source_updated = excluded.source_updated")),
+                   "source_updated = excluded.source_updated, "
+                   "partial_credit = excluded.partial_credit, status = excluded.status, "
+                   "exclusion = excluded.exclusion")),
                WorkItems(), item));
   if (written == 1) return absl::OkStatus();
   return absl::AlreadyExistsError(absl::StrCat(WorkItemLabel(item.tracker, item.key),
@@ -578,7 +611,8 @@ absl::Status SqlTransaction::RenameWorkItem(Tracker tracker, const std::string& 
   OKR_RETURN_IF_ERROR(UpsertWorkItem(renamed));
   for (absl::string_view sql :
        {"UPDATE work_item_links SET item_key = ?3 WHERE tracker = ?1 AND item_key = ?2",
-        "UPDATE writeback_state SET item_key = ?3 WHERE tracker = ?1 AND item_key = ?2"}) {
+        "UPDATE writeback_state SET item_key = ?3 WHERE tracker = ?1 AND item_key = ?2",
+        "UPDATE writeback_items SET item_key = ?3 WHERE tracker = ?1 AND item_key = ?2"}) {
     OKR_RETURN_IF_ERROR(Changed(sql, {tracker, old_key, new_key}).status());
   }
   OKR_RETURN_IF_ERROR(
@@ -593,6 +627,7 @@ absl::Status SqlTransaction::DeleteWorkItem(Tracker tracker, const std::string& 
   int64_t deleted = 0;
   for (absl::string_view sql : {"DELETE FROM work_item_links WHERE tracker = ?1 AND item_key = ?2",
                                 "DELETE FROM writeback_state WHERE tracker = ?1 AND item_key = ?2",
+                                "DELETE FROM writeback_items WHERE tracker = ?1 AND item_key = ?2",
                                 "DELETE FROM work_items WHERE tracker = ?1 AND item_key = ?2"}) {
     OKR_ASSIGN_OR_RETURN(deleted, Changed(sql, {tracker, key}));
   }
@@ -720,25 +755,25 @@ absl::StatusOr<std::vector<WorkItemLink>> SqlTransaction::LinksToWorkItem(Tracke
 
 absl::StatusOr<WorkItemTotals> SqlTransaction::ComputeWorkItemTotals(
     const std::string& objective_id, const std::string& key_result_id) {
+  // The columns the progress rule reads; the rule itself is the domain's (AccumulateItem).
   OKR_ASSIGN_OR_RETURN(
-      std::optional<WorkItemTotals> totals,
-      Row<WorkItemTotals>("SELECT COUNT(*), COALESCE(SUM(CASE WHEN w.done THEN 1 ELSE 0 END), 0), "
-                          "COALESCE(SUM(w.weight), 0), "
-                          "COALESCE(SUM(CASE WHEN w.done THEN w.weight ELSE 0 END), 0) "
-                          "FROM work_item_links AS l JOIN work_items AS w "
-                          "ON w.tracker = l.tracker AND w.item_key = l.item_key "
-                          "WHERE l.objective_id = ?1 AND l.key_result_id = ?2",
-                          {objective_id, key_result_id},
-                          [](Statement& s) -> absl::StatusOr<WorkItemTotals> {
-                            WorkItemTotals t;
-                            t.item_count = s.ColumnInt(0);
-                            t.done_count = s.ColumnInt(1);
-                            t.total_weight = s.ColumnDouble(2);
-                            t.done_weight = s.ColumnDouble(3);
-                            OKR_RETURN_IF_ERROR(s.column_status());
-                            return t;
-                          }));
-  return totals.value_or(WorkItemTotals());
+      std::vector<WorkItem> parts,
+      Rows<WorkItem>("SELECT w.done, w.weight, w.partial_credit, w.exclusion "
+                     "FROM work_item_links AS l JOIN work_items AS w "
+                     "ON w.tracker = l.tracker AND w.item_key = l.item_key "
+                     "WHERE l.objective_id = ?1 AND l.key_result_id = ?2",
+                     {objective_id, key_result_id}, [](Statement& s) -> absl::StatusOr<WorkItem> {
+                       WorkItem w;
+                       w.done = s.ColumnBool(0);
+                       w.weight = s.ColumnDouble(1);
+                       w.partial_credit = s.ColumnDouble(2);
+                       w.exclusion = s.ColumnText(3);
+                       OKR_RETURN_IF_ERROR(s.column_status());
+                       return w;
+                     }));
+  WorkItemTotals totals;
+  for (const WorkItem& w : parts) AccumulateItem(totals, w, +1);
+  return totals;
 }
 
 // Deliveries and write-backs ---------------------------------------------------------------
@@ -755,18 +790,23 @@ absl::Status SqlTransaction::RecordDelivery(Tracker tracker, const std::string& 
                                                TrackerName(tracker), " was seen before"));
 }
 
-absl::StatusOr<int64_t> SqlTransaction::PruneDeliveries(absl::Time before) {
+absl::StatusOr<int64_t> SqlTransaction::PruneDeliveries(absl::Time before, int limit) {
   OKR_RETURN_IF_ERROR(CheckWritable("PruneDeliveries"));
-  return Changed("DELETE FROM webhook_deliveries WHERE received < ?1", {before});
+  // A bounded batch: neither backend offers DELETE ... LIMIT portably.
+  return Changed(
+      "DELETE FROM webhook_deliveries WHERE (tracker, delivery_id) IN (SELECT tracker, "
+      "delivery_id FROM webhook_deliveries WHERE received < ?1 ORDER BY received LIMIT ?2)",
+      {before, limit});
 }
 
 absl::Status SqlTransaction::EnqueueWriteBack(const std::string& objective_id,
                                               const std::string& key_result_id, absl::Time now) {
   OKR_RETURN_IF_ERROR(CheckWritable("EnqueueWriteBack"));
   return Changed(
-             "INSERT INTO writeback_queue (objective_id, key_result_id, since, generation) "
-             "VALUES (?1, ?2, ?3, 1) ON CONFLICT (objective_id, key_result_id) "
-             "DO UPDATE SET generation = writeback_queue.generation + 1",
+             "INSERT INTO writeback_queue (objective_id, key_result_id, since, generation, due) "
+             "VALUES (?1, ?2, ?3, 1, ?3) ON CONFLICT (objective_id, key_result_id) "
+             "DO UPDATE SET generation = writeback_queue.generation + 1, due = CASE WHEN "
+             "writeback_queue.due > excluded.due THEN excluded.due ELSE writeback_queue.due END",
              {objective_id, key_result_id, now})
       .status();
 }
@@ -775,20 +815,30 @@ absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> SqlTransaction::Pend
     int limit) {
   const char* by_bytes = session_.dialect().byte_order;
   return Rows<WriteBackEntry>(
-      absl::StrCat("SELECT objective_id, key_result_id, since, generation FROM writeback_queue "
-                   "ORDER BY since, objective_id",
+      absl::StrCat("SELECT objective_id, key_result_id, since, generation, due FROM "
+                   "writeback_queue ORDER BY since, objective_id",
                    by_bytes, ", key_result_id", by_bytes, " LIMIT ?1"),
       // A negative limit: all of them.
-      {limit < 0 ? std::numeric_limits<int64_t>::max() : int64_t{limit}},
-      [](Statement& s) -> absl::StatusOr<WriteBackEntry> {
-        WriteBackEntry e;
-        e.objective_id = s.ColumnText(0);
-        e.key_result_id = s.ColumnText(1);
-        e.since = s.ColumnTime(2);
-        e.generation = s.ColumnInt(3);
-        OKR_RETURN_IF_ERROR(s.column_status());
-        return e;
-      });
+      {limit < 0 ? std::numeric_limits<int64_t>::max() : int64_t{limit}}, WriteBackEntryRow);
+}
+
+absl::StatusOr<std::vector<OkrTransaction::WriteBackEntry>> SqlTransaction::DueWriteBacks(
+    absl::Time now, int limit) {
+  const char* by_bytes = session_.dialect().byte_order;
+  return Rows<WriteBackEntry>(
+      absl::StrCat("SELECT objective_id, key_result_id, since, generation, due FROM "
+                   "writeback_queue WHERE due <= ?2 ORDER BY due, since, objective_id",
+                   by_bytes, ", key_result_id", by_bytes, " LIMIT ?1"),
+      {limit < 0 ? std::numeric_limits<int64_t>::max() : int64_t{limit}, now}, WriteBackEntryRow);
+}
+
+absl::Status SqlTransaction::DeferWriteBack(const WriteBackEntry& entry, absl::Time due) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeferWriteBack"));
+  return Changed(
+             "UPDATE writeback_queue SET due = ?4 WHERE objective_id = ?1 AND key_result_id = ?2 "
+             "AND generation = ?3",
+             {entry.objective_id, entry.key_result_id, entry.generation, due})
+      .status();
 }
 
 absl::Status SqlTransaction::CompleteWriteBack(const WriteBackEntry& entry) {
@@ -803,13 +853,17 @@ absl::Status SqlTransaction::CompleteWriteBack(const WriteBackEntry& entry) {
 absl::StatusOr<std::optional<OkrTransaction::WriteBackState>> SqlTransaction::GetWriteBackState(
     Tracker tracker, const std::string& key) {
   return Row<WriteBackState>(
-      "SELECT ref, content_hash, written FROM writeback_state WHERE tracker = ?1 AND "
-      "item_key = ?2",
+      "SELECT ref, content_hash, written, failures, next_attempt, last_code, last_error FROM "
+      "writeback_state WHERE tracker = ?1 AND item_key = ?2",
       {tracker, key}, [](Statement& s) -> absl::StatusOr<WriteBackState> {
         WriteBackState state;
         state.ref = s.ColumnText(0);
         state.content_hash = s.ColumnText(1);
         state.written = s.ColumnTime(2);
+        state.failures = s.ColumnInt(3);
+        state.next_attempt = s.ColumnTime(4);
+        state.last_code = static_cast<int>(s.ColumnInt(5));
+        state.last_error = s.ColumnText(6);
         OKR_RETURN_IF_ERROR(s.column_status());
         return state;
       });
@@ -819,11 +873,89 @@ absl::Status SqlTransaction::PutWriteBackState(Tracker tracker, const std::strin
                                                const WriteBackState& state) {
   OKR_RETURN_IF_ERROR(CheckWritable("PutWriteBackState"));
   return Changed(
-             "INSERT INTO writeback_state (tracker, item_key, ref, content_hash, written) "
-             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tracker, item_key) DO UPDATE SET "
-             "ref = excluded.ref, content_hash = excluded.content_hash, "
-             "written = excluded.written",
-             {tracker, key, state.ref, state.content_hash, state.written})
+             "INSERT INTO writeback_state (tracker, item_key, ref, content_hash, written, "
+             "failures, next_attempt, last_code, last_error) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tracker, item_key) DO "
+             "UPDATE SET ref = excluded.ref, content_hash = excluded.content_hash, "
+             "written = excluded.written, failures = excluded.failures, "
+             "next_attempt = excluded.next_attempt, last_code = excluded.last_code, "
+             "last_error = excluded.last_error",
+             {tracker, key, state.ref, state.content_hash, state.written, state.failures,
+              state.next_attempt, int64_t{state.last_code}, state.last_error})
+      .status();
+}
+
+absl::StatusOr<std::vector<OkrTransaction::WriteBackFailureCount>>
+SqlTransaction::CountWriteBackFailures() {
+  return Rows<WriteBackFailureCount>(
+      "SELECT tracker, last_code, COUNT(*) FROM writeback_state WHERE failures > 0 "
+      "GROUP BY tracker, last_code ORDER BY tracker, last_code",
+      {}, [](Statement& s) -> absl::StatusOr<WriteBackFailureCount> {
+        WriteBackFailureCount c;
+        c.tracker = static_cast<Tracker>(s.ColumnInt(0));
+        c.code = static_cast<int>(s.ColumnInt(1));
+        c.items = s.ColumnInt(2);
+        OKR_RETURN_IF_ERROR(s.column_status());
+        return c;
+      });
+}
+
+absl::Status SqlTransaction::DeleteWriteBackState(Tracker tracker, const std::string& key) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeleteWriteBackState"));
+  return Changed("DELETE FROM writeback_state WHERE tracker = ?1 AND item_key = ?2", {tracker, key})
+      .status();
+}
+
+absl::Status SqlTransaction::EnqueueItemWriteBack(Tracker tracker, const std::string& key,
+                                                  absl::Time now) {
+  OKR_RETURN_IF_ERROR(CheckWritable("EnqueueItemWriteBack"));
+  OKR_RETURN_IF_ERROR(CheckTracker(tracker));
+  return Changed(
+             "INSERT INTO writeback_items (tracker, item_key, since, generation, due) "
+             "VALUES (?1, ?2, ?3, 1, ?3) ON CONFLICT (tracker, item_key) "
+             "DO UPDATE SET generation = writeback_items.generation + 1, due = CASE WHEN "
+             "writeback_items.due > excluded.due THEN excluded.due ELSE writeback_items.due END",
+             {tracker, key, now})
+      .status();
+}
+
+absl::StatusOr<std::vector<OkrTransaction::ItemWriteBackEntry>>
+SqlTransaction::PendingItemWriteBacks(int limit) {
+  const char* by_bytes = session_.dialect().byte_order;
+  return Rows<ItemWriteBackEntry>(
+      absl::StrCat("SELECT tracker, item_key, since, generation, due FROM writeback_items "
+                   "ORDER BY since, tracker, item_key",
+                   by_bytes, " LIMIT ?1"),
+      // A negative limit: all of them.
+      {limit < 0 ? std::numeric_limits<int64_t>::max() : int64_t{limit}}, ItemWriteBackEntryRow);
+}
+
+absl::StatusOr<std::vector<OkrTransaction::ItemWriteBackEntry>> SqlTransaction::DueItemWriteBacks(
+    absl::Time now, int limit) {
+  const char* by_bytes = session_.dialect().byte_order;
+  return Rows<ItemWriteBackEntry>(
+      absl::StrCat("SELECT tracker, item_key, since, generation, due FROM writeback_items "
+                   "WHERE due <= ?2 ORDER BY due, since, tracker, item_key",
+                   by_bytes, " LIMIT ?1"),
+      {limit < 0 ? std::numeric_limits<int64_t>::max() : int64_t{limit}, now},
+      ItemWriteBackEntryRow);
+}
+
+absl::Status SqlTransaction::DeferItemWriteBack(const ItemWriteBackEntry& entry, absl::Time due) {
+  OKR_RETURN_IF_ERROR(CheckWritable("DeferItemWriteBack"));
+  return Changed(
+             "UPDATE writeback_items SET due = ?4 WHERE tracker = ?1 AND item_key = ?2 "
+             "AND generation = ?3",
+             {entry.tracker, entry.key, entry.generation, due})
+      .status();
+}
+
+absl::Status SqlTransaction::CompleteItemWriteBack(const ItemWriteBackEntry& entry) {
+  OKR_RETURN_IF_ERROR(CheckWritable("CompleteItemWriteBack"));
+  return Changed(
+             "DELETE FROM writeback_items WHERE tracker = ?1 AND item_key = ?2 "
+             "AND generation = ?3",
+             {entry.tracker, entry.key, entry.generation})
       .status();
 }
 
@@ -835,15 +967,24 @@ absl::StatusOr<std::optional<std::string>> SqlTransaction::GetRequestRecord(
 }
 
 absl::Status SqlTransaction::PutRequestRecord(const std::string& request_id,
-                                              const std::string& resource_name) {
+                                              const std::string& resource_name,
+                                              absl::Time create_time) {
   OKR_RETURN_IF_ERROR(CheckWritable("PutRequestRecord"));
   OKR_ASSIGN_OR_RETURN(int64_t inserted,
                        Changed("INSERT INTO request_records (request_id, resource_name, "
                                "create_time) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                               {request_id, resource_name, absl::Now()}));
+                               {request_id, resource_name, create_time}));
   if (inserted == 1) return absl::OkStatus();
   return absl::AlreadyExistsError(
       absl::StrCat("request ", Quote(request_id), " is already recorded"));
+}
+
+absl::StatusOr<int64_t> SqlTransaction::PruneRequestRecords(absl::Time before, int limit) {
+  OKR_RETURN_IF_ERROR(CheckWritable("PruneRequestRecords"));
+  return Changed(
+      "DELETE FROM request_records WHERE request_id IN (SELECT request_id FROM request_records "
+      "WHERE create_time < ?1 ORDER BY create_time LIMIT ?2)",
+      {before, limit});
 }
 
 // Events ----------------------------------------------------------------------------------
@@ -892,9 +1033,13 @@ absl::StatusOr<int64_t> SqlTransaction::LastEventSequence() {
   return last.value_or(0);
 }
 
-absl::StatusOr<int64_t> SqlTransaction::PruneEvents(absl::Time before) {
+absl::StatusOr<int64_t> SqlTransaction::PruneEvents(absl::Time before, int64_t through_sequence,
+                                                    int limit) {
   OKR_RETURN_IF_ERROR(CheckWritable("PruneEvents"));
-  return Changed("DELETE FROM events WHERE time < ?1", {before});
+  return Changed(
+      "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ?1 AND seq <= ?2 "
+      "ORDER BY seq LIMIT ?3)",
+      {before, through_sequence, limit});
 }
 
 // Documents -------------------------------------------------------------------------------
@@ -944,6 +1089,17 @@ absl::StatusOr<Page<OkrTransaction::Document>> SqlTransaction::ListDocuments(
   return PageOf<Document>(
       OKR_SQL_ONCE(Documents().Select("WHERE seq > ?1 AND kind = ?3 ORDER BY seq LIMIT ?2")), page,
       {kind}, ReaderOf(Documents()));
+}
+
+absl::StatusOr<int64_t> SqlTransaction::CountDocuments(const std::string& kind) {
+  OKR_ASSIGN_OR_RETURN(std::optional<int64_t> count,
+                       Row<int64_t>("SELECT COUNT(*) FROM documents WHERE kind = ?1", {kind},
+                                    [](Statement& s) -> absl::StatusOr<int64_t> {
+                                      const int64_t n = s.ColumnInt(0);
+                                      OKR_RETURN_IF_ERROR(s.column_status());
+                                      return n;
+                                    }));
+  return count.value_or(0);
 }
 
 #undef OKR_SQL_ONCE

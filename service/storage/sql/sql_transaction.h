@@ -113,21 +113,33 @@ class SqlTransaction final : public OkrTransaction {
   absl::StatusOr<std::vector<WorkItem>> LinkedWorkItems(Tracker tracker) override;
   absl::Status RecordDelivery(Tracker tracker, const std::string& delivery_id,
                               absl::Time received) override;
-  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before) override;
+  absl::StatusOr<int64_t> PruneDeliveries(absl::Time before, int limit) override;
   absl::StatusOr<std::vector<KeyResult>> ScopedKeyResults() override;
   absl::Status EnqueueWriteBack(const std::string& objective_id, const std::string& key_result_id,
                                 absl::Time now) override;
   absl::StatusOr<std::vector<WriteBackEntry>> PendingWriteBacks(int limit) override;
   absl::Status CompleteWriteBack(const WriteBackEntry& entry) override;
+  absl::StatusOr<std::vector<WriteBackEntry>> DueWriteBacks(absl::Time now, int limit) override;
+  absl::Status DeferWriteBack(const WriteBackEntry& entry, absl::Time due) override;
+  absl::StatusOr<std::vector<WriteBackFailureCount>> CountWriteBackFailures() override;
   absl::StatusOr<std::optional<WriteBackState>> GetWriteBackState(Tracker tracker,
                                                                   const std::string& key) override;
   absl::Status PutWriteBackState(Tracker tracker, const std::string& key,
                                  const WriteBackState& state) override;
+  absl::Status DeleteWriteBackState(Tracker tracker, const std::string& key) override;
+  absl::Status EnqueueItemWriteBack(Tracker tracker, const std::string& key,
+                                    absl::Time now) override;
+  absl::StatusOr<std::vector<ItemWriteBackEntry>> PendingItemWriteBacks(int limit) override;
+  absl::Status CompleteItemWriteBack(const ItemWriteBackEntry& entry) override;
+  absl::StatusOr<std::vector<ItemWriteBackEntry>> DueItemWriteBacks(absl::Time now,
+                                                                    int limit) override;
+  absl::Status DeferItemWriteBack(const ItemWriteBackEntry& entry, absl::Time due) override;
   // Events and documents.
   absl::Status AppendEvent(Event& event) override;
   absl::StatusOr<std::vector<Event>> ListEvents(const EventQuery& query) override;
   absl::StatusOr<int64_t> LastEventSequence() override;
-  absl::StatusOr<int64_t> PruneEvents(absl::Time before) override;
+  absl::StatusOr<int64_t> PruneEvents(absl::Time before, int64_t through_sequence,
+                                      int limit) override;
   absl::Status InsertDocument(const Document& doc) override;
   absl::StatusOr<std::optional<Document>> GetDocument(const std::string& kind,
                                                       const std::string& id) override;
@@ -135,11 +147,14 @@ class SqlTransaction final : public OkrTransaction {
   absl::Status DeleteDocument(const std::string& kind, const std::string& id) override;
   absl::StatusOr<Page<Document>> ListDocuments(const std::string& kind,
                                                const PageQuery& page) override;
+  absl::StatusOr<int64_t> CountDocuments(const std::string& kind) override;
   // Request records.
   absl::StatusOr<std::optional<std::string>> GetRequestRecord(
       const std::string& request_id) override;
-  absl::Status PutRequestRecord(const std::string& request_id,
-                                const std::string& resource_name) override;
+  using IdempotencyRepository::PutRequestRecord;
+  absl::Status PutRequestRecord(const std::string& request_id, const std::string& resource_name,
+                                absl::Time create_time) override;
+  absl::StatusOr<int64_t> PruneRequestRecords(absl::Time before, int limit) override;
 
  private:
   // One statement parameter, bound in the order given.

@@ -8,6 +8,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace okr::storage::sqlite_internal {
+namespace {
+
+// The file could not be written: full (disk or max_page_count) or an I/O error.
+bool IsStorageFailure(int rc) { return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR; }
+
+}  // namespace
 
 absl::Status SqliteStatus(int rc, absl::string_view message) {
   switch (rc & 0xff) {
@@ -24,8 +30,10 @@ absl::Status SqliteStatus(int rc, absl::string_view message) {
       return absl::InternalError(absl::StrCat("sqlite: ", message));
     case SQLITE_READONLY:
       return absl::FailedPreconditionError(absl::StrCat("sqlite: ", message));
-    case SQLITE_FULL:
-      return absl::ResourceExhaustedError(absl::StrCat("sqlite: ", message));
+    case SQLITE_FULL:  // the disk, or the size cap (PRAGMA max_page_count), is reached
+      return absl::UnavailableError(absl::StrCat("sqlite: database is full: ", message));
+    case SQLITE_IOERR:
+      return absl::UnavailableError(absl::StrCat("sqlite: storage failed: ", message));
     case SQLITE_CANTOPEN:
       return absl::UnavailableError(absl::StrCat("sqlite: ", message));
     default:
@@ -175,8 +183,11 @@ Connection::~Connection() {
 
 absl::Status Connection::Error(int rc) {
   last_error_ = SqliteStatus(rc, sqlite3_errmsg(db_));
+  if (IsStorageFailure(rc)) storage_failure_ = last_error_;
   return last_error_;
 }
+
+absl::Status Connection::TakeStorageFailure() { return std::exchange(storage_failure_, {}); }
 
 absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
   auto it = cache_.find(sql);
@@ -215,6 +226,7 @@ absl::Status Connection::ExecScript(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return absl::OkStatus();
   last_error_ = SqliteStatus(rc, message != nullptr ? message : sqlite3_errstr(rc));
+  if (IsStorageFailure(rc)) storage_failure_ = last_error_;
   sqlite3_free(message);
   return last_error_;
 }

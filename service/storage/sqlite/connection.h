@@ -27,8 +27,9 @@
 namespace okr::storage::sqlite_internal {
 
 // BUSY/LOCKED -> UNAVAILABLE, UNIQUE/PRIMARYKEY -> ALREADY_EXISTS, FOREIGNKEY and
-// READONLY -> FAILED_PRECONDITION, FULL -> RESOURCE_EXHAUSTED, CANTOPEN -> UNAVAILABLE,
-// anything else -> INTERNAL. `rc` may be an extended result code.
+// READONLY -> FAILED_PRECONDITION, FULL ("database is full: ...") and IOERR ("storage
+// failed: ...") and CANTOPEN -> UNAVAILABLE, anything else -> INTERNAL. `rc` may be an
+// extended result code.
 absl::Status SqliteStatus(int rc, absl::string_view message);
 
 // Times are int64 microseconds since the epoch; InfinitePast is NULL and InfiniteFuture
@@ -112,6 +113,9 @@ class Connection {
 
   // The most recent error a statement on this connection returned.
   const absl::Status& last_error() const { return last_error_; }
+  // The last storage failure (SQLITE_FULL, SQLITE_IOERR) since the previous call, or OK;
+  // clears it.
+  absl::Status TakeStorageFailure();
 
  private:
   friend class Statement;
@@ -125,6 +129,7 @@ class Connection {
   sqlite3* const db_;
   absl::flat_hash_map<std::string, std::unique_ptr<CachedStatement>> cache_;
   absl::Status last_error_;
+  absl::Status storage_failure_;
 };
 
 }  // namespace okr::storage::sqlite_internal

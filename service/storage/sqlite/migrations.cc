@@ -258,6 +258,41 @@ DROP INDEX key_results_scoped;
 CREATE INDEX key_results_scoped ON key_results (type) WHERE tracker_scopes != '{}';
 )sql";
 
+// Fidelity (issue "Tracker fidelity"): partial credit per workflow state and cancelled
+// work left out (work_items.partial_credit, status, exclusion; key_results.excluded_count),
+// the issue type rules open per team and tracker (teams.tracker_issue_types, JSON by
+// tracker slug), and a write-back queue per item, so an item that no longer serves a key
+// result (unlinked, key result or objective deleted) gets what the service wrote removed.
+constexpr char kMigration7[] = R"sql(
+ALTER TABLE work_items ADD COLUMN partial_credit REAL NOT NULL DEFAULT 0;
+ALTER TABLE work_items ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE work_items ADD COLUMN exclusion TEXT NOT NULL DEFAULT '';
+ALTER TABLE key_results ADD COLUMN excluded_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE teams ADD COLUMN tracker_issue_types TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE writeback_items (
+  tracker    INTEGER NOT NULL,
+  item_key   TEXT    NOT NULL,
+  since      INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  PRIMARY KEY (tracker, item_key)
+);
+)sql";
+
+// Write-back backoff (issue "Hardening"): a failed write of an item schedules its next
+// attempt (writeback_state.failures, next_attempt, last_code, last_error), and a queue entry
+// whose items all back off moves on (writeback_queue.due, writeback_items.due) so it does
+// not hold the head of the queue. Existing rows are due at once (0).
+constexpr char kMigration8[] = R"sql(
+ALTER TABLE writeback_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE writeback_state ADD COLUMN next_attempt INTEGER;
+ALTER TABLE writeback_state ADD COLUMN last_code INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE writeback_state ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE writeback_queue ADD COLUMN due INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE writeback_items ADD COLUMN due INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX writeback_queue_by_due ON writeback_queue (due);
+CREATE INDEX writeback_items_by_due ON writeback_items (due);
+)sql";
+
 constexpr SqliteMigration kMigrations[] = {
     {1,
      "tables for teams, cycles, objectives, key results, check-ins, work items, links, "
@@ -269,6 +304,10 @@ constexpr SqliteMigration kMigrations[] = {
     {4, "events outbox, documents (subscriptions, rules), team tracker projects", kMigration4},
     {5, "cycle epoch (PostgreSQL only; a SQLite process keeps it in memory)", kMigration5},
     {6, "tracker-keyed team projects and key result scopes (JSON by tracker slug)", kMigration6},
+    {7, "partial credit and exclusions of work items, team issue types, write-back per item",
+     kMigration7},
+    {8, "write-back backoff per item; queue entries due later while their items back off",
+     kMigration8},
 };
 
 }  // namespace

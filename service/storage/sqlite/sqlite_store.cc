@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -108,6 +109,18 @@ absl::StatusOr<std::unique_ptr<Connection>> OpenWriter(const SqliteOptions& opti
     return absl::FailedPreconditionError("this SQLite build does not enforce foreign keys");
   }
   OKR_RETURN_IF_ERROR(ApplyMigrations(*conn));
+  if (options.max_size_bytes > 0) {
+    OKR_ASSIGN_OR_RETURN(std::string page_size, conn->QueryText("PRAGMA page_size"));
+    int64_t bytes_per_page = 0;
+    if (!absl::SimpleAtoi(page_size, &bytes_per_page) || bytes_per_page <= 0) {
+      return absl::InternalError(absl::StrCat("sqlite: unexpected page_size ", page_size));
+    }
+    // Never below the current size (SQLite keeps the larger of the two).
+    OKR_RETURN_IF_ERROR(
+        conn->QueryText(absl::StrCat("PRAGMA max_page_count=",
+                                     std::max<int64_t>(1, options.max_size_bytes / bytes_per_page)))
+            .status());
+  }
   return conn;
 }
 
@@ -118,6 +131,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
   if (options.read_connections < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "sqlite: read_connections must be at least 1, got ", options.read_connections));
+  }
+  if (options.max_size_bytes < 0) {
+    return absl::InvalidArgumentError("sqlite: max_size_bytes must not be negative");
   }
   if (options.busy_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("sqlite: busy_timeout must not be negative");
@@ -207,6 +223,15 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
   Connection& conn = *writer_;
   // A previous failure may have left a transaction open; never run inside it.
   EnsureRolledBack(conn);
+  conn.TakeStorageFailure().IgnoreError();
+  bool committed = false;
+  // Whatever the outcome: a storage failure fails readiness, a commit restores it.
+  struct NoteOutcome {
+    SqliteStore* store;
+    Connection& conn;
+    const bool& committed;
+    ~NoteOutcome() { store->NoteWriteOutcome(conn.TakeStorageFailure(), committed); }
+  } note{this, conn, committed};
   absl::Status begin = conn.Exec("BEGIN IMMEDIATE");
   if (!begin.ok()) {
     for (PendingWrite* w : batch) w->status = begin;
@@ -261,7 +286,35 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       if (w->status.ok()) w->status = end;
     }
   }
+  committed = any_ok && end.ok();
   EnsureRolledBack(conn);
+}
+
+void SqliteStore::NoteWriteOutcome(absl::Status storage_failure, bool committed) {
+  absl::MutexLock lock(&health_mu_);
+  if (!storage_failure.ok()) {
+    write_failure_ = std::move(storage_failure);
+  } else if (committed) {
+    write_failure_ = absl::OkStatus();
+  }
+}
+
+absl::Status SqliteStore::ProbeWrite() {
+  absl::MutexLock lock(&writer_mu_);
+  Connection& conn = *writer_;
+  EnsureRolledBack(conn);
+  conn.TakeStorageFailure().IgnoreError();
+  // 64 KiB of new pages (some headroom, not just the one page a failed write may have left
+  // free) and a commit that writes the WAL: both fail when the disk or the size limit is
+  // full. Nothing stays behind.
+  absl::Status status = conn.ExecScript(
+      "BEGIN IMMEDIATE; CREATE TABLE okr_write_probe (b BLOB); "
+      "INSERT INTO okr_write_probe VALUES (zeroblob(65536)); DROP TABLE okr_write_probe; "
+      "COMMIT;");
+  EnsureRolledBack(conn);
+  absl::Status failure = conn.TakeStorageFailure();
+  NoteWriteOutcome(failure, status.ok());
+  return status;
 }
 
 absl::Status SqliteStore::RunReadOnly(absl::FunctionRef<absl::Status(OkrTransaction&)> fn) {
@@ -288,7 +341,15 @@ absl::Status SqliteStore::Ping() {
   Connection* conn = AcquireReader();
   absl::StatusOr<std::string> one = conn->QueryText("SELECT 1");
   ReleaseReader(conn);
-  return one.status();
+  if (!one.ok()) return one.status();
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (write_failure_.ok()) return absl::OkStatus();
+  }
+  // The last write failed for storage: ready again only once a write works.
+  absl::Status probe = ProbeWrite();
+  if (probe.ok()) return absl::OkStatus();
+  return absl::Status(probe.code(), absl::StrCat("writes fail: ", probe.message()));
 }
 
 }  // namespace okr::storage

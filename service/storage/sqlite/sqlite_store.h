@@ -30,8 +30,14 @@
 //  - Codes: besides OkrStore's, FAILED_PRECONDITION for a write through RunReadOnly, for a
 //    reference to a missing team/cycle/parent objective/work item, and at Open for a
 //    database written by a newer schema version; NOT_FOUND when inserting a key result,
-//    check-in or link under a missing objective / key result; RESOURCE_EXHAUSTED when the
-//    disk is full; INVALID_ARGUMENT for bad options or a non-positive page limit.
+//    check-in or link under a missing objective / key result; UNAVAILABLE ("database is
+//    full: ...", "storage failed: ...") when a write fails because the disk (or
+//    `max_size_bytes`) is full or the file cannot be written; INVALID_ARGUMENT for bad
+//    options or a non-positive page limit.
+//  - Ping (readiness): OK when a read answers and writes work. After a write failed for
+//    storage (full, I/O error) Ping fails with that error, retrying a write probe (a
+//    table holding 64 KiB created and dropped in one committed transaction) on each
+//    call, until the probe or a real write succeeds again.
 //  - Update* stores every field as given (including create_time) except `seq`. Listing
 //    the children of a missing parent returns an empty page, not NOT_FOUND.
 //  - Not copyable; destroying the store closes every connection (no transaction may be
@@ -66,6 +72,9 @@ struct SqliteOptions {
   int read_connections = 4;
   // How long a statement waits for a lock held by another process before UNAVAILABLE.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Largest size of the database file (PRAGMA max_page_count, rounded down to pages);
+  // a write that would grow the file beyond it fails as on a full disk. 0: no limit.
+  int64_t max_size_bytes = 0;
 };
 
 namespace sqlite_internal {
@@ -113,6 +122,10 @@ class SqliteStore final : public OkrStore {
   };
   // Runs `batch` in one SQLite transaction (savepoint per entry) and commits once.
   void RunBatch(const std::vector<PendingWrite*>& batch);
+  // Records a write's outcome for Ping: a storage failure sets it, a commit clears it.
+  void NoteWriteOutcome(absl::Status storage_failure, bool committed);
+  // A write that leaves nothing behind, to see whether writes work again.
+  absl::Status ProbeWrite();
 
   const std::unique_ptr<sql::CycleCache> cycle_cache_;
 
@@ -123,6 +136,11 @@ class SqliteStore final : public OkrStore {
 
   absl::Mutex writer_mu_;
   const std::unique_ptr<sqlite_internal::Connection> writer_ ABSL_PT_GUARDED_BY(writer_mu_);
+
+  // The storage failure (full, I/O error) of the last write, cleared by a write that
+  // commits; Ping reports it.
+  absl::Mutex health_mu_;
+  absl::Status write_failure_ ABSL_GUARDED_BY(health_mu_);
 
   const std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
   mutable absl::Mutex pool_mu_;

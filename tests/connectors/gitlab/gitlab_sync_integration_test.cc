@@ -57,6 +57,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 const absl::Time kCycleStart = absl::FromUnixSeconds(1'790'000'000);
 const absl::Time kCycleEnd = kCycleStart + absl::Hours(100);
@@ -84,6 +85,7 @@ class GitLabSyncIntegrationTest : public ::testing::Test {
 
     okr::testing::FakeGitLabOptions fake_options;
     fake_options.clock = &clock_;
+    fake_options.scoped_labels_exclusive = true;  // like GitLab Premium/Ultimate
     absl::StatusOr<std::unique_ptr<FakeGitLabServer>> fake = FakeGitLabServer::Start(fake_options);
     ASSERT_TRUE(fake.ok()) << fake.status();
     fake_ = *std::move(fake);
@@ -740,7 +742,7 @@ TEST_F(GitLabSyncIntegrationTest, RateLimitedDuringReconcile_WaitsForRateLimitRe
 
 // ---- Write-back ----
 
-TEST_F(GitLabSyncIntegrationTest, OneNoteEditedInPlace_AndScopedLabel) {
+TEST_F(GitLabSyncIntegrationTest, OneNoteEditedInPlace_AndServedLabel) {
   CreateWorkItemsKeyResult("epics");
   AddAndLinkIssues("epics", 4);
   constexpr int kChanges = 4;
@@ -756,7 +758,7 @@ TEST_F(GitLabSyncIntegrationTest, OneNoteEditedInPlace_AndScopedLabel) {
     EXPECT_THAT(fake_->Notes(kProject, iid), SizeIs(1)) << iid;
     EXPECT_EQ(fake_->NoteCreates(kProject, iid), 1) << iid;
     EXPECT_EQ(fake_->NoteUpdates(kProject, iid), kChanges - 1) << iid;
-    EXPECT_THAT(Labels(iid), Contains("OKR::epics")) << iid;
+    EXPECT_THAT(Labels(iid), Contains("OKR:o1/epics")) << iid;
     const std::string body = NoteBody(iid);
     EXPECT_THAT(body, StartsWith("<!-- okr-service -->\n"));
     EXPECT_THAT(body, HasSubstr("[Ship the checkout epics]"
@@ -780,6 +782,93 @@ TEST_F(GitLabSyncIntegrationTest, OneNoteEditedInPlace_AndScopedLabel) {
   EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
   EXPECT_EQ(fake_->NoteCreates(kProject, 1), 2);  // the new note is edited from now on
   EXPECT_THAT(NoteBody(1), HasSubstr("100%, achieved"));
+}
+
+TEST_F(GitLabSyncIntegrationTest, Unlinks_RemoveLabelsAndTheNoteSaysSoOnceNothingIsServed) {
+  CreateWorkItemsKeyResult("epics");
+  CreateWorkItemsKeyResult("bugs");
+  CreateObjective("o2");
+  CreateWorkItemsKeyResult("epics", "", {}, "o2");  // same key result id, another objective
+  AddIssue(1, std::nullopt, {"bug"});
+  AddIssue(2);
+  LinkIssue("epics", 1);
+  LinkIssue("bugs", 1);
+  LinkIssue("epics", 2);
+  WorkItem item;
+  item.tracker = Tracker::kGitLab;
+  item.key = Key(1);
+  ASSERT_TRUE(core_->LinkWorkItem("o2", "epics", item, "").ok());
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  // Three labels side by side although the fake drops labels of a shared scope.
+  EXPECT_THAT(Labels(1),
+              UnorderedElementsAre("OKR:o1/bugs", "OKR:o1/epics", "OKR:o2/epics", "bug"));
+  EXPECT_THAT(NoteBody(1), HasSubstr("these key results"));
+
+  // Unlinked from o1/epics: that label goes, the note lists the other two.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(core_->UnlinkWorkItemByKey(kObjective, "epics", Tracker::kGitLab, Key(1)).ok());
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  EXPECT_THAT(Labels(1), UnorderedElementsAre("OKR:o1/bugs", "OKR:o2/epics", "bug"));
+  EXPECT_THAT(NoteBody(1), HasSubstr("/objectives/o1/keyResults/bugs"));
+  EXPECT_THAT(NoteBody(1), HasSubstr("/objectives/o2/keyResults/epics"));
+  EXPECT_THAT(NoteBody(1), Not(HasSubstr("/objectives/o1/keyResults/epics")));
+  EXPECT_THAT(Labels(2), ElementsAre("OKR:o1/epics"));
+
+  // GitLab fails for a while: the removal stays queued and is retried.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(core_->DeleteKeyResult(kObjective, "bugs", "").ok());
+  fake_->FailNextRequests(5, 500);  // every attempt of the retrying client
+  EXPECT_THAT(worker_->RunOnce().errors, Not(IsEmpty()));
+  EXPECT_THAT(Labels(1), Contains("OKR:o1/bugs"));
+  sync::WriteBackReport report = worker_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_THAT(Labels(1), UnorderedElementsAre("OKR:o2/epics", "bug"));
+  EXPECT_THAT(NoteBody(1), Not(HasSubstr("keyResults/bugs")));
+
+  // Objective o2 deleted with its key result: nothing served any more.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(core_->DeleteObjective("o2", "", /*force=*/true).ok());
+  report = worker_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_EQ(report.removals, 1);
+  EXPECT_THAT(Labels(1), ElementsAre("bug"));
+  EXPECT_EQ(NoteBody(1), NoLongerServedNoteBody());
+  EXPECT_EQ(fake_->NoteCreates(kProject, 1), 1);
+  EXPECT_THAT(Labels(2), ElementsAre("OKR:o1/epics"));  // untouched
+  EXPECT_EQ(worker_->RunOnce().writes, 0);              // nothing left queued
+
+  // Linked again later: the note is written anew (the state was forgotten).
+  clock_.Advance(absl::Seconds(3));
+  LinkIssue("epics", 1);
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  EXPECT_THAT(Labels(1), UnorderedElementsAre("OKR:o1/epics", "bug"));
+  EXPECT_EQ(fake_->NoteCreates(kProject, 1), 2);
+}
+
+TEST_F(GitLabSyncIntegrationTest, ScopeLeft_LabelRemoved) {
+  CreateWorkItemsKeyResult("epics", kProject, {"checkout"});
+  AddIssue(1, std::nullopt, {"checkout"});
+  AddIssue(2, std::nullopt, {"checkout"});
+  ASSERT_THAT(reconciler_->RunOnce().errors, IsEmpty());
+  ASSERT_THAT(LinkedKeys("epics"), ElementsAre(Key(1), Key(2)));
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  EXPECT_THAT(Labels(2), UnorderedElementsAre("OKR:o1/epics", "checkout"));
+
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(fake_
+                  ->UpdateIssue(kProject, 2,
+                                [](FakeGitLabIssue& i) {
+                                  i.labels.erase(
+                                      std::remove(i.labels.begin(), i.labels.end(), "checkout"),
+                                      i.labels.end());
+                                })
+                  .ok());
+  ASSERT_THAT(reconciler_->RunOnce().errors, IsEmpty());
+  ASSERT_THAT(LinkedKeys("epics"), ElementsAre(Key(1)));
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  EXPECT_THAT(Labels(2), IsEmpty());
+  EXPECT_EQ(NoteBody(2), NoLongerServedNoteBody());
+  EXPECT_THAT(Labels(1), UnorderedElementsAre("OKR:o1/epics", "checkout"));
 }
 
 TEST_F(GitLabSyncIntegrationTest, TenProgressChangesWithinOneSecond_AtMostOneWritePerIssue) {

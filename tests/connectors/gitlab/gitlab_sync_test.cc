@@ -2,6 +2,7 @@
 // FakeGitLabServer, and the pure helpers they share with the webhook handler.
 #include "connectors/gitlab/gitlab_sync.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -87,9 +88,31 @@ TEST(SyncedWorkItemTest, RestMillisecondsBecomeWholeSeconds) {
   EXPECT_EQ(item.update_time, absl::FromUnixSeconds(1749038587));
 }
 
-TEST(ServedLabelTest, PrefixScopeAndKeyResultId) {
-  EXPECT_EQ(ServedLabel("OKR", Served("o1", "nps", 0.5)), "OKR::nps");
-  EXPECT_EQ(ServedLabel("Goals", Served("growth-2026", "kr-1", 0.5)), "Goals::kr-1");
+TEST(ServedLabelTest, PrefixObjectiveAndKeyResultId_NotScoped) {
+  EXPECT_EQ(ServedLabel("OKR", Served("o1", "nps", 0.5)), "OKR:o1/nps");
+  EXPECT_EQ(ServedLabel("Goals", Served("growth-2026", "kr-1", 0.5)), "Goals:growth-2026/kr-1");
+  // Two objectives with a key result "nps": two labels.
+  EXPECT_NE(ServedLabel("OKR", Served("o1", "nps", 0.5)),
+            ServedLabel("OKR", Served("o2", "nps", 0)));
+  EXPECT_THAT(ServedLabel("OKR", Served("o1", "nps", 0.5)), Not(HasSubstr("::")));
+}
+
+TEST(ValidateLabelPrefixTest, RefusesPrefixesThatMakeScopedOrInvalidLabels) {
+  EXPECT_TRUE(ValidateLabelPrefix("OKR").ok());
+  EXPECT_TRUE(ValidateLabelPrefix("team goals").ok());
+  for (const char* bad : {"", "OKR::", "a::b", "OKR:", "a,b", "tab\there"}) {
+    const absl::Status status = ValidateLabelPrefix(bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("label_prefix")) << bad;
+  }
+  EXPECT_THAT(ValidateLabelPrefix("OKR::").message(), HasSubstr("scoped label"));
+  EXPECT_FALSE(ValidateLabelPrefix(std::string(101, 'x')).ok());
+}
+
+TEST(NoLongerServedNoteBodyTest, MarkerAndOneLine) {
+  EXPECT_EQ(NoLongerServedNoteBody(),
+            "<!-- okr-service -->\n"
+            "**OKR:** this issue no longer serves a key result of okr-service.\n");
 }
 
 TEST(ServedNoteBodyTest, MarkerLinksAndProgressPerKeyResult) {
@@ -274,27 +297,141 @@ TEST_F(GitLabSyncTest, Write_LabelsEveryKeyResultAndOneNote) {
   absl::StatusOr<std::string> ref = writer_->Write(Item(7), served, "");
   ASSERT_TRUE(ref.ok()) << ref.status();
   ASSERT_THAT(fake_->Notes(kProject, 7), SizeIs(1));
-  EXPECT_EQ(*ref, absl::StrCat(fake_->Notes(kProject, 7)[0].id));
+  const int64_t note = fake_->Notes(kProject, 7)[0].id;
+  EXPECT_EQ(*ref, absl::StrCat("v2\n", note, "\nOKR:o1/nps\nOKR:o2/ship\nOKR:o3/nps"));
   EXPECT_EQ(fake_->Notes(kProject, 7)[0].body, ServedNoteBody(served));
   absl::StatusOr<FakeGitLabIssue> issue = fake_->GetIssue(kProject, 7);
   ASSERT_TRUE(issue.ok());
-  EXPECT_THAT(issue->labels, UnorderedElementsAre("OKR::nps", "OKR::ship"));
+  EXPECT_THAT(issue->labels, UnorderedElementsAre("OKR:o1/nps", "OKR:o2/ship", "OKR:o3/nps"));
 
-  // Later writes edit the same note.
+  // Later writes edit the same note, and remove the labels of key results no longer served
+  // in the same request that adds the others.
+  fake_->ResetObservations();
   absl::StatusOr<std::string> again = writer_->Write(Item(7), {Served("o1", "nps", 1)}, *ref);
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *ref);
-  EXPECT_EQ(fake_->NoteCreates(kProject, 7), 1);
+  EXPECT_EQ(*again, absl::StrCat("v2\n", note, "\nOKR:o1/nps"));
+  EXPECT_EQ(fake_->NoteCreates(kProject, 7), 0);  // since ResetObservations
   EXPECT_EQ(fake_->NoteUpdates(kProject, 7), 1);
+  EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kEditIssue), 1);
+  EXPECT_THAT(fake_->Notes(kProject, 7), SizeIs(1));
   EXPECT_THAT(fake_->Notes(kProject, 7)[0].body, HasSubstr("100%, achieved"));
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels, ElementsAre("OKR:o1/nps"));
+}
+
+TEST_F(GitLabSyncTest, Write_NothingServed_RemovesOurLabelsOnlyAndNoteSaysSo) {
+  AddIssue(7, {"bug", "workflow::review"});
+  absl::StatusOr<std::string> ref =
+      writer_->Write(Item(7), {Served("o1", "nps", 0.5), Served("o2", "nps", 0.5)}, "");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels,
+              UnorderedElementsAre("OKR:o1/nps", "OKR:o2/nps", "bug", "workflow::review"));
+
+  absl::StatusOr<std::string> removed = writer_->Write(Item(7), {}, *ref);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, "");
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels,
+              UnorderedElementsAre("bug", "workflow::review"));
+  ASSERT_THAT(fake_->Notes(kProject, 7), SizeIs(1));  // edited, not deleted, no new note
+  EXPECT_EQ(fake_->Notes(kProject, 7)[0].body, NoLongerServedNoteBody());
+  EXPECT_EQ(fake_->NoteCreates(kProject, 7), 1);
+
+  // Repeated (a retry after the state could not be stored): nothing breaks, nothing new.
+  removed = writer_->Write(Item(7), {}, *ref);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(fake_->NoteCreates(kProject, 7), 1);
+  // The note deleted meanwhile: as good as rewritten.
+  ASSERT_TRUE(fake_->DeleteNote(kProject, 7, fake_->Notes(kProject, 7)[0].id).ok());
+  EXPECT_TRUE(writer_->Write(Item(7), {}, *ref).ok());
+  EXPECT_THAT(fake_->Notes(kProject, 7), IsEmpty());
+}
+
+TEST_F(GitLabSyncTest, Write_RefOfTheOldForm_RemovesTheOldScopedLabels) {
+  // Written by the version whose labels were "OKR::<key result id>" and whose ref was the
+  // bare note id.
+  AddIssue(7, {"OKR::nps", "OKR::ship", "bug"});
+  absl::StatusOr<int64_t> note = stack_->client->CreateNote(kProject, 7, "<!-- okr-service -->");
+  ASSERT_TRUE(note.ok()) << note.status();
+
+  absl::StatusOr<std::string> ref =
+      writer_->Write(Item(7), {Served("o1", "nps", 0.5)}, absl::StrCat(*note));
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_EQ(*ref, absl::StrCat("v2\n", *note, "\nOKR:o1/nps"));
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels, UnorderedElementsAre("OKR:o1/nps", "bug"));
+  EXPECT_EQ(fake_->NoteCreates(kProject, 7), 1);  // the old note is edited in place
+  EXPECT_EQ(fake_->Notes(kProject, 7)[0].body, ServedNoteBody({Served("o1", "nps", 0.5)}));
+
+  // Nothing served any more, from the old form: the old labels go too.
+  ASSERT_TRUE(
+      fake_->UpdateIssue(kProject, 7,
+                         [](FakeGitLabIssue& i) {
+                           i.labels = {"OKR::nps", "bug"};
+                         })
+          .ok());
+  ASSERT_TRUE(writer_->Write(Item(7), {}, absl::StrCat(*note)).ok());
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels, ElementsAre("bug"));
+  EXPECT_EQ(fake_->Notes(kProject, 7)[0].body, NoLongerServedNoteBody());
+}
+
+TEST_F(GitLabSyncTest, Write_NothingServedAndIssueGone_NotFound) {
+  AddIssue(7);
+  absl::StatusOr<std::string> ref = writer_->Write(Item(7), {Served("o1", "nps", 0.5)}, "");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  ASSERT_TRUE(fake_->DeleteIssue(kProject, 7).ok());
+  EXPECT_EQ(writer_->Write(Item(7), {}, *ref).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(GitLabSyncTest, Write_TrackerFails_ErrorAndTheSameRefWorksLater) {
+  AddIssue(7);
+  absl::StatusOr<std::string> ref =
+      writer_->Write(Item(7), {Served("o1", "nps", 0.5), Served("o1", "ship", 0.5)}, "");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  fake_->FailNextRequests(5, 500);  // every attempt of the retrying client (max_attempts 5)
+  absl::StatusOr<std::string> failed = writer_->Write(Item(7), {Served("o1", "nps", 0.5)}, *ref);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels,
+              UnorderedElementsAre("OKR:o1/nps", "OKR:o1/ship"));
+  absl::StatusOr<std::string> later = writer_->Write(Item(7), {Served("o1", "nps", 0.5)}, *ref);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_THAT(fake_->GetIssue(kProject, 7)->labels, ElementsAre("OKR:o1/nps"));
+}
+
+TEST_F(GitLabSyncTest, Write_ScopedLabelsExclusive_EveryServedKeyResultKeepsItsLabel) {
+  // GitLab Premium/Ultimate: adding "a::b" drops "a::c". The served labels are not scoped,
+  // so an issue serving two key results (of two objectives, both "nps") keeps both.
+  okr::testing::FakeGitLabOptions options;
+  options.clock = &clock_;
+  options.scoped_labels_exclusive = true;
+  absl::StatusOr<std::unique_ptr<FakeGitLabServer>> premium = FakeGitLabServer::Start(options);
+  ASSERT_TRUE(premium.ok()) << premium.status();
+  (*premium)->AddProject(kProject);
+  FakeGitLabIssue issue;
+  issue.iid = 7;
+  issue.labels = {"workflow::review"};
+  ASSERT_TRUE((*premium)->AddIssue(kProject, issue).ok());
+  absl::StatusOr<std::unique_ptr<GitLabTestStack>> stack =
+      GitLabTestStack::Create(**premium, clock_);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  GitLabTrackerWriter writer(*(*stack)->client, "OKR");
+
+  ASSERT_TRUE(writer.Write(Item(7), {Served("o1", "nps", 0.5), Served("o2", "nps", 0.2)}, "").ok());
+  EXPECT_THAT((*premium)->GetIssue(kProject, 7)->labels,
+              UnorderedElementsAre("OKR:o1/nps", "OKR:o2/nps", "workflow::review"));
+
+  // What the old scoped labels did on the same GitLab: only one survives.
+  ASSERT_TRUE((*stack)->client->AddLabels(kProject, 7, {"OKR::nps", "OKR::ship"}).ok());
+  const std::vector<std::string> labels = (*premium)->GetIssue(kProject, 7)->labels;
+  EXPECT_EQ(std::count_if(labels.begin(), labels.end(),
+                          [](const std::string& l) { return l.rfind("OKR::", 0) == 0; }),
+            1);
 }
 
 TEST_F(GitLabSyncTest, Write_NoteDeletedOrRefUnusable_CreatesANewOne) {
   AddIssue(7);
   absl::StatusOr<std::string> ref = writer_->Write(Item(7), {Served("o1", "nps", 0.5)}, "");
   ASSERT_TRUE(ref.ok()) << ref.status();
-  int64_t note_id = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(*ref, &note_id));
+  ASSERT_THAT(fake_->Notes(kProject, 7), SizeIs(1));
+  const int64_t note_id = fake_->Notes(kProject, 7)[0].id;
   ASSERT_TRUE(fake_->DeleteNote(kProject, 7, note_id).ok());
 
   absl::StatusOr<std::string> recreated = writer_->Write(Item(7), {Served("o1", "nps", 0.6)}, *ref);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -104,6 +105,120 @@ TEST(IssueFromRestJsonTest, ProjectDoneRule_StateOrLabelDecides) {
     EXPECT_EQ(IsDone(*issue, mapping), c.done);
     EXPECT_EQ(IsDone(*issue, {}), std::string(c.state) == "closed");
   }
+}
+
+// ---- credit per label/state and cancelled work -----------------------------------------------
+
+GitLabDoneMapping CreditMapping() {
+  GitLabDoneMapping mapping;
+  GitLabDoneRule rule;
+  rule.credit = {{"workflow::review", 0.5}, {"workflow::doing", 0.25}, {"opened", 0.1}};
+  mapping.by_project["g/p"] = rule;
+  return mapping;
+}
+
+TEST(GitLabCreditTest, LargestShareOfLabelOrState_WithWhatGaveIt) {
+  const struct {
+    const char* state;
+    std::vector<std::string> labels;
+    double credit;
+    const char* status;
+    bool done;
+  } kCases[] = {
+      {"opened", {"workflow::doing", "workflow::review"}, 0.5, "workflow::review", false},
+      {"opened", {"workflow::doing"}, 0.25, "workflow::doing", false},
+      {"opened", {"bug"}, 0.1, "opened", false},               // the state's own share
+      {"opened", {"Workflow::Review"}, 0.1, "opened", false},  // labels match exactly
+      {"closed", {"workflow::review"}, 0, "closed", true},     // done counts whole
+  };
+  for (const auto& c : kCases) {
+    nlohmann::json json = nlohmann::json::parse(kRestIssue);
+    json["state"] = c.state;
+    json["labels"] = c.labels;
+    absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, "g/p", "issue", CreditMapping());
+    ASSERT_TRUE(issue.ok()) << issue.status();
+    EXPECT_DOUBLE_EQ(issue->partial_credit, c.credit) << c.state;
+    EXPECT_EQ(issue->status, c.status);
+    EXPECT_EQ(issue->done, c.done);
+    okr::WorkItem item = ToWorkItem(*issue);
+    EXPECT_DOUBLE_EQ(item.partial_credit, c.credit);
+    EXPECT_EQ(item.status, c.status);
+    EXPECT_FALSE(item.excluded());
+  }
+  // Without a rule: no credit, the state as status.
+  absl::StatusOr<GitLabIssue> plain = IssueFromRestJson(nlohmann::json::parse(kRestIssue), "g/x");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_DOUBLE_EQ(plain->partial_credit, 0);
+  EXPECT_EQ(plain->status, "opened");
+}
+
+TEST(GitLabExclusionTest, ClosedAsDuplicate_RestAndHook) {
+  nlohmann::json json = nlohmann::json::parse(kRestIssue);
+  json["state"] = "closed";
+  json["_links"]["closed_as_duplicate_of"] = "http://gitlab.example.com/api/v4/projects/8/issues/5";
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, "g/p");
+  ASSERT_TRUE(issue.ok());
+  EXPECT_TRUE(issue->closed_as_duplicate);
+  EXPECT_EQ(issue->exclusion, "duplicate");
+  EXPECT_TRUE(issue->done);
+  EXPECT_EQ(ToWorkItem(*issue).exclusion, "duplicate");
+
+  // Reopened: the link may linger, but open work is not a closed duplicate.
+  json["state"] = "opened";
+  issue = IssueFromRestJson(json, "g/p");
+  ASSERT_TRUE(issue.ok());
+  EXPECT_EQ(issue->exclusion, "");
+
+  nlohmann::json hook = {{"object_kind", "issue"},
+                         {"project", {{"id", 8}, {"path_with_namespace", "g/p"}}},
+                         {"object_attributes",
+                          {{"iid", 6},
+                           {"id", 76},
+                           {"state", "closed"},
+                           {"updated_at", "2025-06-04 12:03:07 UTC"},
+                           {"duplicated_to_id", 75},
+                           {"labels", nlohmann::json::array()}}}};
+  absl::StatusOr<GitLabIssue> from_hook = IssueFromHookJson(hook);
+  ASSERT_TRUE(from_hook.ok()) << from_hook.status();
+  EXPECT_EQ(from_hook->exclusion, "duplicate");
+  hook["object_attributes"]["duplicated_to_id"] = nullptr;
+  from_hook = IssueFromHookJson(hook);
+  ASSERT_TRUE(from_hook.ok());
+  EXPECT_EQ(from_hook->exclusion, "");
+  EXPECT_TRUE(from_hook->done);
+}
+
+TEST(GitLabExclusionTest, DefaultLabels_CaseInsensitive_AsSpelt) {
+  for (const auto& [label, state] : std::vector<std::pair<std::string, std::string>>{
+           {"wontfix", "opened"}, {"WontFix", "closed"}, {"Duplicate", "opened"}}) {
+    nlohmann::json json = nlohmann::json::parse(kRestIssue);
+    json["state"] = state;
+    json["labels"] = {"bug", label};
+    absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, "g/x");
+    ASSERT_TRUE(issue.ok());
+    EXPECT_EQ(issue->exclusion, label);
+    EXPECT_EQ(issue->done, state == "closed");
+    EXPECT_TRUE(ToWorkItem(*issue).excluded());
+  }
+}
+
+TEST(GitLabExclusionTest, ExplicitRule_ReplacesDefaults) {
+  GitLabDoneMapping mapping;
+  GitLabDoneRule rule;
+  rule.excluded = GitLabExcludedRule{false, {"obsolete"}};
+  mapping.by_project["g/p"] = rule;
+  nlohmann::json json = nlohmann::json::parse(kRestIssue);
+  json["state"] = "closed";
+  json["labels"] = {"wontfix"};
+  json["_links"]["closed_as_duplicate_of"] = "http://gitlab.example.com/api/v4/projects/8/issues/5";
+  absl::StatusOr<GitLabIssue> issue = IssueFromRestJson(json, "g/p", "issue", mapping);
+  ASSERT_TRUE(issue.ok());
+  EXPECT_EQ(issue->exclusion, "");
+  EXPECT_TRUE(issue->done);
+  json["labels"] = {"Obsolete"};
+  issue = IssueFromRestJson(json, "g/p", "issue", mapping);
+  ASSERT_TRUE(issue.ok());
+  EXPECT_EQ(issue->exclusion, "Obsolete");
 }
 
 TEST(IssueFromRestJsonTest, LabelDetailsObjectsAlsoAccepted) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -184,6 +185,65 @@ TEST_F(FakeJiraServerTest, CreateIssue_InvalidFields_OneErrorCollectionNamingEac
   ASSERT_TRUE(v2);
   EXPECT_EQ(v2->status, 201);
   EXPECT_EQ(fake_->IssuesCreated(), 1);
+}
+
+TEST_F(FakeJiraServerTest, CreateMetaIssueTypes_PerProject_PagedLikeJira) {
+  fake_->SetProjectIssueTypes("OKRS", {"Epic", "Story", "Bug", "Sub-task"});
+  auto get = [&](const std::string& path) -> std::pair<int, nlohmann::json> {
+    httplib::Result result = client_->Get(path, auth_);
+    if (!result) return {0, nullptr};
+    return {result->status, nlohmann::json::parse(result->body, nullptr, false)};
+  };
+  auto [status, page] = get("/rest/api/3/issue/createmeta/OKRS/issuetypes?startAt=1&maxResults=2");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(page["startAt"], 1);
+  EXPECT_EQ(page["maxResults"], 2);
+  EXPECT_EQ(page["total"], 4);
+  ASSERT_THAT(page["issueTypes"], SizeIs(2));
+  EXPECT_EQ(page["issueTypes"][0]["name"], "Story");
+  EXPECT_EQ(page["issueTypes"][0]["id"], "10001");
+  EXPECT_EQ(page["issueTypes"][0]["subtask"], false);
+  EXPECT_EQ(page["issueTypes"][0]["hierarchyLevel"], 0);
+  std::tie(status, page) = get("/rest/api/3/issue/createmeta/OKRS/issuetypes?startAt=3");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(page["issueTypes"][0]["name"], "Sub-task");
+  EXPECT_EQ(page["issueTypes"][0]["subtask"], true);
+  EXPECT_EQ(page["issueTypes"][0]["hierarchyLevel"], -1);
+  // Another project keeps the default types; Data Center's page says `values` and `isLast`.
+  std::tie(status, page) = get("/rest/api/2/issue/createmeta/OKRX/issuetypes");
+  ASSERT_EQ(status, 200);
+  EXPECT_THAT(page["values"], SizeIs(4));
+  EXPECT_EQ(page["values"][2]["name"], "Task");
+  EXPECT_EQ(page["isLast"], true);
+  std::tie(status, page) = get("/rest/api/3/issue/createmeta/OKRS/issuetypes?maxResults=201");
+  EXPECT_EQ(status, 400);
+  EXPECT_THAT(page["errorMessages"][0].get<std::string>(), HasSubstr("'200'"));
+  std::tie(status, page) = get("/rest/api/3/issue/createmeta/NOPE/issuetypes");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kCreateMeta), 5);
+
+  // A create naming a type the project lacks (by name or by another project's id): 400.
+  const std::vector<nlohmann::json> wrong_types = {nlohmann::json::object({{"name", "Task"}}),
+                                                   nlohmann::json::object({{"id", "10002"}})};
+  for (const nlohmann::json& type : wrong_types) {
+    nlohmann::json body = {
+        {"fields", {{"project", {{"key", "OKRS"}}}, {"summary", "s"}, {"issuetype", type}}}};
+    httplib::Result result =
+        client_->Post("/rest/api/3/issue", auth_, body.dump(), "application/json");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 400);
+    const nlohmann::json error = nlohmann::json::parse(result->body);
+    EXPECT_EQ(error["errorMessages"], nlohmann::json::array());
+    EXPECT_EQ(error["errors"]["issuetype"], "Specify a valid issue type");
+  }
+  nlohmann::json story = {
+      {"fields",
+       {{"project", {{"key", "OKRS"}}}, {"summary", "s"}, {"issuetype", {{"id", "10001"}}}}}};
+  httplib::Result created =
+      client_->Post("/rest/api/3/issue", auth_, story.dump(), "application/json");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  EXPECT_EQ(fake_->GetIssue("OKRS-1")->issue_type, "Story");
 }
 
 TEST_F(FakeJiraServerTest, GetProject_KnownFromIssues_UnknownIs404) {

@@ -455,7 +455,7 @@ TEST(JiraClientWireTest, SearchRequest_HasDocumentedBodyAndIsIdempotent) {
   EXPECT_TRUE(requests[0].IsIdempotent());
   EXPECT_EQ(nlohmann::json::parse(requests[0].body),
             nlohmann::json::parse(R"json({"jql":"id in (1,2)","maxResults":100,
-              "fields":["summary","status","updated","customfield_10016"]})json"));
+              "fields":["summary","status","resolution","updated","customfield_10016"]})json"));
   EXPECT_EQ(nlohmann::json::parse(requests[1].body)["nextPageToken"], "CAEaAggD");
   EXPECT_THAT(requests[0].headers, ::testing::Contains(std::pair<std::string, std::string>(
                                        "Content-Type", "application/json")));

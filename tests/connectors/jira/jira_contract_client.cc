@@ -4,8 +4,10 @@
 //
 //   jira_contract_client --base_url=http://127.0.0.1:4010 [--email=E] [--api_token=T]
 //
-// Expects the fake's seed (fake_jira_main --seed=3: OKRX-1..3, ids 10001..10003); creates
-// OKRX-4 through the issue opener (project check, dedupe search, create). Prints one
+// Expects the fake's seed (fake_jira_main --seed=3: OKRX-1..3, ids 10001..10003, and
+// --project_issue_types=OKRS:Epic,Story,Bug,Sub-task); creates OKRX-4 through the issue
+// opener (project check, dedupe search, createmeta issue types, create by type id) and
+// OKRS-1, a project without Task, as a Story. Prints one
 // line per step and exits 1 on the first failure (a Prism violation shows up as a 422 for the
 // request or a 500 for the response, i.e. as a failed step).
 #include <cstdlib>
@@ -132,6 +134,14 @@ int main(int argc, char** argv) {
   absl::StatusOr<RemoteLink> missing = jira.GetRemoteLink("10001", "okr-service:kr=none");
   Check("GET missing remote link is NOT_FOUND",
         missing.status().code() == absl::StatusCode::kNotFound, missing.status().ToString());
+  absl::Status deleted = jira.DeleteRemoteLink("10001", "okr-service:kr=KR-17");
+  Check("DELETE remote link by globalId (204)", deleted.ok(), deleted.ToString());
+  deleted = jira.DeleteRemoteLink("10001", "okr-service:kr=KR-17");
+  Check("DELETE again is NOT_FOUND", deleted.code() == absl::StatusCode::kNotFound,
+        deleted.ToString());
+  missing = jira.GetRemoteLink("10001", "okr-service:kr=KR-17");
+  Check("the deleted remote link is gone", missing.status().code() == absl::StatusCode::kNotFound,
+        missing.status().ToString());
 
   absl::StatusOr<okr::connectors::jira::JiraProject> project = jira.GetProject("OKRX");
   Check("GET project", project.ok() && project->key == "OKRX",
@@ -155,6 +165,29 @@ int main(int argc, char** argv) {
   Check("open again finds the issue by its label",
         again.ok() && opened.ok() && again->external_id == opened->external_id,
         again.ok() ? again->key : again.status().ToString());
+
+  absl::StatusOr<std::vector<okr::connectors::jira::JiraIssueType>> types =
+      jira.ListCreateIssueTypes("OKRX");
+  Check("createmeta issue types of a project",
+        types.ok() && types->size() == 4 && (*types)[2].name == "Task" &&
+            (*types)[2].id == "10002" && !(*types)[2].subtask && (*types)[0].hierarchy_level == 1,
+        types.ok() ? absl::StrCat(types->size(), " types") : types.status().ToString());
+  types = jira.ListCreateIssueTypes("OKRS");
+  Check("createmeta issue types with a subtask type",
+        types.ok() && types->size() == 4 && types->back().subtask &&
+            types->back().hierarchy_level == -1,
+        types.ok() ? absl::StrCat(types->size(), " types") : types.status().ToString());
+  new_issue.project = "OKRS";
+  new_issue.dedupe_label = "okr-rule-4a0d3b";
+  absl::StatusOr<okr::WorkItem> fallback = opener.OpenIssue(new_issue);
+  Check("open in a project without Task (created by a standard type's id)",
+        fallback.ok() && fallback->key == "OKRS-1",
+        fallback.ok() ? fallback->key : fallback.status().ToString());
+  new_issue.issue_type = "Sub-task";
+  new_issue.dedupe_label = "okr-rule-5b1e4c";
+  fallback = opener.OpenIssue(new_issue);
+  Check("a subtask type is never used", fallback.ok() && fallback->key == "OKRS-2",
+        fallback.ok() ? fallback->key : fallback.status().ToString());
 
   okr::connectors::jira::NewJiraIssue bad_type;
   bad_type.project_key = "OKRX";

@@ -509,6 +509,50 @@ TEST_F(JiraSyncIntegrationTest, LostWebhook_HealedByReconcile) {
   EXPECT_DOUBLE_EQ(Progress("epics"), 0.5);
 }
 
+// Cancelled work: the search asks for `resolution` (validated by Prism in the second run);
+// an issue closed as Won't Do by webhook or as Duplicate found by reconciliation leaves
+// numerator and denominator, one closed as Done counts.
+TEST_F(JiraSyncIntegrationTest, CancelledResolutions_LeaveTheKeyResult) {
+  CreateWorkItemsKeyResult("epics");
+  LinkIssues("epics", {Issue(1), Issue(2), Issue(3), Issue(4)});
+  sync::ReconcileReport report = reconciler_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_EQ(Progress("epics"), 0.0);
+
+  FakeJiraIssue wont = Changed(Issue(1), "done", 10);
+  wont.resolution = "Won't Do";
+  EXPECT_EQ(DeliverUpdate(wont, "wh-wont").outcome, "accepted");
+  absl::StatusOr<KeyResult> kr = core_->GetKeyResult(kObjective, "epics");
+  ASSERT_TRUE(kr.ok());
+  EXPECT_EQ(kr->totals.excluded_count, 1);
+  EXPECT_EQ(kr->totals.item_count, 3);
+  EXPECT_DOUBLE_EQ(Progress("epics"), 0.0);
+
+  FakeJiraIssue duplicate = Changed(Issue(2), "done", 11);
+  duplicate.resolution = "Duplicate";
+  fake_->PutIssue(duplicate);                      // no webhook
+  fake_->PutIssue(Changed(Issue(3), "done", 12));  // resolution "Done"
+  report = reconciler_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  kr = core_->GetKeyResult(kObjective, "epics");
+  ASSERT_TRUE(kr.ok());
+  EXPECT_EQ(kr->totals.excluded_count, 2);
+  EXPECT_EQ(kr->totals.item_count, 2);
+  EXPECT_DOUBLE_EQ(Progress("epics"), 0.5);  // OKRX-3 of OKRX-3 and OKRX-4
+  std::optional<WorkItem> stored;
+  ASSERT_TRUE(store_
+                  ->RunReadOnly([&stored](storage::OkrTransaction& tx) -> absl::Status {
+                    absl::StatusOr<std::optional<WorkItem>> item =
+                        tx.GetWorkItem(Tracker::kJira, "OKRX-2");
+                    if (item.ok()) stored = *item;
+                    return item.status();
+                  })
+                  .ok());
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->exclusion, "Duplicate");
+  EXPECT_EQ(stored->status, "Done");
+}
+
 TEST_F(JiraSyncIntegrationTest, DeletionFoundByReconcile_OnlyAfterGet404) {
   CreateWorkItemsKeyResult("epics");
   LinkIssues("epics", {Changed(Issue(1), "done", 1), Issue(2), Issue(3)});
@@ -628,6 +672,60 @@ TEST_F(JiraSyncIntegrationTest, RemoteLink_CreatedOnceThenUpdatedOnEveryProgress
   report = worker_->RunOnce();
   EXPECT_EQ(report.writes, 0);
   EXPECT_EQ(fake_->RemoteLinkWrites("10001"), 2);
+}
+
+TEST_F(JiraSyncIntegrationTest, Unlinks_DeleteTheRemoteLinksOfKeyResultsNoLongerServed) {
+  CreateWorkItemsKeyResult("epics");
+  CreateWorkItemsKeyResult("bugs");
+  CreateObjective("o2");
+  CreateWorkItemsKeyResult("epics", "", "o2");  // same key result id, another objective
+  LinkIssues("epics", {Issue(1), Issue(2)});
+  LinkIssues("bugs", {Issue(1)});
+  WorkItem item;
+  item.tracker = Tracker::kJira;
+  item.key = "OKRX-1";
+  ASSERT_TRUE(core_->LinkWorkItem("o2", "epics", item, "").ok());
+  EXPECT_THAT(worker_->RunOnce().errors, IsEmpty());
+  auto global_ids = [&](const std::string& id) {
+    std::vector<std::string> ids;
+    for (const FakeRemoteLink& link : fake_->RemoteLinks(id)) ids.push_back(link.global_id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  ASSERT_THAT(global_ids("10001"), ElementsAre("okr-service:objectives/o1/keyResults/bugs",
+                                               "okr-service:objectives/o1/keyResults/epics",
+                                               "okr-service:objectives/o2/keyResults/epics"));
+
+  // Unlinking OKRX-1 from o1/epics deletes that one link (DELETE ...?globalId=, 204).
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(core_->UnlinkWorkItemByKey(kObjective, "epics", Tracker::kJira, "OKRX-1").ok());
+  sync::WriteBackReport report = worker_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_THAT(global_ids("10001"), ElementsAre("okr-service:objectives/o1/keyResults/bugs",
+                                               "okr-service:objectives/o2/keyResults/epics"));
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kRemoteLinkDelete), 1);
+  EXPECT_THAT(global_ids("10002"), ElementsAre("okr-service:objectives/o1/keyResults/epics"));
+
+  // Someone removed a link by hand meanwhile: the delete answers 404, which counts as done.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(
+      stack_->client->DeleteRemoteLink("10001", "okr-service:objectives/o1/keyResults/bugs").ok());
+  ASSERT_TRUE(core_->DeleteKeyResult(kObjective, "bugs", "").ok());
+  report = worker_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_THAT(global_ids("10001"), ElementsAre("okr-service:objectives/o2/keyResults/epics"));
+
+  // Deleting objective o2 (with its key result) removes the last link of OKRX-1.
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(core_->DeleteObjective("o2", "", /*force=*/true).ok());
+  report = worker_->RunOnce();
+  EXPECT_THAT(report.errors, IsEmpty());
+  EXPECT_EQ(report.removals, 1);
+  EXPECT_THAT(global_ids("10001"), IsEmpty());
+  EXPECT_THAT(global_ids("10002"), ElementsAre("okr-service:objectives/o1/keyResults/epics"));
+  // Nothing is left queued.
+  EXPECT_EQ(worker_->RunOnce().writes, 0);
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kRemoteLinkDelete), 4);
 }
 
 TEST_F(JiraSyncIntegrationTest, TenProgressChangesWithinOneSecond_AtMostOneWritePerIssue) {

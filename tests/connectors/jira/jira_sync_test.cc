@@ -326,8 +326,10 @@ TEST_F(JiraSyncTest, Write_OneLinkPerServedKeyResult_UpdatedInPlace) {
   absl::StatusOr<std::string> ref =
       writer_->Write(Tracked("OKRX-1", "10001"), {Served(0.25), other}, "");
   ASSERT_TRUE(ref.ok()) << ref.status();
-  EXPECT_EQ(*ref, "");
-  ref = writer_->Write(Tracked("OKRX-1", "10001"), {Served(1.0, true), other}, "");
+  EXPECT_EQ(*ref,
+            "okr-service:objectives/o1/keyResults/epics\n"
+            "okr-service:objectives/o2/keyResults/nps");
+  ref = writer_->Write(Tracked("OKRX-1", "10001"), {Served(1.0, true), other}, *ref);
   ASSERT_TRUE(ref.ok()) << ref.status();
 
   std::vector<FakeRemoteLink> links = fake_->RemoteLinks("10001");
@@ -342,6 +344,67 @@ TEST_F(JiraSyncTest, Write_OneLinkPerServedKeyResult_UpdatedInPlace) {
             "Delight customers at checkout (Checkout) \xE2\x80\x94 100%, achieved");
   EXPECT_EQ(body["object"]["status"]["resolved"], true);
   EXPECT_EQ(fake_->RemoteLinkWrites("10001"), 4);
+}
+
+TEST_F(JiraSyncTest, Write_KeyResultNoLongerServed_ItsLinkDeletedByGlobalId) {
+  fake_->PutIssues({Issue(1)});
+  sync::ServedKeyResult other = Served(0.1);
+  other.key_result = "objectives/o2/keyResults/nps";
+  absl::StatusOr<std::string> ref =
+      writer_->Write(Tracked("OKRX-1", "10001"), {Served(0.25), other}, "");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  ASSERT_EQ(fake_->RemoteLinks("10001").size(), 2u);
+
+  absl::StatusOr<std::string> next = writer_->Write(Tracked("OKRX-1", "10001"), {other}, *ref);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, "okr-service:objectives/o2/keyResults/nps");
+  std::vector<FakeRemoteLink> links = fake_->RemoteLinks("10001");
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links[0].global_id, "okr-service:objectives/o2/keyResults/nps");
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kRemoteLinkDelete), 1);
+
+  // Nothing served: every link of the service goes; "" is the ref to forget.
+  absl::StatusOr<std::string> none = writer_->Write(Tracked("OKRX-1", "10001"), {}, *next);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, "");
+  EXPECT_TRUE(fake_->RemoteLinks("10001").empty());
+
+  // Again from the same ref (a retry after the state could not be stored): the 404 of a
+  // repeated delete counts as deleted.
+  none = writer_->Write(Tracked("OKRX-1", "10001"), {}, *next);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(fake_->RequestCount(FakeJiraEndpoint::kRemoteLinkDelete), 3);
+}
+
+TEST_F(JiraSyncTest, DeleteRemoteLink_EncodesTheGlobalIdAndAnswers404WhenGone) {
+  fake_->PutIssues({Issue(1)});
+  RemoteLink link = ServedRemoteLink(Served(0.5));
+  link.global_id = "system=http://www.mycompany.com/support&id=1";
+  ASSERT_TRUE(stack_->client->UpsertRemoteLink("10001", link).ok());
+  ASSERT_TRUE(stack_->client->DeleteRemoteLink("10001", link.global_id).ok());
+  EXPECT_TRUE(fake_->RemoteLinks("10001").empty());
+  EXPECT_EQ(stack_->client->DeleteRemoteLink("10001", link.global_id).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(stack_->client->DeleteRemoteLink("10009", link.global_id).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(stack_->client->DeleteRemoteLink("10001", "").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(JiraSyncTest, Write_DeleteFails_ErrorSoTheWorkerRetries) {
+  fake_->PutIssues({Issue(1)});
+  sync::ServedKeyResult other = Served(0.1);
+  other.key_result = "objectives/o2/keyResults/nps";
+  absl::StatusOr<std::string> ref =
+      writer_->Write(Tracked("OKRX-1", "10001"), {Served(0.25), other}, "");
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  fake_->FailNextRequests(5, FakeJiraFailure{500});  // every attempt of the retrying client
+  absl::StatusOr<std::string> failed = writer_->Write(Tracked("OKRX-1", "10001"), {other}, *ref);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(fake_->RemoteLinks("10001").size(), 2u);
+  ASSERT_TRUE(writer_->Write(Tracked("OKRX-1", "10001"), {other}, *ref).ok());
+  EXPECT_EQ(fake_->RemoteLinks("10001").size(), 1u);
 }
 
 TEST_F(JiraSyncTest, Write_ByKeyWhenNoExternalId) {

@@ -111,6 +111,149 @@ TEST(MapperTest, CategoryNameIsIgnored_OnlyKeyCounts) {
   EXPECT_FALSE(mapped->done);
 }
 
+// ---- credit per status and cancelled work ---------------------------------------------------
+
+// Issue() in status `name` of `category` with resolution `resolution` (null when empty).
+nlohmann::json IssueIn(const std::string& name, const std::string& category,
+                       const std::string& resolution) {
+  nlohmann::json issue = Issue(category);
+  issue["fields"]["status"]["name"] = name;
+  issue["fields"]["resolution"] =
+      resolution.empty()
+          ? nlohmann::json(nullptr)
+          : nlohmann::json{{"self", "https://acme.atlassian.net/rest/api/3/resolution/1"},
+                           {"id", "10001"},
+                           {"description", ""},
+                           {"name", resolution}};
+  return issue;
+}
+
+JiraFieldConfig CreditConfig() {
+  JiraFieldConfig config{"customfield_10016"};
+  JiraDoneRule rule;
+  rule.credit = {{"In Review", 0.5}, {"In Progress", 0.25}};
+  config.done_by_project["OKRX"] = rule;
+  return config;
+}
+
+TEST(MapperCreditTest, StatusNameGivesItsShare_CaseInsensitive) {
+  absl::StatusOr<JiraIssue> review =
+      IssueFromJson(IssueIn("in review", "indeterminate", ""), CreditConfig());
+  ASSERT_TRUE(review.ok()) << review.status();
+  EXPECT_FALSE(review->done);
+  EXPECT_DOUBLE_EQ(review->partial_credit, 0.5);
+  EXPECT_EQ(review->exclusion, "");
+  okr::WorkItem item = ToWorkItem(*review, "https://acme.atlassian.net");
+  EXPECT_EQ(item.status, "in review");
+  EXPECT_DOUBLE_EQ(item.partial_credit, 0.5);
+  EXPECT_FALSE(item.excluded());
+
+  absl::StatusOr<JiraIssue> todo = IssueFromJson(IssueIn("To Do", "new", ""), CreditConfig());
+  ASSERT_TRUE(todo.ok());
+  EXPECT_DOUBLE_EQ(todo->partial_credit, 0);
+}
+
+TEST(MapperCreditTest, CreditRuleAlone_KeepsDoneByCategory) {
+  absl::StatusOr<JiraIssue> done = IssueFromJson(IssueIn("Done", "done", "Done"), CreditConfig());
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->done);
+  EXPECT_DOUBLE_EQ(done->partial_credit, 0);  // done counts whole; no share kept
+  EXPECT_EQ(done->exclusion, "");
+  EXPECT_EQ(done->resolution_name, "Done");
+}
+
+TEST(MapperCreditTest, NoRule_NoCredit) {
+  absl::StatusOr<JiraIssue> review =
+      IssueFromJson(IssueIn("In Review", "indeterminate", ""), kConfig);
+  ASSERT_TRUE(review.ok());
+  EXPECT_DOUBLE_EQ(review->partial_credit, 0);
+}
+
+struct ExclusionCase {
+  std::string status;
+  std::string category;
+  std::string resolution;
+  std::string exclusion;  // expected
+};
+
+void PrintTo(const ExclusionCase& c, std::ostream* os) {
+  *os << c.status << "/" << c.category << "/" << c.resolution;
+}
+
+class DefaultExclusionTest : public ::testing::TestWithParam<ExclusionCase> {};
+
+TEST_P(DefaultExclusionTest, DefaultResolutionsInDoneCategory_Exclude) {
+  const ExclusionCase& c = GetParam();
+  absl::StatusOr<JiraIssue> issue =
+      IssueFromJson(IssueIn(c.status, c.category, c.resolution), kConfig);
+  ASSERT_TRUE(issue.ok()) << issue.status();
+  EXPECT_EQ(issue->exclusion, c.exclusion);
+  okr::WorkItem item = ToWorkItem(*issue, "https://acme.atlassian.net");
+  EXPECT_EQ(item.exclusion, c.exclusion);
+  if (!c.exclusion.empty()) {
+    EXPECT_TRUE(item.done);  // closed, yet left out
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Resolutions, DefaultExclusionTest,
+    ::testing::Values(ExclusionCase{"Closed", "done", "Won't Do", "Won't Do"},
+                      ExclusionCase{"Closed", "done", "won't do", "won't do"},  // as spelt
+                      ExclusionCase{"Closed", "done", "Duplicate", "Duplicate"},
+                      ExclusionCase{"Closed", "done", "Cannot Reproduce", "Cannot Reproduce"},
+                      ExclusionCase{"Done", "done", "Done", ""},
+                      ExclusionCase{"Done", "done", "Fixed", ""},
+                      ExclusionCase{"Done", "done", "", ""},  // null tells nothing
+                      // Not closed: a stale resolution does not exclude.
+                      ExclusionCase{"In Progress", "indeterminate", "Won't Do", ""}));
+
+TEST(MapperExclusionTest, ExplicitList_ReplacesTheDefaults) {
+  JiraFieldConfig config{"customfield_10016"};
+  JiraDoneRule rule;
+  rule.excluded_resolutions = std::vector<std::string>{"Obsolete"};
+  config.done_by_project["OKRX"] = rule;
+  absl::StatusOr<JiraIssue> obsolete = IssueFromJson(IssueIn("Closed", "done", "obsolete"), config);
+  ASSERT_TRUE(obsolete.ok());
+  EXPECT_EQ(obsolete->exclusion, "obsolete");
+  absl::StatusOr<JiraIssue> wont = IssueFromJson(IssueIn("Closed", "done", "Won't Do"), config);
+  ASSERT_TRUE(wont.ok());
+  EXPECT_EQ(wont->exclusion, "");
+  EXPECT_TRUE(wont->done);
+
+  config.done_by_project["OKRX"].excluded_resolutions = std::vector<std::string>{};
+  absl::StatusOr<JiraIssue> off = IssueFromJson(IssueIn("Closed", "done", "Duplicate"), config);
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->exclusion, "");
+}
+
+TEST(MapperExclusionTest, DoneByRule_OutsideDoneCategory_CanBeExcluded) {
+  JiraFieldConfig config{"customfield_10016"};
+  JiraDoneRule rule;
+  rule.statuses = {"Deployed"};
+  config.done_by_project["OKRX"] = rule;
+  absl::StatusOr<JiraIssue> issue =
+      IssueFromJson(IssueIn("Deployed", "indeterminate", "Won't Do"), config);
+  ASSERT_TRUE(issue.ok());
+  EXPECT_EQ(issue->exclusion, "Won't Do");
+}
+
+TEST(MapperExclusionTest, MalformedOrHugeResolution_TellsNothing) {
+  nlohmann::json issue = IssueIn("Closed", "done", "");
+  for (nlohmann::json resolution :
+       {nlohmann::json("Won't Do"), nlohmann::json(7), nlohmann::json{{"name", 7}},
+        nlohmann::json{{"name", std::string(kMaxJiraNameBytes + 1, 'x')}}}) {
+    issue["fields"]["resolution"] = resolution;
+    absl::StatusOr<JiraIssue> mapped = IssueFromJson(issue, kConfig);
+    ASSERT_TRUE(mapped.ok()) << resolution.dump();
+    EXPECT_EQ(mapped->exclusion, "") << resolution.dump();
+    EXPECT_TRUE(mapped->done);
+  }
+  issue["fields"]["status"]["name"] = std::string(kMaxJiraNameBytes + 1, 's');
+  absl::StatusOr<JiraIssue> mapped = IssueFromJson(issue, kConfig);
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ(mapped->status_name, "");
+}
+
 // ---- Jira time formats ----------------------------------------------------------------------
 
 struct TimeCase {
@@ -280,10 +423,10 @@ TEST(MapperTest, IdentityOnly_NeedsOnlyIdAndKey) {
 }
 
 TEST(MapperTest, MappedFieldIds_IncludeStoryPointsWhenConfigured) {
-  EXPECT_THAT(MappedFieldIds(kConfig),
-              ::testing::ElementsAre("summary", "status", "updated", "customfield_10016"));
+  EXPECT_THAT(MappedFieldIds(kConfig), ::testing::ElementsAre("summary", "status", "resolution",
+                                                              "updated", "customfield_10016"));
   EXPECT_THAT(MappedFieldIds(JiraFieldConfig{}),
-              ::testing::ElementsAre("summary", "status", "updated"));
+              ::testing::ElementsAre("summary", "status", "resolution", "updated"));
 }
 
 }  // namespace

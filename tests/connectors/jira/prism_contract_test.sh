@@ -37,7 +37,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== starting fake Jira"
-"$FAKE_BIN" --port=0 --port_file="$WORK/fake.port" --seed=3 >"$WORK/fake.log" 2>&1 &
+"$FAKE_BIN" --port=0 --port_file="$WORK/fake.port" --seed=3 \
+  --project_issue_types=OKRS:Epic,Story,Bug,Sub-task >"$WORK/fake.log" 2>&1 &
 FAKE_PID=$!
 deadline=$(( $(date +%s) + 20 ))
 until [[ -s "$WORK/fake.port" ]]; do

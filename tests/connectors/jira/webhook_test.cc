@@ -214,6 +214,37 @@ TEST(ParseWebhookTest, Close_FromBuiltEvent) {
   EXPECT_EQ(item.weight, 5.0);
 }
 
+TEST(ParseWebhookTest, ClosedAsWontDo_CarriesResolutionAndExclusion) {
+  FakeJiraIssue cancelled = ClosedIssue();
+  cancelled.status_name = "Closed";
+  cancelled.resolution = "Won't Do";
+  absl::StatusOr<JiraWebhookEvent> event = ParseWebhook(
+      Body(okr::testing::IssueUpdatedEvent(cancelled, TransitionFrom("indeterminate"))), kConfig);
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->status_name, "Closed");
+  EXPECT_EQ(event->resolution_name, "Won't Do");
+  EXPECT_EQ(event->exclusion, "Won't Do");
+  okr::WorkItem item = ToWorkItem(ToJiraIssue(*event), "https://acme.atlassian.net");
+  EXPECT_EQ(item.exclusion, "Won't Do");
+  EXPECT_EQ(item.status, "Closed");
+  EXPECT_TRUE(item.excluded());
+}
+
+TEST(ParseWebhookTest, CreditedStatus_CarriesPartialCredit) {
+  JiraFieldConfig config = kConfig;
+  config.done_by_project["OKRX"].credit = {{"In Review", 0.5}};
+  FakeJiraIssue review = ClosedIssue();
+  review.status_category = "indeterminate";
+  review.status_name = "In Review";
+  absl::StatusOr<JiraWebhookEvent> event =
+      ParseWebhook(Body(okr::testing::IssueUpdatedEvent(review, TransitionFrom("new"))), config);
+  ASSERT_TRUE(event.ok()) << event.status();
+  okr::WorkItem item = ToWorkItem(ToJiraIssue(*event), "https://acme.atlassian.net");
+  EXPECT_FALSE(item.done);
+  EXPECT_DOUBLE_EQ(item.partial_credit, 0.5);
+  EXPECT_EQ(item.status, "In Review");
+}
+
 TEST(ParseWebhookTest, Reopen_IsNotDoneWithStatusChange) {
   FakeJiraIssue reopened = ClosedIssue();
   reopened.status_category = "new";

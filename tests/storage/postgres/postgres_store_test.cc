@@ -1158,7 +1158,7 @@ TEST_F(PostgresStoreTest, Deliveries_DedupeAndPrune) {
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
   int64_t pruned = -1;
   ASSERT_OK(store->RunInTransaction([&](OkrTransaction& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.PruneDeliveries(t0 + absl::Minutes(30));
+    absl::StatusOr<int64_t> n = tx.PruneDeliveries(t0 + absl::Minutes(30), 500);
     if (!n.ok()) return n.status();
     pruned = *n;
     return absl::OkStatus();
@@ -1333,7 +1333,9 @@ TEST(SqlStateTest, MapsToTheMostSpecificCode) {
       {"08006", absl::StatusCode::kUnavailable},
       {"53300", absl::StatusCode::kUnavailable},
       {"55P03", absl::StatusCode::kUnavailable},
-      {"53100", absl::StatusCode::kResourceExhausted},
+      {"53100", absl::StatusCode::kUnavailable},
+      {"58030", absl::StatusCode::kUnavailable},
+      {"53200", absl::StatusCode::kResourceExhausted},
       {"22021", absl::StatusCode::kInvalidArgument},
       {"42P01", absl::StatusCode::kInternal},
       {"XX000", absl::StatusCode::kInternal},

@@ -3,6 +3,7 @@
 // placeholder rewrite, and the cycle cache's epochs.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/storage/postgres/postgres_driver.h"
@@ -18,10 +19,10 @@ using ::testing::Not;
 TEST(EntityTest, SelectListStartsWithSeqAndFollowsTheTable) {
   EXPECT_EQ(Teams().select_list(),
             "seq, id, display_name, parent_id, revision, create_time, update_time, "
-            "tracker_projects");
+            "tracker_projects, tracker_issue_types");
   EXPECT_EQ(WorkItems().select_list(),
             "tracker, item_key, title, url, done, weight, update_time, external_id, "
-            "source_updated");
+            "source_updated, partial_credit, status, exclusion");
 }
 
 TEST(EntityTest, InsertWithoutGuard_BindsEveryColumnInOrder) {
@@ -33,15 +34,22 @@ TEST(EntityTest, InsertWithoutGuard_BindsEveryColumnInOrder) {
 TEST(EntityTest, InsertWithGuard_CastsEveryParameter) {
   EXPECT_EQ(Teams().Insert("CAST(?3 AS TEXT) IS NULL", "ON CONFLICT DO NOTHING"),
             "INSERT INTO teams (id, display_name, parent_id, revision, create_time, update_time, "
-            "tracker_projects) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), "
-            "CAST(?4 AS BIGINT), CAST(?5 AS BIGINT), CAST(?6 AS BIGINT), CAST(?7 AS TEXT) "
-            "WHERE CAST(?3 AS TEXT) IS NULL ON CONFLICT DO NOTHING");
+            "tracker_projects, tracker_issue_types) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), "
+            "CAST(?3 AS TEXT), CAST(?4 AS BIGINT), CAST(?5 AS BIGINT), CAST(?6 AS BIGINT), "
+            "CAST(?7 AS TEXT), CAST(?8 AS TEXT) WHERE CAST(?3 AS TEXT) IS NULL ON CONFLICT DO "
+            "NOTHING");
 }
 
 TEST(EntityTest, Update_SetsAllButTheKey) {
-  EXPECT_EQ(Teams().Update(1, "revision = ?8"),
+  EXPECT_EQ(Teams().Update(1, "revision = " + Teams().Param(1)),
             "UPDATE teams SET display_name = ?2, parent_id = ?3, revision = ?4, create_time = ?5, "
-            "update_time = ?6, tracker_projects = ?7 WHERE id = ?1 AND revision = ?8");
+            "update_time = ?6, tracker_projects = ?7, tracker_issue_types = ?8 WHERE id = ?1 AND "
+            "revision = ?9");
+}
+
+TEST(EntityTest, Param_NumbersArgumentsAfterTheColumns) {
+  EXPECT_EQ(Teams().Param(1), absl::StrCat("?", Teams().size() + 1));
+  EXPECT_EQ(KeyResults().Param(2), absl::StrCat("?", KeyResults().size() + 2));
 }
 
 TEST(EntityTest, NarrowUpdate_MatchesUnchangedColumnsInsteadOfSettingThem) {

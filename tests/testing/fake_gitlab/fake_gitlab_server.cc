@@ -179,6 +179,24 @@ std::vector<std::string> SplitLabels(absl::string_view list) {
   return labels;
 }
 
+// The scope of a scoped label ("a::b" -> "a", "a::b::c" -> "a::b"); "" if unscoped.
+absl::string_view LabelScope(absl::string_view label) {
+  const size_t at = label.rfind("::");
+  return at == absl::string_view::npos || at == 0 ? absl::string_view() : label.substr(0, at);
+}
+
+// Adds `label` like GitLab: once; with `exclusive`, replacing labels of the same scope.
+void AddLabel(std::vector<std::string>& labels, std::string label, bool exclusive) {
+  if (std::find(labels.begin(), labels.end(), label) != labels.end()) return;
+  const absl::string_view scope = LabelScope(label);
+  if (exclusive && !scope.empty()) {
+    labels.erase(std::remove_if(labels.begin(), labels.end(),
+                                [&](const std::string& l) { return LabelScope(l) == scope; }),
+                 labels.end());
+  }
+  labels.push_back(std::move(label));
+}
+
 bool HasLabel(const FakeGitLabIssue& issue, absl::string_view label) {
   return std::find(issue.labels.begin(), issue.labels.end(), label) != issue.labels.end();
 }
@@ -922,11 +940,14 @@ void FakeGitLabServer::EditIssueRequest(const httplib::Request& request, Project
   }
   FakeGitLabIssue edited = issue.data;
   if (std::optional<std::string> labels = fields->String("labels")) {
-    edited.labels = SplitLabels(*labels);
+    edited.labels.clear();
+    for (std::string& label : SplitLabels(*labels)) {
+      AddLabel(edited.labels, std::move(label), options_.scoped_labels_exclusive);
+    }
   }
   if (std::optional<std::string> add = fields->String("add_labels")) {
     for (std::string& label : SplitLabels(*add)) {
-      if (!HasLabel(edited, label)) edited.labels.push_back(std::move(label));
+      AddLabel(edited.labels, std::move(label), options_.scoped_labels_exclusive);
     }
   }
   if (std::optional<std::string> remove = fields->String("remove_labels")) {
@@ -1034,6 +1055,11 @@ nlohmann::json FakeGitLabServer::IssueJson(const Project& project, const Issue& 
   }
   const std::string self =
       absl::StrCat(base_url(), "/api/v4/projects/", project.id, "/issues/", data.iid);
+  nlohmann::json duplicate_of = nullptr;
+  if (data.state == "closed" && project.issues.count(data.duplicate_of_iid) > 0) {
+    duplicate_of = absl::StrCat(base_url(), "/api/v4/projects/", project.id, "/issues/",
+                                data.duplicate_of_iid);
+  }
   return {
       {"id", data.id},
       {"iid", data.iid},
@@ -1073,7 +1099,7 @@ nlohmann::json FakeGitLabServer::IssueJson(const Project& project, const Issue& 
         {"notes", absl::StrCat(self, "/notes")},
         {"award_emoji", absl::StrCat(self, "/award_emoji")},
         {"project", absl::StrCat(base_url(), "/api/v4/projects/", project.id)},
-        {"closed_as_duplicate_of", nullptr}}},
+        {"closed_as_duplicate_of", duplicate_of}}},
       {"references",
        {{"short", absl::StrCat("#", data.iid)},
         {"relative", absl::StrCat("#", data.iid)},
@@ -1142,6 +1168,11 @@ absl::StatusOr<FakeGitLabIssueHook> FakeGitLabServer::BuildIssueHookLocked(
       {"url", absl::StrCat("git@127.0.0.1:", project.path, ".git")},
       {"ssh_url", absl::StrCat("git@127.0.0.1:", project.path, ".git")},
       {"http_url", absl::StrCat(project_url, ".git")}};
+  nlohmann::json duplicated_to_id = nullptr;
+  if (auto target = project.issues.find(data.duplicate_of_iid);
+      data.state == "closed" && target != project.issues.end()) {
+    duplicated_to_id = target->second.data.id;
+  }
   nlohmann::json attributes = {
       {"author_id", 1},
       {"closed_at", time(data.closed_at, utc)},
@@ -1157,7 +1188,7 @@ absl::StatusOr<FakeGitLabIssueHook> FakeGitLabServer::BuildIssueHookLocked(
       {"milestone_id",
        data.milestone.empty() ? nlohmann::json(nullptr) : nlohmann::json(7000 + project.id)},
       {"moved_to_id", nullptr},
-      {"duplicated_to_id", nullptr},
+      {"duplicated_to_id", duplicated_to_id},
       {"project_id", project.id},
       {"relative_position", 0},
       {"state_id", data.state == "closed" ? 2 : 1},

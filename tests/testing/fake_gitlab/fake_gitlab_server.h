@@ -20,7 +20,8 @@
 //        labels (comma list or array; missing project labels are created) -> 201 + issue;
 //        400 {"error":"title is missing"} / {"message":{"title":["can't be blank"]}}
 //   PUT  /projects/:id/issues/:iid         add_labels, remove_labels, labels, state_event
-//        (close|reopen), title, weight; JSON or form body
+//        (close|reopen), title, weight; JSON or form body; scoped labels exclusive on
+//        request (FakeGitLabOptions::scoped_labels_exclusive)
 //   GET  /projects/:id/issues/:iid/notes   paginated like issues
 //   POST /projects/:id/issues/:iid/notes   body -> 201 + note
 //   PUT  /projects/:id/issues/:iid/notes/:note_id   body -> 200; 404 for an unknown note
@@ -98,6 +99,10 @@ struct FakeGitLabIssue {
   absl::Time updated_at = absl::InfinitePast();
   absl::Time closed_at = absl::InfinitePast();
   std::string web_url;  // Empty: <base_url>/<path>/-/issues/<iid>.
+  // Marked a duplicate of this issue (iid, same project; 0: not a duplicate). While closed
+  // and the target exists, REST shows `_links.closed_as_duplicate_of` (the target's API
+  // URL) and hooks `object_attributes.duplicated_to_id` (the target's id); null otherwise.
+  int64_t duplicate_of_iid = 0;
 };
 
 struct FakeGitLabNote {
@@ -160,6 +165,11 @@ struct FakeGitLabOptions {
   // RateLimit-Limit advertised (and counted per minute in RateLimit-Observed/-Remaining;
   // the fake never limits by itself, only through RateLimitNextRequests).
   int rate_limit_per_minute = 2000;
+  // GitLab Premium/Ultimate scoped labels: adding "key::value" (add_labels, labels) drops
+  // the issue's other labels of the same scope ("key" = everything before the last "::"),
+  // and of a `labels` list only the last one of each scope stays. false: GitLab Free, where
+  // "::" is an ordinary character.
+  bool scoped_labels_exclusive = false;
 };
 
 class FakeGitLabServer {

@@ -186,6 +186,44 @@ TEST_F(FakeGitLabServerTest, EditIssue_AddLabelsCreatesLabelAndStateEventCloses)
   EXPECT_EQ(fake_->RequestCount(FakeGitLabEndpoint::kEditIssue), 1);
 }
 
+TEST_F(FakeGitLabServerTest, EditIssue_RemoveLabelsAndScopedLabelsExclusiveOnRequest) {
+  AddIssues(1, {"OKR::a", "team", "workflow::review"});
+  const std::string path = absl::StrCat("/api/v4/projects/", kEncoded, "/issues/1");
+  // GitLab Free (the default): "::" is an ordinary character; remove_labels alone is enough.
+  httplib::Result result =
+      client_->Put(path.c_str(), Auth(), R"({"add_labels":"OKR::b"})", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(nlohmann::json::parse(result->body)["labels"],
+            nlohmann::json({"OKR::a", "OKR::b", "team", "workflow::review"}));
+  result = client_->Put(path.c_str(), Auth(), R"({"remove_labels":"OKR::a,absent"})",
+                        "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(result->body)["labels"],
+            nlohmann::json({"OKR::b", "team", "workflow::review"}));
+
+  // Premium/Ultimate: a scoped label replaces the issue's other label of its scope.
+  FakeGitLabOptions options;
+  options.clock = &clock_;
+  options.scoped_labels_exclusive = true;
+  absl::StatusOr<std::unique_ptr<FakeGitLabServer>> premium = FakeGitLabServer::Start(options);
+  ASSERT_TRUE(premium.ok()) << premium.status();
+  (*premium)->AddProject(kProject);
+  FakeGitLabIssue issue;
+  issue.labels = {"OKR::a", "team", "workflow::review"};
+  ASSERT_TRUE((*premium)->AddIssue(kProject, issue).ok());
+  httplib::Client client((*premium)->base_url());
+  result = client.Put(path.c_str(), Auth(), R"({"add_labels":"OKR::b,OKR::c,OKR:o1/nps,a::b::c"})",
+                      "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(result->body)["labels"],
+            nlohmann::json({"OKR::c", "OKR:o1/nps", "a::b::c", "team", "workflow::review"}));
+  result = client.Put(path.c_str(), Auth(), R"({"labels":"x::1,x::2,plain"})", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(nlohmann::json::parse(result->body)["labels"], nlohmann::json({"plain", "x::2"}));
+}
+
 TEST_F(FakeGitLabServerTest, Notes_CreateThenUpdateAndUnknownNoteIs404) {
   AddIssues(1);
   const std::string notes = absl::StrCat("/api/v4/projects/", kEncoded, "/issues/1/notes");

@@ -3,20 +3,26 @@
 //
 //   fake_jira_main [--port=0] [--port_file=PATH] [--seed=3] [--email=E] [--api_token=T]
 //                  [--story_points_field=customfield_10016]
+//                  [--project_issue_types=KEY:Type,Type,...]...
 //
-// Seeds issues OKRX-1..N (ids 10001..), prints "fake_jira listening on <port>", writes the
-// port to --port_file (atomically, via rename) and serves until SIGINT or SIGTERM.
+// Seeds issues OKRX-1..N (ids 10001..) and, per --project_issue_types (repeatable), a
+// project with its own issue types (e.g. OKRS:Epic,Story,Bug,Sub-task), prints "fake_jira listening
+// on <port>", writes the port to --port_file (atomically, via rename) and serves until SIGINT or
+// SIGTERM.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 
 namespace {
@@ -31,7 +37,8 @@ bool FlagValue(const std::string& arg, const char* name, std::string* value) {
 int Usage(const std::string& bad) {
   std::cerr << "fake_jira_main: bad argument '" << bad
             << "'\nusage: fake_jira_main [--port=N] [--port_file=PATH] [--seed=N] [--email=E] "
-               "[--api_token=T] [--story_points_field=F]\n";
+               "[--api_token=T] [--story_points_field=F] "
+               "[--project_issue_types=KEY:Type,Type,...]\n";
   return 2;
 }
 
@@ -41,6 +48,7 @@ int main(int argc, char** argv) {
   okr::testing::FakeJiraOptions options;
   std::string port_file;
   int seed = 3;
+  std::vector<std::pair<std::string, std::vector<std::string>>> project_issue_types;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     std::string value;
@@ -58,6 +66,10 @@ int main(int argc, char** argv) {
       options.api_token = value;
     } else if (FlagValue(arg, "story_points_field", &value)) {
       options.story_points_field = value;
+    } else if (FlagValue(arg, "project_issue_types", &value)) {
+      std::vector<std::string> parts = absl::StrSplit(value, absl::MaxSplits(':', 1));
+      if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return Usage(arg);
+      project_issue_types.emplace_back(parts[0], absl::StrSplit(parts[1], ','));
     } else {
       return Usage(arg);
     }
@@ -77,6 +89,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*fake)->PutIssues(okr::testing::MakeFakeIssues(seed));
+  for (auto& [key, types] : project_issue_types) {
+    (*fake)->SetProjectIssueTypes(key, std::move(types));
+  }
 
   if (!port_file.empty()) {
     const std::string tmp = port_file + ".tmp";

@@ -30,6 +30,7 @@ constexpr int kMaxResultsDefault = 50;
 constexpr int kMaxResultsCap = 100;
 constexpr int kMaxResultsIdsOnlyCap = 5000;
 constexpr int kDataCenterMaxResultsCap = 1000;
+constexpr int kCreateMetaMaxResultsCap = 200;
 
 std::string Dump(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -59,20 +60,35 @@ void ReplyFailure(httplib::Response& res, const FakeJiraFailure& failure) {
              {failure.status == 429 ? "Rate limit exceeded." : "Internal server error."});
 }
 
-// The issue type object Jira renders (fixed ids for the usual names).
-nlohmann::json IssueTypeJson(absl::string_view name, absl::string_view api_url) {
-  static constexpr std::pair<const char*, const char*> kTypes[] = {
-      {"Epic", "10000"}, {"Story", "10001"}, {"Task", "10002"}, {"Bug", "10003"}};
-  std::string id = "10100";
+bool IsSubtaskType(absl::string_view name) { return name == "Sub-task" || name == "Subtask"; }
+
+// The issue type's id: fixed for the usual names, else derived from the name (stable and
+// distinct for the few names a test uses).
+std::string IssueTypeId(absl::string_view name) {
+  static constexpr std::pair<const char*, const char*> kTypes[] = {{"Epic", "10000"},
+                                                                   {"Story", "10001"},
+                                                                   {"Task", "10002"},
+                                                                   {"Bug", "10003"},
+                                                                   {"Sub-task", "10004"}};
   for (const auto& [type_name, type_id] : kTypes) {
-    if (name == type_name) id = type_id;
+    if (name == type_name) return type_id;
   }
+  uint32_t hash = 2166136261u;  // FNV-1a
+  for (char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  return absl::StrCat(10100 + hash % 89900);
+}
+
+// The issue type object Jira renders.
+nlohmann::json IssueTypeJson(absl::string_view name, absl::string_view api_url) {
+  const std::string id = IssueTypeId(name);
   return {{"self", absl::StrCat(api_url, "/issuetype/", id)},
           {"id", id},
           {"description", absl::StrCat(name, " issue type.")},
           {"name", std::string(name)},
-          {"subtask", false},
-          {"hierarchyLevel", name == "Epic" ? 1 : 0}};
+          {"subtask", IsSubtaskType(name)},
+          {"hierarchyLevel", name == "Epic"        ? 1
+                             : IsSubtaskType(name) ? -1
+                                                   : 0}};
 }
 
 // Parses a request body as a JSON object; answers 400 and returns nullopt otherwise.
@@ -445,7 +461,14 @@ nlohmann::json FakeIssueFieldsJson(const FakeJiraIssue& issue, absl::string_view
       {"issuetype", IssueTypeJson(issue.issue_type, api_url)},
       {"labels", issue.labels},
   };
-  if (issue.status_category == "done") {
+  if (issue.status_category == "done" && !issue.resolution.empty() && issue.resolution != "Done") {
+    // A site's other resolutions ("Won't Do", "Duplicate", ...): ids from 10001 on.
+    fields["resolution"] = {{"self", absl::StrCat(api_url, "/resolution/10001")},
+                            {"id", "10001"},
+                            {"description", ""},
+                            {"name", issue.resolution}};
+    fields["resolutiondate"] = FormatJiraTime(issue.updated);
+  } else if (issue.status_category == "done") {
     fields["resolution"] = {{"self", absl::StrCat(api_url, "/resolution/10000")},
                             {"id", "10000"},
                             {"description", "Work has been completed on this issue."},
@@ -533,6 +556,13 @@ std::string FakeJiraServer::AddProject(absl::string_view key, absl::string_view 
   return AddProjectLocked(key, name).id;
 }
 
+void FakeJiraServer::SetProjectIssueTypes(absl::string_view key,
+                                          std::vector<std::string> issue_types) {
+  absl::MutexLock lock(&mu_);
+  AddProjectLocked(key, "");
+  projects_[absl::AsciiStrToUpper(key)].issue_types = std::move(issue_types);
+}
+
 void FakeJiraServer::PutIssue(FakeJiraIssue issue) {
   absl::MutexLock lock(&mu_);
   AddProjectLocked(ProjectOf(issue.key), "");
@@ -618,6 +648,7 @@ void FakeJiraServer::Reset() {
   id_by_key_.clear();
   links_by_issue_id_.clear();
   link_writes_by_issue_id_.clear();
+  denied_link_writes_by_issue_id_.clear();
   next_link_id_ = 10000;
   failures_left_ = 0;
   failure_ = FakeJiraFailure{};
@@ -636,6 +667,19 @@ void FakeJiraServer::SetResponseDelay(absl::Duration delay) {
 int64_t FakeJiraServer::RequestCount(FakeJiraEndpoint endpoint) const {
   absl::MutexLock lock(&mu_);
   return request_counts_[static_cast<int>(endpoint)];
+}
+
+void FakeJiraServer::DenyRemoteLinkWrites(absl::string_view id_or_key) {
+  absl::MutexLock lock(&mu_);
+  const std::string id = ResolveLocked(id_or_key);
+  denied_link_writes_by_issue_id_.emplace(id.empty() ? std::string(id_or_key) : id, 0);
+}
+
+int64_t FakeJiraServer::DeniedRemoteLinkWrites(absl::string_view id_or_key) const {
+  absl::MutexLock lock(&mu_);
+  const std::string id = ResolveLocked(id_or_key);
+  auto it = denied_link_writes_by_issue_id_.find(id.empty() ? std::string(id_or_key) : id);
+  return it == denied_link_writes_by_issue_id_.end() ? 0 : it->second;
 }
 
 int64_t FakeJiraServer::RemoteLinkWrites(absl::string_view issue_id) const {
@@ -705,6 +749,12 @@ void FakeJiraServer::RegisterRoutes() {
                  HandleReadRemoteLink(req, res);
                }
              });
+  server.Delete(R"(/rest/api/([23])/issue/([^/]+)/remotelink)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (Admit(FakeJiraEndpoint::kRemoteLinkDelete, req, res)) {
+                    HandleDeleteRemoteLink(req, res);
+                  }
+                });
   server.Post(R"(/rest/api/([23])/issue/([^/]+)/remotelink)",
               [this](const httplib::Request& req, httplib::Response& res) {
                 if (Admit(FakeJiraEndpoint::kRemoteLinkWrite, req, res)) {
@@ -714,6 +764,12 @@ void FakeJiraServer::RegisterRoutes() {
   server.Get(R"(/rest/api/([23])/project/([^/]+))",
              [this](const httplib::Request& req, httplib::Response& res) {
                if (Admit(FakeJiraEndpoint::kGetProject, req, res)) HandleGetProject(req, res);
+             });
+  server.Get(R"(/rest/api/([23])/issue/createmeta/([^/]+)/issuetypes)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               if (Admit(FakeJiraEndpoint::kCreateMeta, req, res)) {
+                 HandleCreateMetaIssueTypes(req, res);
+               }
              });
   server.Post(R"(/rest/api/([23])/issue)",
               [this](const httplib::Request& req, httplib::Response& res) {
@@ -907,6 +963,12 @@ void FakeJiraServer::HandleWriteRemoteLink(const httplib::Request& req, httplib:
     ReplyError(res, 404, {kIssueNotFound});
     return;
   }
+  if (auto denied = denied_link_writes_by_issue_id_.find(id);
+      denied != denied_link_writes_by_issue_id_.end()) {
+    ++denied->second;
+    ReplyError(res, 403, {"You do not have permission to link issues in this project."});
+    return;
+  }
   std::vector<FakeRemoteLink>& links = links_by_issue_id_[id];
   auto existing = global_id.empty()
                       ? links.end()
@@ -928,6 +990,30 @@ void FakeJiraServer::HandleWriteRemoteLink(const httplib::Request& req, httplib:
             {{"id", link_id},
              {"self", absl::StrCat(base_url(), "/rest/api/", api_version, "/issue/", id,
                                    "/remotelink/", link_id)}});
+}
+
+void FakeJiraServer::HandleDeleteRemoteLink(const httplib::Request& req, httplib::Response& res) {
+  const std::string id_or_key = req.matches[2];
+  if (!req.has_param("globalId") || req.get_param_value("globalId").empty()) {
+    ReplyError(res, 400, {"The global ID of the remote issue link must be provided."});
+    return;
+  }
+  const std::string global_id = req.get_param_value("globalId");  // decoded by httplib
+  absl::MutexLock lock(&mu_);
+  const std::string id = ResolveLocked(id_or_key);
+  if (id.empty()) {
+    ReplyError(res, 404, {kIssueNotFound});
+    return;
+  }
+  std::vector<FakeRemoteLink>& links = links_by_issue_id_[id];
+  auto link = std::find_if(links.begin(), links.end(),
+                           [&](const FakeRemoteLink& l) { return l.global_id == global_id; });
+  if (link == links.end()) {
+    ReplyError(res, 404, {"No remote link with the given globalId exists on this issue."});
+    return;
+  }
+  links.erase(link);
+  res.status = 204;  // No body.
 }
 
 void FakeJiraServer::HandleReadRemoteLink(const httplib::Request& req, httplib::Response& res) {
@@ -993,6 +1079,54 @@ void FakeJiraServer::HandleGetProject(const httplib::Request& req, httplib::Resp
        {"properties", nlohmann::json::object()}});
 }
 
+void FakeJiraServer::HandleCreateMetaIssueTypes(const httplib::Request& req,
+                                                httplib::Response& res) {
+  const std::string api_version = req.matches[1];
+  const std::string id_or_key = req.matches[2];
+  int64_t start_at = 0;
+  int64_t max_results = kMaxResultsDefault;
+  if (req.has_param("startAt") &&
+      (!absl::SimpleAtoi(req.get_param_value("startAt"), &start_at) || start_at < 0)) {
+    ReplyError(res, 400, {"Parameter 'startAt' must be a non-negative integer."});
+    return;
+  }
+  if (req.has_param("maxResults")) {
+    if (!absl::SimpleAtoi(req.get_param_value("maxResults"), &max_results) || max_results < 0) {
+      ReplyError(res, 400, {"Parameter 'maxResults' must be a non-negative integer."});
+      return;
+    }
+    if (max_results > kCreateMetaMaxResultsCap) {
+      ReplyError(res, 400,
+                 {absl::StrCat("Parameter 'maxResults' must not exceed the limit '",
+                               kCreateMetaMaxResultsCap, "'")});
+      return;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  const FakeJiraProject* project = FindProjectLocked(id_or_key);
+  if (project == nullptr) {
+    ReplyError(res, 400, {absl::StrCat("No project could be found with key '", id_or_key, "'.")});
+    return;
+  }
+  const std::vector<std::string>& types =
+      project->issue_types.empty() ? options_.issue_types : project->issue_types;
+  const std::string api_url = absl::StrCat(base_url(), "/rest/api/", api_version);
+  const int64_t total = static_cast<int64_t>(types.size());
+  nlohmann::json page = nlohmann::json::array();
+  for (int64_t i = start_at; i < total && i < start_at + max_results; ++i) {
+    page.push_back(IssueTypeJson(types[static_cast<size_t>(i)], api_url));
+  }
+  nlohmann::json body = {{"startAt", start_at}, {"maxResults", max_results}, {"total", total}};
+  if (api_version == "3") {
+    body["issueTypes"] = std::move(page);
+  } else {
+    // Data Center's shape (8.4+): `values` and `isLast`.
+    body["isLast"] = start_at + max_results >= total;
+    body["values"] = std::move(page);
+  }
+  ReplyJson(res, 200, body);
+}
+
 void FakeJiraServer::HandleCreateIssue(const httplib::Request& req, httplib::Response& res) {
   const std::string api_version = req.matches[1];
   if (std::optional<FakeJiraFailure> failure = TakeCreateFailure(/*after_create=*/false)) {
@@ -1036,22 +1170,9 @@ void FakeJiraServer::HandleCreateIssue(const httplib::Request& req, httplib::Res
   }
   issue.summary = summary;
   const nlohmann::json type_ref = fields.value("issuetype", nlohmann::json::object());
-  if (!type_ref.is_object() ||
-      (member(type_ref, "name").empty() && member(type_ref, "id").empty())) {
-    errors["issuetype"] = "Specify an issue type";
-  } else {
-    const std::string name = member(type_ref, "name");
-    const std::string id = member(type_ref, "id");
-    bool found = false;
-    for (const std::string& type : options_.issue_types) {
-      if (name.empty() ? IssueTypeJson(type, "")["id"] == id : type == name) {
-        issue.issue_type = type;
-        found = true;
-        break;
-      }
-    }
-    if (!found) errors["issuetype"] = "Specify a valid issue type";
-  }
+  const bool type_given = type_ref.is_object() &&
+                          (!member(type_ref, "name").empty() || !member(type_ref, "id").empty());
+  if (!type_given) errors["issuetype"] = "Specify an issue type";
   if (auto it = fields.find("labels"); it != fields.end()) {
     if (!it->is_array()) {
       errors["labels"] = "Operation value must be an array of labels";
@@ -1094,8 +1215,26 @@ void FakeJiraServer::HandleCreateIssue(const httplib::Request& req, httplib::Res
     }
     if (project == nullptr) {
       errors["project"] = "Specify a valid project ID or key";
+      // No project, no issue type scheme that could hold the type.
+      if (type_given) errors["issuetype"] = "Specify a valid issue type";
     } else {
       project_key = project->key;
+      if (type_given) {
+        // Only the project's own issue types (by name or id), as Jira checks the project's
+        // issue type scheme.
+        const std::string name = member(type_ref, "name");
+        const std::string id = member(type_ref, "id");
+        bool found = false;
+        for (const std::string& type :
+             project->issue_types.empty() ? options_.issue_types : project->issue_types) {
+          if (name.empty() ? IssueTypeId(type) == id : type == name) {
+            issue.issue_type = type;
+            found = true;
+            break;
+          }
+        }
+        if (!found) errors["issuetype"] = "Specify a valid issue type";
+      }
     }
     if (!errors.empty()) {
       ReplyError(res, 400, {}, std::move(errors));

@@ -9,9 +9,18 @@
 //   GET  /rest/api/{2,3}/issue/{idOrKey}  404 with Jira's error body when missing
 //   POST /rest/api/{2,3}/issue/{idOrKey}/remotelink   upsert by globalId (201 / 200)
 //   GET  /rest/api/{2,3}/issue/{idOrKey}/remotelink[?globalId=]
+//   DELETE /rest/api/{2,3}/issue/{idOrKey}/remotelink?globalId=   204 (no body); 400
+//                                         without globalId; 404 for an unknown issue or
+//                                         link (so a repeated delete answers 404)
 //   GET  /rest/api/{2,3}/project/{idOrKey}           404 when the project is unknown
+//   GET  /rest/api/{2,3}/issue/createmeta/{projectIdOrKey}/issuetypes   the project's issue
+//                                         types, startAt / maxResults (default 50, over 200
+//                                         -> 400); v3 {issueTypes, startAt, maxResults,
+//                                         total}, v2 (Data Center) {values, ..., isLast};
+//                                         an unknown project -> 400
 //   POST /rest/api/{2,3}/issue            create: fields project {key|id}, summary,
-//                                         issuetype {name|id}, labels, description (an ADF
+//                                         issuetype {name|id} (one of the project's
+//                                         types), labels, description (an ADF
 //                                         doc on v3, a string on v2); 201 {id, key, self};
 //                                         every invalid field named in one 400
 //                                         {"errorMessages":[],"errors":{field: message}}
@@ -27,9 +36,10 @@
 //
 // Every request needs `Authorization: Basic base64(email:api_token)` (401 otherwise).
 // Failure modes: FailNextRequests (e.g. 429 + Retry-After: 1, or 500), FailNextCreates
-// (before or after the issue is created: a lost response) and a fixed delay before every
-// response. Counters record requests per endpoint, issues created and remote-link writes
-// per issue.
+// (before or after the issue is created: a lost response), DenyRemoteLinkWrites (403 on one
+// issue's remote-link writes, as for an account without the Link Issues permission there)
+// and a fixed delay before every response. Counters record requests per endpoint, issues created
+// and remote-link writes per issue.
 //
 // Usage:
 //   absl::StatusOr<std::unique_ptr<FakeJiraServer>> jira = FakeJiraServer::Start();
@@ -77,6 +87,9 @@ struct FakeJiraIssue {
   std::optional<double> story_points;
   std::vector<std::string> labels;
   std::string issue_type = "Story";  // One of FakeJiraOptions::issue_types.
+  // fields.resolution's name while the status category is "done" ("Won't Do",
+  // "Duplicate", ...); empty there: "Done". Other categories have resolution null.
+  std::string resolution;
   // As the create request sent it (an ADF doc or a string; null if none). Not rendered.
   nlohmann::json description;
   absl::Time created = absl::FromUnixMillis(1748772000000);  // 2025-06-01T10:00:00Z
@@ -113,7 +126,8 @@ struct FakeJiraOptions {
   std::string story_points_field = "customfield_10016";
   // Port to bind on 127.0.0.1; 0 picks a free one.
   int port = 0;
-  // Issue type names that creates accept.
+  // Issue type names of every project without its own list (SetProjectIssueTypes). "Epic"
+  // has hierarchyLevel 1, "Sub-task"/"Subtask" are subtasks (level -1), others level 0.
   std::vector<std::string> issue_types = {"Epic", "Story", "Task", "Bug"};
 };
 
@@ -122,18 +136,22 @@ struct FakeJiraProject {
   std::string id;  // Numeric, e.g. "10000".
   std::string key;
   std::string name;
+  // The issue types creates accept, as createmeta lists them; empty: the options' list.
+  std::vector<std::string> issue_types;
 };
 
 enum class FakeJiraEndpoint {
-  kSearchJql,        // POST /rest/api/3/search/jql
-  kSearchV2,         // POST /rest/api/2/search
-  kGetIssue,         // GET  /rest/api/{2,3}/issue/{idOrKey}
-  kRemoteLinkWrite,  // POST .../remotelink
-  kRemoteLinkRead,   // GET  .../remotelink
-  kGetProject,       // GET  /rest/api/{2,3}/project/{idOrKey}
-  kCreateIssue,      // POST /rest/api/{2,3}/issue
+  kSearchJql,         // POST /rest/api/3/search/jql
+  kSearchV2,          // POST /rest/api/2/search
+  kGetIssue,          // GET  /rest/api/{2,3}/issue/{idOrKey}
+  kRemoteLinkWrite,   // POST .../remotelink
+  kRemoteLinkRead,    // GET  .../remotelink
+  kGetProject,        // GET  /rest/api/{2,3}/project/{idOrKey}
+  kCreateIssue,       // POST /rest/api/{2,3}/issue
+  kCreateMeta,        // GET  /rest/api/{2,3}/issue/createmeta/{projectIdOrKey}/issuetypes
+  kRemoteLinkDelete,  // DELETE .../remotelink?globalId=
 };
-inline constexpr int kFakeJiraEndpointCount = 7;
+inline constexpr int kFakeJiraEndpointCount = 9;
 
 // What FailNextRequests answers instead of serving.
 struct FakeJiraFailure {
@@ -165,6 +183,8 @@ class FakeJiraServer {
 
   // Adds a project (idempotent by key, case-insensitive); returns its id.
   std::string AddProject(absl::string_view key, absl::string_view name = "");
+  // Gives the project (added if needed) its own issue types, in createmeta order.
+  void SetProjectIssueTypes(absl::string_view key, std::vector<std::string> issue_types);
   // Inserts or replaces (by id) an issue; adds its project if needed.
   void PutIssue(FakeJiraIssue issue);
   void PutIssues(const std::vector<FakeJiraIssue>& issues);
@@ -180,6 +200,11 @@ class FakeJiraServer {
   // The next `count` create-issue requests (after the auth check) get `failure`: instead of
   // creating, or, with `after_create`, after the issue was created (the response is lost).
   void FailNextCreates(int count, FakeJiraFailure failure = {}, bool after_create = false);
+  // From now on, remote-link writes (POST) on this issue (by id or key) answer 403 with
+  // Jira's permission error body, and are counted by DeniedRemoteLinkWrites.
+  void DenyRemoteLinkWrites(absl::string_view id_or_key);
+  // Remote-link writes answered 403 by DenyRemoteLinkWrites on the issue (by id or key).
+  int64_t DeniedRemoteLinkWrites(absl::string_view id_or_key) const;
   // Wait this long before answering each request (zero by default).
   void SetResponseDelay(absl::Duration delay);
 
@@ -214,8 +239,10 @@ class FakeJiraServer {
   void HandleGetIssue(const httplib::Request& req, httplib::Response& res);
   void HandleWriteRemoteLink(const httplib::Request& req, httplib::Response& res);
   void HandleReadRemoteLink(const httplib::Request& req, httplib::Response& res);
+  void HandleDeleteRemoteLink(const httplib::Request& req, httplib::Response& res);
   void HandleGetProject(const httplib::Request& req, httplib::Response& res);
   void HandleCreateIssue(const httplib::Request& req, httplib::Response& res);
+  void HandleCreateMetaIssueTypes(const httplib::Request& req, httplib::Response& res);
   // The injected create failure to answer with now, if any (`after_create`: the phase).
   std::optional<FakeJiraFailure> TakeCreateFailure(bool after_create);
 
@@ -243,6 +270,8 @@ class FakeJiraServer {
   absl::flat_hash_map<std::string, std::vector<FakeRemoteLink>> links_by_issue_id_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> link_writes_by_issue_id_ ABSL_GUARDED_BY(mu_);
+  // Issue ids whose remote-link writes answer 403, with the writes so answered.
+  absl::flat_hash_map<std::string, int64_t> denied_link_writes_by_issue_id_ ABSL_GUARDED_BY(mu_);
   int64_t next_link_id_ ABSL_GUARDED_BY(mu_) = 10000;
   // Projects by upper-cased key.
   std::map<std::string, FakeJiraProject> projects_ ABSL_GUARDED_BY(mu_);
