@@ -50,7 +50,7 @@ bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30),
   return condition();
 }
 
-std::string FailingKey(int i) { return absl::StrCat("DENY-", i); }
+std::string FailingKey(int i) { return absl::StrCat("DENY-", i + 1); }
 
 void CreateKeyResult(v1::OkrService::Stub& stub, const std::string& objective,
                      const std::string& id) {

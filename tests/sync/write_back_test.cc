@@ -418,8 +418,8 @@ TEST_F(WriteBackTest, HealthyKeyResultBehind150FailingOnes_WrittenWithinTwoRuns)
   // healthy one; the worker reads 100 queue entries a run.
   for (int i = 0; i < 150; ++i) {
     KeyResult("o1", absl::StrCat("f", i));
-    Link("o1", absl::StrCat("f", i), absl::StrCat("FAIL-", i));
-    writer_.fail_key[absl::StrCat("FAIL-", i)] = absl::PermissionDeniedError("403");
+    Link("o1", absl::StrCat("f", i), absl::StrCat("FAIL-", i + 1));
+    writer_.fail_key[absl::StrCat("FAIL-", i + 1)] = absl::PermissionDeniedError("403");
   }
   clock_.Advance(absl::Seconds(1));
   KeyResult("o2", "h");  // queued after the failing ones
@@ -444,8 +444,8 @@ TEST_F(WriteBackTest, HealthyKeyResultBehind150FailingOnes_WrittenWithinTwoRuns)
 
 TEST_F(WriteBackTest, HealthyItemOfAKeyResultWith150FailingItems_WrittenInTheFirstRun) {
   for (int i = 0; i < 150; ++i) {
-    Link("o1", "a", absl::StrCat("FAIL-", i));
-    writer_.fail_key[absl::StrCat("FAIL-", i)] = absl::PermissionDeniedError("403");
+    Link("o1", "a", absl::StrCat("FAIL-", i + 1));
+    writer_.fail_key[absl::StrCat("FAIL-", i + 1)] = absl::PermissionDeniedError("403");
   }
   Link("o1", "a", "OKR-1");
   worker_->RunOnce();

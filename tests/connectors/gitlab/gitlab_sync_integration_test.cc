@@ -820,6 +820,7 @@ TEST_F(GitLabSyncIntegrationTest, Unlinks_RemoveLabelsAndTheNoteSaysSoOnceNothin
   fake_->FailNextRequests(5, 500);  // every attempt of the retrying client
   EXPECT_THAT(worker_->RunOnce().errors, Not(IsEmpty()));
   EXPECT_THAT(Labels(1), Contains("OKR:o1/bugs"));
+  clock_.Advance(absl::Seconds(5));  // past the item's backoff after the failure
   sync::WriteBackReport report = worker_->RunOnce();
   EXPECT_THAT(report.errors, IsEmpty());
   EXPECT_THAT(Labels(1), UnorderedElementsAre("OKR:o2/epics", "bug"));
