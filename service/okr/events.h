@@ -34,19 +34,19 @@ absl::string_view EventTypeName(EventType type);
 // Why something changed: the root cause of the transaction that produced the event.
 enum class CauseKind {
   kUnspecified = 0,
-  kCheckIn = 1,           // ref: the check-in's resource name
-  kWorkItemClosed = 2,    // ref: "JIRA OKRX-1" / "GITLAB acme/app#3"
-  kWorkItemReopened = 3,  // ref: as above
-  kWorkItemAdded = 4,     // ref: as above (linked, or matched a scope)
-  kWorkItemRemoved = 5,   // ref: as above (unlinked, deleted, left a scope)
-  kWorkItemChanged = 6,   // ref: as above (weight or title changed)
-  kChildObjective = 7,    // ref: the child objective that moved (set on roll-up)
-  kEdit = 8,              // ref: the edited resource (key result / objective update)
-  kLifecycle = 9,         // ref: the objective (propose/agree/reopen/close/carry over)
-  kScopeSync = 10,        // ref: the key result whose tracker scope was reconciled
-  kRule = 11,             // ref: the rule's resource name
-  kAlignmentCheck = 12,   // ref: the cycle checked
-  kTimePassed = 13,       // ref: the cycle whose expected progress moved with time
+  kCheckIn = 1,            // ref: the check-in's resource name
+  kWorkItemClosed = 2,     // ref: "JIRA OKRX-1" / "GITLAB acme/app#3"
+  kWorkItemReopened = 3,   // ref: as above
+  kWorkItemAdded = 4,      // ref: as above (linked, or matched a scope)
+  kWorkItemRemoved = 5,    // ref: as above (unlinked, deleted, left a scope)
+  kWorkItemChanged = 6,    // ref: as above (weight or title changed)
+  kChildObjective = 7,     // ref: the child objective that moved (set on roll-up)
+  kEdit = 8,               // ref: the edited resource (key result / objective update)
+  kLifecycle = 9,          // ref: the objective (propose/agree/reopen/close/carry over)
+  kScopeSync = 10,         // ref: the key result whose tracker scope was reconciled
+  kRule = 11,              // ref: the rule's resource name
+  kAlignmentCheck = 12,    // ref: the cycle checked
+  kTimePassed = 13,        // ref: the cycle whose expected progress moved with time
   kWorkItemExcluded = 14,  // ref: as for work items; detail: e.g. "closed as Won't Do"
 };
 absl::string_view CauseKindName(CauseKind kind);

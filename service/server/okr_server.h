@@ -30,7 +30,7 @@ class OkrGrpcService;
 namespace core {
 class OkrCore;
 class TokensCore;
-}
+}  // namespace core
 namespace http {
 class HttpServer;
 }

@@ -1940,7 +1940,8 @@ TEST_P(StoreConformanceTest, ItemWriteBackQueue_DeferredEntryNotDueUntilItsTimeO
   };
   std::vector<OkrTransaction::ItemWriteBackEntry> entries = PendingItems(store());
   ASSERT_EQ(entries.size(), 2u);
-  ASSERT_OK(Write(store(), [&](OkrTransaction& tx) { return tx.DeferItemWriteBack(entries[0], later); }));
+  ASSERT_OK(
+      Write(store(), [&](OkrTransaction& tx) { return tx.DeferItemWriteBack(entries[0], later); }));
   EXPECT_THAT(due(kT1), ElementsAre("OKR-2"));
   EXPECT_THAT(due(later), ElementsAre("OKR-2", "OKR-1"));
   ASSERT_OK(Write(store(), [](OkrTransaction& tx) {
