@@ -269,15 +269,20 @@ TEST(UnlinkProcessTest, GitLab_LabelsCoexistAndAreRemoved_NoteSaysWhenNothingIsS
   constexpr int kFaults = 12;
   (*fake)->FailNextRequests(kFaults, 500);
   ASSERT_TRUE(DeleteKeyResult(*stub, "objectives/o1/keyResults/nps").ok());
-  ASSERT_TRUE(Eventually([&] { return labels(1) == std::vector<std::string>{"bug"}; }))
-      << server.Log();
+  // The labels and the note are two requests: wait for both.
+  ASSERT_TRUE(Eventually([&] {
+    return labels(1) == std::vector<std::string>{"bug"} && note(1) == kNoLongerServed;
+  })) << server.Log()
+      << absl::StrJoin(labels(1), ",") << "\n"
+      << note(1);
   EXPECT_GE((*fake)->RequestCount(FakeGitLabEndpoint::kEditIssue), edits + kFaults + 1);
-  EXPECT_EQ(note(1), kNoLongerServed);  // edited in place, not a second note
+  EXPECT_EQ((*fake)->Notes(kProject, 1).size(), 1u);  // edited in place, not a second note
 
   // Objective o1 deleted (with key result bugs): issue 2's label goes, its note says so.
   ASSERT_TRUE(DeleteObjective(*stub, "objectives/o1").ok());
-  ASSERT_TRUE(Eventually([&] { return note(2) == kNoLongerServed; })) << server.Log();
-  EXPECT_THAT(labels(2), ElementsAre("bug"));
+  ASSERT_TRUE(Eventually([&] {
+    return note(2) == kNoLongerServed && labels(2) == std::vector<std::string>{"bug"};
+  })) << server.Log();
   EXPECT_EQ((*fake)->NoteCreates(kProject, 1), 1);
   EXPECT_EQ((*fake)->NoteCreates(kProject, 2), 1);
 }
