@@ -18,11 +18,15 @@
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
+using ::okr::testing::Eventually;
 
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::FakeJiraServer;
@@ -31,23 +35,6 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 constexpr char kSecret[] = "jira-hook-secret";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
 
 TEST(JiraConnectorProcessTest, WebhookMovesProgressAndTheIssueShowsItsKeyResult) {
   auto fake = FakeJiraServer::Start();

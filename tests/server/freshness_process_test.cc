@@ -25,11 +25,15 @@
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
+using ::okr::testing::Eventually;
 
 using ::okr::testing::FakeGitLabIssue;
 using ::okr::testing::FakeGitLabServer;
@@ -45,22 +49,6 @@ constexpr char kName[] = "objectives/o1/keyResults/epics";
 // Short enough for the test, long enough that a healthy site never ages into staleness
 // (two intervals) between two rounds.
 constexpr char kInterval[] = "OKR_RECONCILE_INTERVAL=3s";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(40)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  return condition();
-}
 
 // Team, cycle around now, objective o1, work-items key result "epics" linking `key` in
 // `tracker`, and a metric key result "nps".

@@ -16,11 +16,14 @@
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
 
 using ::okr::testing::FakeGitLabIssue;
 using ::okr::testing::FakeGitLabServer;
@@ -32,12 +35,6 @@ using ::testing::HasSubstr;
 constexpr char kJiraSecret[] = "jira-hook-secret";
 constexpr char kGitLabToken[] = "gitlab-hook-token";
 constexpr char kKeyResult[] = "objectives/o1/keyResults/epics";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
 
 void CreateKeyResultLinking(v1::OkrService::Stub& stub, v1::Tracker tracker,
                             const std::string& key) {

@@ -18,34 +18,21 @@
 #include "gtest/gtest.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
 
+using ::okr::testing::Ctx;
+using ::okr::testing::Eventually;
+
 using ::okr::testing::FakeJiraEndpoint;
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::FakeJiraServer;
 using ::okr::testing::ServerProcess;
 using ::testing::HasSubstr;
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
 
 class IssueTypeProcessTest : public ::testing::Test {
  protected:

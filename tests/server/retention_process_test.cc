@@ -27,11 +27,15 @@
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
 #include "tests/testing/fake_jira/webhook_sender.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
+using ::okr::testing::Eventually;
 
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::FakeJiraServer;
@@ -39,23 +43,6 @@ using ::okr::testing::ServerProcess;
 using ::testing::HasSubstr;
 
 constexpr char kSecret[] = "jira-hook-secret";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  return condition();
-}
 
 // The value of one counter series in a /metrics text (-1 if absent).
 double Series(const std::string& metrics, const std::string& series) {

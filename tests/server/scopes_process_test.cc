@@ -18,11 +18,14 @@
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
 
 using ::okr::testing::FakeGitLabIssue;
 using ::okr::testing::FakeGitLabServer;
@@ -35,12 +38,6 @@ using ::testing::UnorderedElementsAre;
 
 constexpr char kLatency[] = "objectives/o1/keyResults/latency";
 constexpr char kEpics[] = "objectives/o1/keyResults/epics";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
 
 using Stub = v1::OkrService::Stub;
 

@@ -19,12 +19,17 @@
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_gitlab/fake_gitlab_server.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
 
+using ::okr::testing::Connect;
+using ::okr::testing::DeleteKeyResult;
+using ::okr::testing::DeleteObjective;
+using ::okr::testing::Eventually;
 using ::okr::testing::FakeGitLabEndpoint;
 using ::okr::testing::FakeGitLabIssue;
 using ::okr::testing::FakeGitLabNote;
@@ -33,7 +38,9 @@ using ::okr::testing::FakeJiraFailure;
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::FakeJiraServer;
 using ::okr::testing::FakeRemoteLink;
+using ::okr::testing::Link;
 using ::okr::testing::ServerProcess;
+using ::okr::testing::Unlink;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -43,101 +50,13 @@ using ::testing::UnorderedElementsAre;
 constexpr char kNoLongerServed[] =
     "<!-- okr-service -->\n**OKR:** this issue no longer serves a key result of okr-service.\n";
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
-
 // Team "t", cycle "now", objectives o1 (key results "nps", "bugs") and o2 (key result
 // "nps"), all work-items key results.
 void CreateObjectives(v1::OkrService::Stub& stub) {
-  v1::CreateTeamRequest team;
-  team.set_team_id("t");
-  team.mutable_team()->set_display_name("Checkout");
-  v1::Team t;
-  ASSERT_TRUE(stub.CreateTeam(Ctx().get(), team, &t).ok());
-  v1::CreateCycleRequest cycle;
-  cycle.set_cycle_id("now");
-  cycle.mutable_cycle()->set_display_name("Now");
-  cycle.mutable_cycle()->mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) -
-                                                           86400);
-  cycle.mutable_cycle()->mutable_end_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
-                                                         86400 * 89);
-  v1::Cycle c;
-  ASSERT_TRUE(stub.CreateCycle(Ctx().get(), cycle, &c).ok());
-  for (const char* id : {"o1", "o2"}) {
-    v1::CreateObjectiveRequest obj;
-    obj.set_objective_id(id);
-    obj.mutable_objective()->set_title(absl::StrCat("Objective ", id));
-    obj.mutable_objective()->set_team("teams/t");
-    obj.mutable_objective()->set_cycle("cycles/now");
-    v1::Objective o;
-    ASSERT_TRUE(stub.CreateObjective(Ctx().get(), obj, &o).ok());
-  }
-  for (const auto& [objective, id] : std::vector<std::pair<std::string, std::string>>{
-           {"o1", "nps"}, {"o1", "bugs"}, {"o2", "nps"}}) {
-    v1::CreateKeyResultRequest kr;
-    kr.set_parent("objectives/" + objective);
-    kr.set_key_result_id(id);
-    kr.mutable_key_result()->set_title(absl::StrCat("Key result ", objective, "/", id));
-    kr.mutable_key_result()->mutable_work_items();
-    v1::KeyResult k;
-    ASSERT_TRUE(stub.CreateKeyResult(Ctx().get(), kr, &k).ok());
-  }
-}
-
-grpc::Status Link(v1::OkrService::Stub& stub, const std::string& key_result, v1::Tracker tracker,
-                  const std::string& key) {
-  v1::LinkWorkItemRequest link;
-  link.set_parent(key_result);
-  link.mutable_work_item()->set_tracker(tracker);
-  link.mutable_work_item()->set_key(key);
-  v1::WorkItemLink l;
-  return stub.LinkWorkItem(Ctx().get(), link, &l);
-}
-
-grpc::Status Unlink(v1::OkrService::Stub& stub, const std::string& key_result, v1::Tracker tracker,
-                    const std::string& key) {
-  v1::UnlinkWorkItemRequest unlink;
-  unlink.set_parent(key_result);
-  unlink.set_tracker(tracker);
-  unlink.set_key(key);
-  google::protobuf::Empty empty;
-  return stub.UnlinkWorkItem(Ctx().get(), unlink, &empty);
-}
-
-grpc::Status DeleteKeyResult(v1::OkrService::Stub& stub, const std::string& name) {
-  v1::DeleteKeyResultRequest del;
-  del.set_name(name);
-  google::protobuf::Empty empty;
-  return stub.DeleteKeyResult(Ctx().get(), del, &empty);
-}
-
-grpc::Status DeleteObjective(v1::OkrService::Stub& stub, const std::string& name) {
-  v1::DeleteObjectiveRequest del;
-  del.set_name(name);
-  del.set_force(true);
-  google::protobuf::Empty empty;
-  return stub.DeleteObjective(Ctx().get(), del, &empty);
-}
-
-std::unique_ptr<v1::OkrService::Stub> Connect(ServerProcess& server) {
-  const int grpc_port = server.WaitForGrpcPort();
-  EXPECT_GT(grpc_port, 0) << server.Log();
-  return v1::OkrService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                                     grpc::InsecureChannelCredentials()));
+  testing::CreateTeamAndCycle(stub, "t");
+  testing::CreateWorkItemsKeyResult(stub, "t", "o1", "nps");
+  testing::CreateWorkItemsKeyResult(stub, "t", "o1", "bugs");
+  testing::CreateWorkItemsKeyResult(stub, "t", "o2", "nps");
 }
 
 TEST(UnlinkProcessTest, Jira_RemoteLinksOfKeyResultsNoLongerServedAreDeleted) {

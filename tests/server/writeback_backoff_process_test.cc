@@ -19,11 +19,15 @@
 #include "httplib.h"
 #include "okr/v1/okr_service.grpc.pb.h"
 #include "tests/testing/fake_jira/fake_jira_server.h"
+#include "tests/testing/okr_api.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
 namespace okr {
 namespace {
+
+using ::okr::testing::Ctx;
+using ::okr::testing::Eventually;
 
 using ::okr::testing::FakeJiraIssue;
 using ::okr::testing::FakeJiraServer;
@@ -32,23 +36,6 @@ using ::testing::HasSubstr;
 
 constexpr int kFailing = 150;
 constexpr char kLogLine[] = "write-back failing permanently tracker=jira key=";
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(30),
-                absl::Duration poll = absl::Milliseconds(100)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(poll);
-  }
-  return condition();
-}
 
 std::string FailingKey(int i) { return absl::StrCat("DENY-", i + 1); }
 
