@@ -134,6 +134,50 @@ void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
       static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
 }
 
+namespace {
+
+// The string field of Team called `name` (a tracker table team field); nullptr for no name
+// or one the message lacks.
+const google::protobuf::FieldDescriptor* TeamField(const char* name) {
+  if (name == nullptr) return nullptr;
+  const google::protobuf::FieldDescriptor* f = v1::Team::descriptor()->FindFieldByName(name);
+  if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      f->is_repeated()) {
+    return nullptr;
+  }
+  return f;
+}
+
+// Per tracker, the Team fields of its project and issue type with the Team map they fill.
+struct TeamTrackerField {
+  Tracker tracker;
+  const google::protobuf::FieldDescriptor* field;
+  std::map<Tracker, std::string> Team::*member;
+};
+
+std::vector<TeamTrackerField> TeamTrackerFields() {
+  std::vector<TeamTrackerField> out;
+  for (const TrackerTraits& t : AllTrackers()) {
+    if (const auto* f = TeamField(t.team_project_field))
+      out.push_back({t.tracker, f, &Team::projects});
+    if (const auto* f = TeamField(t.team_issue_type_field)) {
+      out.push_back({t.tracker, f, &Team::issue_types});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> TeamTrackerPaths(const v1::Team& in, bool all) {
+  const google::protobuf::Reflection* r = in.GetReflection();
+  std::vector<std::string> paths;
+  for (const TeamTrackerField& f : TeamTrackerFields()) {
+    if (all || !r->GetString(in, f.field).empty()) paths.push_back(f.field->name());
+  }
+  return paths;
+}
+
 void ToProto(const Team& team, v1::Team* out) {
   out->set_name(names::Team(team.id));
   out->set_display_name(team.display_name);
@@ -141,10 +185,11 @@ void ToProto(const Team& team, v1::Team* out) {
   out->set_etag(core::FormatEtag(team.meta.revision));
   ToProtoTime(team.meta.create_time, out->mutable_create_time());
   ToProtoTime(team.meta.update_time, out->mutable_update_time());
-  out->set_jira_project_key(TeamProject(team, Tracker::kJira));
-  out->set_gitlab_project(TeamProject(team, Tracker::kGitLab));
-  if (auto type = team.issue_types.find(Tracker::kJira); type != team.issue_types.end()) {
-    out->set_jira_issue_type(type->second);
+  const google::protobuf::Reflection* r = out->GetReflection();
+  for (const TeamTrackerField& f : TeamTrackerFields()) {
+    const std::map<Tracker, std::string>& values = team.*f.member;
+    if (auto it = values.find(f.tracker); it != values.end())
+      r->SetString(out, f.field, it->second);
   }
 }
 
@@ -281,9 +326,11 @@ absl::StatusOr<Team> FromProto(const v1::Team& in, const std::string& team_id) {
   team.id = team_id;
   team.display_name = in.display_name();
   OKR_ASSIGN_OR_RETURN(team.parent_id, OptionalName(in.parent(), "team.parent", names::ParseTeam));
-  if (!in.jira_project_key().empty()) team.projects[Tracker::kJira] = in.jira_project_key();
-  if (!in.gitlab_project().empty()) team.projects[Tracker::kGitLab] = in.gitlab_project();
-  if (!in.jira_issue_type().empty()) team.issue_types[Tracker::kJira] = in.jira_issue_type();
+  const google::protobuf::Reflection* r = in.GetReflection();
+  for (const TeamTrackerField& f : TeamTrackerFields()) {
+    std::string value = r->GetString(in, f.field);
+    if (!value.empty()) (team.*f.member)[f.tracker] = std::move(value);
+  }
   return team;
 }
 

@@ -82,6 +82,11 @@ std::map<Tracker, TrackerScope> ScopesFromProto(const v1::WorkItemsKeyResult& in
 // (not empty), or every one when `all`.
 std::vector<std::string> ScopePaths(const v1::WorkItemsKeyResult& in, bool all);
 
+// Update mask paths of a team's tracker fields (jira_project_key, jira_issue_type,
+// gitlab_project, ...: the tracker table's team_*_field): the ones set in `in`, or every one
+// when `all`.
+std::vector<std::string> TeamTrackerPaths(const v1::Team& in, bool all);
+
 // Update masks: the paths of `mask`, or when it is empty, the given default paths.
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask,
                                    std::vector<std::string> defaults);

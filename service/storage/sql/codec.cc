@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "service/okr/status_macros.h"
+#include "service/okr/trackers.h"
 #include "service/storage/event_codec.h"
 #include "service/storage/tracker_fields_codec.h"
 
@@ -274,15 +275,7 @@ std::string KeyResultLabel(absl::string_view objective_id, absl::string_view id)
   return absl::StrCat("key result ", Quote(id), " of objective ", Quote(objective_id));
 }
 
-absl::string_view TrackerName(Tracker tracker) {
-  switch (tracker) {
-    case Tracker::kJira:
-      return "Jira";
-    case Tracker::kGitLab:
-      return "GitLab";
-  }
-  return "unknown tracker";
-}
+absl::string_view TrackerName(Tracker tracker) { return TrackerDisplayName(tracker); }
 
 std::string WorkItemLabel(Tracker tracker, absl::string_view key) {
   return absl::StrCat(TrackerName(tracker), " work item ", Quote(key));
@@ -291,7 +284,7 @@ std::string WorkItemLabel(Tracker tracker, absl::string_view key) {
 // --- Input checks ------------------------------------------------------------------------
 
 absl::Status CheckTracker(Tracker tracker) {
-  if (!InRange(tracker, Tracker::kJira, Tracker::kGitLab)) {
+  if (FindTracker(tracker) == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid tracker value ", static_cast<int>(tracker)));
   }
@@ -476,9 +469,9 @@ const Entity<WorkItem>& WorkItems() {
   using W = WorkItem;
   static const Entity<W>* const kWorkItems = new Entity<W>(
       "work_items",
-      {EnumCol<&W::tracker>("tracker", Tracker::kJira, Tracker::kGitLab), Col<&W::key>("item_key"),
-       Col<&W::title>("title"), Col<&W::url>("url"), Col<&W::done>("done"),
-       Col<&W::weight>("weight"), Col<&W::update_time>("update_time"),
+      {EnumCol<&W::tracker>("tracker", AllTrackers().front().tracker, AllTrackers().back().tracker),
+       Col<&W::key>("item_key"), Col<&W::title>("title"), Col<&W::url>("url"),
+       Col<&W::done>("done"), Col<&W::weight>("weight"), Col<&W::update_time>("update_time"),
        NullableCol<&W::external_id>("external_id"), Col<&W::source_updated>("source_updated"),
        Col<&W::partial_credit>("partial_credit"), Col<&W::status>("status"),
        Col<&W::exclusion>("exclusion")},
