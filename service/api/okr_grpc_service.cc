@@ -101,9 +101,7 @@ std::vector<std::string> DefaultTeamPaths(const v1::Team& t) {
   std::vector<std::string> paths;
   if (!t.display_name().empty()) paths.push_back("display_name");
   if (!t.parent().empty()) paths.push_back("parent");
-  if (!t.jira_project_key().empty()) paths.push_back("jira_project_key");
-  if (!t.gitlab_project().empty()) paths.push_back("gitlab_project");
-  if (!t.jira_issue_type().empty()) paths.push_back("jira_issue_type");
+  for (std::string& path : TeamTrackerPaths(t, false)) paths.push_back(std::move(path));
   return paths;
 }
 
@@ -385,9 +383,10 @@ grpc::ServerUnaryReactor* OkrGrpcService::UpdateTeam(grpc::CallbackServerContext
     const v1::Team& in = req->team();
     OKR_ASSIGN_OR_RETURN(std::string id, names::ParseTeam(in.name(), "team.name"));
     OKR_ASSIGN_OR_RETURN(Team patch, FromProto(in, id));
-    std::vector<std::string> paths = ExpandWildcard(
-        MaskPaths(req->update_mask(), DefaultTeamPaths(in)),
-        {"display_name", "parent", "jira_project_key", "gitlab_project", "jira_issue_type"});
+    std::vector<std::string> all = {"display_name", "parent"};
+    for (std::string& path : TeamTrackerPaths(in, true)) all.push_back(std::move(path));
+    std::vector<std::string> paths =
+        ExpandWildcard(MaskPaths(req->update_mask(), DefaultTeamPaths(in)), all);
     OKR_ASSIGN_OR_RETURN(Team updated, core_.UpdateTeam(patch, paths, in.etag()));
     ToProto(updated, resp);
     return absl::OkStatus();
@@ -928,7 +927,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::SyncKeyResult(grpc::CallbackServerCont
         OKR_RETURN_IF_ERROR(core_.GetKeyResult(n.objective_id, n.key_result_id).status());
         if (!key_result_sync_) {
           return absl::FailedPreconditionError(
-              "no tracker connector is configured (set OKR_JIRA_URL or OKR_GITLAB_URL)");
+              "no tracker connector is configured (set OKR_JIRA_URL, OKR_GITLAB_URL or "
+              "OKR_GITHUB_TOKEN)");
         }
         OKR_RETURN_IF_ERROR(key_result_sync_(n.objective_id, n.key_result_id));
         OKR_ASSIGN_OR_RETURN(KeyResult kr, core_.GetKeyResult(n.objective_id, n.key_result_id));

@@ -43,14 +43,35 @@ bool IsGitLabPath(absl::string_view path) {
 
 bool IsGitLabProject(absl::string_view path) { return path.size() <= 255 && IsGitLabPath(path); }
 
-// group/project#7
-bool IsGitLabKey(absl::string_view key) {
+// <project>#<positive number>, the project checked by `is_project`.
+bool IsNumberedInProject(absl::string_view key, bool (*is_project)(absl::string_view)) {
   size_t hash = key.rfind('#');
   if (hash == absl::string_view::npos || hash == 0 || hash + 1 >= key.size()) return false;
-  if (!IsGitLabPath(key.substr(0, hash))) return false;
+  if (!is_project(key.substr(0, hash))) return false;
   uint64_t n;
   return absl::SimpleAtoi(key.substr(hash + 1), &n) && n > 0 && absl::ascii_isdigit(key[hash + 1]);
 }
+
+// group/project#7
+bool IsGitLabKey(absl::string_view key) { return IsNumberedInProject(key, IsGitLabPath); }
+
+// owner/repo: exactly one '/', each part 1-100 of letters, digits, '-', '_', '.'.
+bool IsGitHubRepo(absl::string_view repo) {
+  const size_t slash = repo.find('/');
+  if (slash == absl::string_view::npos || repo.find('/', slash + 1) != absl::string_view::npos) {
+    return false;
+  }
+  for (absl::string_view part : {repo.substr(0, slash), repo.substr(slash + 1)}) {
+    if (part.empty() || part.size() > 100 || part == "." || part == "..") return false;
+    for (char c : part) {
+      if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+    }
+  }
+  return true;
+}
+
+// owner/repo#123
+bool IsGitHubKey(absl::string_view key) { return IsNumberedInProject(key, IsGitHubRepo); }
 
 constexpr TrackerTraits kTrackers[] = {
     {Tracker::kJira, "jira", "Jira", "JIRA", "jira_project_key", IsJiraKey,
@@ -61,6 +82,10 @@ constexpr TrackerTraits kTrackers[] = {
      "a GitLab issue reference like group/project#7", IsGitLabProject,
      "a GitLab project path like group/project", nullptr, nullptr, "gitlab_project",
      "gitlab_labels", "gitlab_milestone"},
+    {Tracker::kGitHub, "github", "GitHub", "GITHUB", "github_repo", IsGitHubKey,
+     "a GitHub issue reference like owner/repo#123", IsGitHubRepo,
+     "a GitHub repository like owner/repo", nullptr, nullptr, "github_repo", "github_labels",
+     nullptr},
 };
 
 }  // namespace

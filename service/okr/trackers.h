@@ -21,7 +21,7 @@
 namespace okr {
 
 // The values are the API's (okr.v1.Tracker) and are stored; never renumber.
-enum class Tracker { kJira = 1, kGitLab = 2 };
+enum class Tracker { kJira = 1, kGitLab = 2, kGitHub = 3 };
 
 struct TrackerTraits {
   Tracker tracker;

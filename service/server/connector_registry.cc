@@ -1,5 +1,6 @@
 #include "service/server/connector_registry.h"
 
+#include "connectors/github/github_connector.h"
 #include "connectors/gitlab/gitlab_connector.h"
 #include "connectors/jira/jira_connector.h"
 
@@ -32,6 +33,8 @@ const std::vector<ConnectorRegistration>& ConnectorRegistry() {
             &connectors::jira::MakeJiraConnector),
       Entry(Tracker::kGitLab, connectors::gitlab::GitLabConfigSection(),
             &connectors::gitlab::MakeGitLabConnector),
+      Entry(Tracker::kGitHub, connectors::github::GitHubConfigSection(),
+            &connectors::github::MakeGitHubConnector),
   };
   return *registry;
 }

@@ -222,10 +222,10 @@ def main():
             team_roundtrip("payments",
                            {"display_name": "Payments", "parent": "teams/company",
                             "jira_project_key": "PAY", "gitlab_project": "acme/payments",
-                            "jira_issue_type": "Bug"},
+                            "jira_issue_type": "Bug", "github_repo": "acme/payments"},
                            {"display_name": "Payments EU", "parent": "teams/group",
                             "jira_project_key": "PAYEU", "gitlab_project": "acme/payments-eu",
-                            "jira_issue_type": "Story"})
+                            "jira_issue_type": "Story", "github_repo": "acme-eu/payments.eu"})
 
             # ---- Cycles
             c.CreateCycle(pb.CreateCycleRequest(cycle_id="q1", cycle=pb.Cycle(
@@ -323,6 +323,12 @@ def main():
                  "work_items.gitlab_labels": ["nps", "q4"], "work_items.gitlab_milestone": "2026.4"},
                 {"title": "NPS issues (sub)", "weight": 2.0, "work_items.gitlab_project": "acme/sub/checkout",
                  "work_items.gitlab_labels": ["nps-2"], "work_items.gitlab_milestone": "2027.1"})
+            key_result_roundtrip(
+                "github",
+                {"title": "Onboarding issues", "weight": 1.5, "work_items.github_repo": "acme/app",
+                 "work_items.github_labels": ["onboarding", "q4"]},
+                {"title": "Onboarding issues (web)", "weight": 2.5,
+                 "work_items.github_repo": "acme/web", "work_items.github_labels": ["onboarding-web"]})
 
             # ---- Check-ins (append-only)
             create = {"value": 30.0, "confidence": 0.7, "note": "Wallets", "author": "someone else"}
@@ -453,7 +459,7 @@ def main():
                 parent="objectives/-", filter='team = "teams/group" AND cycle = "cycles/q1"',
                 order_by="progress desc"))
             names = sorted(k.name for k in listed.key_results)
-            want = sorted(f"objectives/o1/keyResults/{k}" for k in ("metric", "milestone", "jira", "gitlab"))
+            want = sorted(f"objectives/o1/keyResults/{k}" for k in ("metric", "milestone", "jira", "gitlab", "github"))
             checks.check("ListKeyResults filter/order_by/objectives/- are honoured", names == want, names)
             progress = [k.progress for k in listed.key_results]
             checks.check("ListKeyResults order_by progress desc", progress == sorted(progress, reverse=True),

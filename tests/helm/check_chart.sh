@@ -3,7 +3,8 @@
 #
 #   bash tests/helm/check_chart.sh helm/okr-service
 #
-# 1. Chart.yaml, values.yaml and ci/*.yaml parse as YAML (PyYAML), values.schema.json as JSON.
+# 1. Chart.yaml, values.yaml and ci/*.yaml parse as YAML (PyYAML), values.schema.json as JSON;
+#    values.yaml keeps the documented GitHub defaults.
 # 2. values.yaml, and each ci/*.yaml merged over it, validate against values.schema.json
 #    with ajv-cli (draft-07); a few known-bad values must be rejected.
 # 3. Every .Values path a template references exists in values.yaml, every value is used
@@ -96,6 +97,20 @@ c = yaml.safe_load(open(sys.argv[1]))
 want = {"apiVersion": "v2", "name": "okr-service", "version": "0.1.0", "appVersion": "0.1.0"}
 bad = {k: c.get(k) for k, v in want.items() if c.get(k) != v}
 sys.exit("unexpected Chart.yaml fields: %r" % bad if bad else 0)' "$CHART/Chart.yaml"
+check "values.yaml: GitHub defaults (off, https://api.github.com, OKR, weight:, /webhooks/github)" \
+  "$PY" -c '
+import sys, yaml
+v = yaml.safe_load(open(sys.argv[1]))
+want = {"enabled": False, "url": "https://api.github.com", "labelPrefix": "OKR",
+        "weightLabelPrefix": "weight:", "token": "", "webhookSecret": ""}
+bad = {k: v["github"].get(k) for k in want if v["github"].get(k) != want[k]}
+keys = {k: v["secretKeys"].get(k) for k in ("githubToken", "githubWebhookSecret")}
+if keys != {"githubToken": "github-token", "githubWebhookSecret": "github-webhook-secret"}:
+    bad["secretKeys"] = keys
+paths = [p["path"] for p in v["ingress"]["paths"]]
+if "/webhooks/github" not in paths:
+    bad["ingress.paths"] = paths
+sys.exit("unexpected github defaults: %r" % bad if bad else 0)' "$CHART/values.yaml"
 check "ci/ has sqlite-values.yaml and postgres-values.yaml" \
   test -f "$CHART/ci/sqlite-values.yaml" -a -f "$CHART/ci/postgres-values.yaml"
 
@@ -159,6 +174,15 @@ if [[ "$ajv_ready" == 1 ]]; then
     'retention: {events: forever}|/retention/events must match pattern'
     'retention: {webhookDedupe: 0d}|/retention/webhookDedupe must match pattern'
     'limits: {rules: -1}|/limits/rules must be >= 0'
+    'github: {enabled: "true"}|/github/enabled must be boolean'
+    'github: {url: api.github.com}|/github/url must match pattern'
+    'github: {weightLabelPrefix: ""}|/github/weightLabelPrefix must NOT have fewer than 1 characters'
+    'github: {apiToken: s3cret}|must NOT have additional properties'
+    'secretKeys: {githubToken: "github token"}|/secretKeys/githubToken must match pattern'
+    'config: {connectorsFile: {github_instances: [{name: ghes, token: s3cret}]}}|must NOT have additional properties'
+    'config: {connectorsFile: {github_instances: [{name: GHES}]}}|/config/connectorsFile/github_instances/0/name must match pattern'
+    'config: {connectorsFile: {github_instances: [{name: ghes, repos: acme/web}]}}|/config/connectorsFile/github_instances/0/repos must be array'
+    'config: {connectorsFile: {github_instances: [{name: default, done: {acme/web: {excluded: {state_reasons: [wontfix]}}}}]}}|must be equal to one of the allowed values'
   )
   for i in "${!bad_values[@]}"; do
     bad="${bad_values[$i]%%|*}"
@@ -237,6 +261,7 @@ storage: {backend: postgres}
 replicaCount: 2
 externalDatabase: {host: db.example.internal, port: 6432, password: s3cret-pw}
 gitlab: {enabled: true, url: https://gitlab.example.com, token: glpat-xyz}
+github: {enabled: false, token: ghp-stored-only-when-enabled}
 podDisruptionBudget: {minAvailable: 1}
 auth: {adminToken: pg-admin-token-0123456789}
 EOF
@@ -287,11 +312,40 @@ config:
         token_env: OKR_GITLAB_INTERNAL_TOKEN
         webhook_token_env: OKR_GITLAB_INTERNAL_WEBHOOK_TOKEN
         projects: [platform]
+    github_instances:
+      - name: default
+        done: {acme/web: {labels: [deployed], credit: {in-review: 0.5},
+                          excluded: {state_reasons: [not_planned, duplicate], labels: [wontfix]}}}
+      - name: ghes
+        url: https://github.acme.example/api/v3
+        token_file: /var/run/secrets/okr-ghes/token
+        webhook_secret_env: OKR_GITHUB_GHES_WEBHOOK_SECRET
+        label_prefix: KR
+        weight_label_prefix: "points:"
+        repos: [platform/api, tools]
+        done: {platform/api: {states: [closed], labels: [shipped]}}
+github: {enabled: true, token: ghp-connectors-file}
 extraEnv:
   - name: OKR_JIRA_EU_API_TOKEN
     valueFrom: {secretKeyRef: {name: okr-eu, key: api-token}}
 EOF
   render_case "connector configuration file" "$WORK/connectors-file.yaml"
+  cat >"$WORK/github-only.yaml" <<'EOF'
+github:
+  enabled: true
+  url: https://github.acme.example/api/v3
+  labelPrefix: KR
+  weightLabelPrefix: "size/"
+  token: github_pat_0123456789
+  webhookSecret: gh-hook-secret-0123
+secretKeys: {githubToken: gh-token, githubWebhookSecret: gh-webhook}
+config: {publicUrl: https://okr.acme.example}
+ingress: {enabled: true, hosts: [okr.acme.example]}
+EOF
+  render_case "GitHub only (Enterprise Server URL, own prefixes and secret keys)" \
+    "$WORK/github-only.yaml"
+  printf 'github: {enabled: true}\nexistingSecret: okr-secrets\n' >"$WORK/github-defaults.yaml"
+  render_case "GitHub with its defaults and existingSecret" "$WORK/github-defaults.yaml"
   printf 'storage: {sqlite: {persistence: {enabled: false}}}\n' >"$WORK/sqlite-ephemeral.yaml"
   render_case "sqlite without persistence" "$WORK/sqlite-ephemeral.yaml"
 
@@ -305,6 +359,9 @@ EOF
   refuse_case "a password with URL-reserved characters" "percent-encode" \
     $'storage: {backend: postgres}\nexternalDatabase: {host: db, password: "a@b"}'
   refuse_case "jira without a URL" "jira.enabled=true needs jira.url" 'jira: {enabled: true}'
+  refuse_case "gitlab without a URL" "gitlab.enabled=true needs gitlab.url" 'gitlab: {enabled: true}'
+  refuse_case "github with an empty URL" "github.enabled=true needs github.url" \
+    'github: {enabled: true, url: ""}'
   refuse_case "postgres with auth.mode=tokens and no admin token" \
     "storage.backend=postgres with auth.mode=tokens needs an admin token" \
     $'storage: {backend: postgres}\nexternalDatabase: {host: db, password: pw}'

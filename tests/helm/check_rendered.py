@@ -30,7 +30,9 @@ SERVER_ENV = {
     "OKR_PUBLIC_URL", "OKR_RECONCILE_INTERVAL", "OKR_JIRA_URL", "OKR_JIRA_EMAIL",
     "OKR_JIRA_API_TOKEN", "OKR_JIRA_PAT", "OKR_JIRA_WEBHOOK_SECRET",
     "OKR_JIRA_STORY_POINTS_FIELD", "OKR_GITLAB_URL", "OKR_GITLAB_TOKEN",
-    "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX", "OKR_CONFIG",
+    "OKR_GITLAB_WEBHOOK_TOKEN", "OKR_GITLAB_LABEL_PREFIX", "OKR_GITHUB_URL",
+    "OKR_GITHUB_TOKEN", "OKR_GITHUB_WEBHOOK_SECRET", "OKR_GITHUB_LABEL_PREFIX",
+    "OKR_GITHUB_WEIGHT_LABEL_PREFIX", "OKR_CONFIG",
     "OKR_AUTH", "OKR_ADMIN_TOKEN", "OKR_TLS_CERT_FILE", "OKR_TLS_KEY_FILE",
     "OKR_TLS_CLIENT_CA_FILE", "OKR_OUTBOUND_ALLOW_CIDRS", "OKR_RULE_MAX_ISSUES_PER_DAY",
     "OKR_EVENT_RETENTION", "OKR_WEBHOOK_DEDUPE_RETENTION", "OKR_REQUEST_ID_RETENTION",
@@ -44,6 +46,17 @@ SECRET_ENV = {
     "OKR_JIRA_WEBHOOK_SECRET": ("jira", "webhookSecret", "jiraWebhookSecret"),
     "OKR_GITLAB_TOKEN": ("gitlab", "token", "gitlabToken"),
     "OKR_GITLAB_WEBHOOK_TOKEN": ("gitlab", "webhookToken", "gitlabWebhookToken"),
+    "OKR_GITHUB_TOKEN": ("github", "token", "githubToken"),
+    "OKR_GITHUB_WEBHOOK_SECRET": ("github", "webhookSecret", "githubWebhookSecret"),
+}
+# Each tracker's section in the values, the settings it puts into the ConfigMap (variable:
+# key in the section) and its list of named sites in config.connectorsFile.
+TRACKERS = {
+    "jira": ({"OKR_JIRA_URL": "url"}, "jira_sites"),
+    "gitlab": ({"OKR_GITLAB_URL": "url", "OKR_GITLAB_LABEL_PREFIX": "labelPrefix"},
+               "gitlab_instances"),
+    "github": ({"OKR_GITHUB_URL": "url", "OKR_GITHUB_LABEL_PREFIX": "labelPrefix",
+                "OKR_GITHUB_WEIGHT_LABEL_PREFIX": "weightLabelPrefix"}, "github_instances"),
 }
 # Helper variables the chart composes OKR_DATABASE from in postgres mode.
 HELPER_ENV = {"OKR_DB_PASSWORD", "OKR_DB_USER"}
@@ -292,6 +305,8 @@ def check(chart_dir, manifests_path, overrides):
     for var, (section, key, secret_key) in SECRET_ENV.items():
         if not values[section]["enabled"]:
             c.expect(var not in by_name, "%s set although %s is disabled" % (var, section))
+            c.expect(values["secretKeys"][secret_key] not in secret_data,
+                     "%s stored in the chart Secret although %s is disabled" % (var, section))
             continue
         ref = by_name.get(var, {}).get("valueFrom", {}).get("secretKeyRef")
         if not c.expect(ref, "%s is not taken from a Secret" % var):
@@ -368,9 +383,7 @@ def check(chart_dir, manifests_path, overrides):
             "OKR_GRPC_ADDRESS")
     c.equal(cm_data.get("OKR_HTTP_ADDRESS"), "0.0.0.0:%d" % values["containerPorts"]["http"],
             "OKR_HTTP_ADDRESS")
-    for section, keys in (("jira", {"OKR_JIRA_URL": "url"}),
-                          ("gitlab", {"OKR_GITLAB_URL": "url",
-                                      "OKR_GITLAB_LABEL_PREFIX": "labelPrefix"})):
+    for section, (keys, _) in TRACKERS.items():
         for var, key in keys.items():
             want = values[section][key] if values[section]["enabled"] else None
             c.equal(cm_data.get(var), want, var)
@@ -396,7 +409,7 @@ def check(chart_dir, manifests_path, overrides):
             for p in paths:
                 if p["path"] in pages:
                     c.equal(p["pathType"], pages[p["path"]], "Ingress pathType of %s" % p["path"])
-            for tracker, key in (("jira", "jira_sites"), ("gitlab", "gitlab_instances")):
+            for tracker, (_, key) in TRACKERS.items():
                 want += ["/webhooks/%s/%s" % (tracker, s["name"])
                          for s in connectors_file.get(key, []) if s["name"] != "default"]
             c.equal(sorted(p["path"] for p in paths), sorted(want), "Ingress paths")
@@ -482,6 +495,19 @@ def check(chart_dir, manifests_path, overrides):
         else:
             c.expect("auth.mode=none" in notes and "WARNING" in notes,
                      "NOTES: no warning for auth.mode=none")
+        # The webhook address of each enabled tracker, and none of a disabled one.
+        base = values["config"].get("publicUrl")
+        ingress = values["ingress"]
+        if not base and ingress["enabled"] and ingress["hosts"]:
+            base = "%s://%s" % ("https" if ingress["tls"] else "http", ingress["hosts"][0])
+        if not base:
+            base = "%s://%s.%s.svc:%d" % (
+                "https" if tls_on else "http", svc["metadata"]["name"],
+                svc["metadata"]["namespace"], values["service"]["httpPort"])
+        for tracker in TRACKERS:
+            hook = "%s/webhooks/%s " % (base, tracker)
+            c.equal(hook in notes, bool(values[tracker]["enabled"]),
+                    "NOTES: %r is printed" % hook.strip())
         for secret in secret_strings:
             if secret:
                 c.expect(secret not in notes, "NOTES: a secret value appears in NOTES.txt")

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "connectors/github/github_config.h"
 #include "connectors/gitlab/gitlab_config.h"
 #include "connectors/jira/jira_config.h"
 #include "gmock/gmock.h"
@@ -24,6 +25,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using JiraSiteConfig = ::okr::connectors::jira::JiraSiteConfig;
 using GitLabInstanceConfig = ::okr::connectors::gitlab::GitLabInstanceConfig;
+using GitHubInstanceConfig = ::okr::connectors::github::GitHubInstanceConfig;
 
 // Each tracker's entries / sites, as the connector's site config type.
 const std::vector<JiraSiteConfig>& JiraSites(const ConnectorsFile& file) {
@@ -467,6 +469,69 @@ TEST_F(ConfigWithFileTest, InvalidFileStopsParsingButNotHelp) {
   EXPECT_TRUE(help->show_help);
   EXPECT_THAT(HelpText(), HasSubstr("--config (env OKR_CONFIG"));
   EXPECT_THAT(HelpText(), HasSubstr("/webhooks/jira/<name>"));
+}
+
+// GitHub instances: a named GitHub Enterprise Server owning an organization and one
+// repository of another owner, with credit and excluded rules; and the errors an operator
+// can make, each naming the field.
+constexpr char kGitHubExample[] = R"({
+  "github_instances": [
+    {"name": "default", "done": {"acme/app": {"excluded": {"state_reasons": ["duplicate"]}}}},
+    {"name": "ghes", "url": "https://ghes.corp.test/api/v3", "token_env": "OKR_GHES_TOKEN",
+     "webhook_secret_env": "OKR_GHES_SECRET", "label_prefix": "Goal",
+     "weight_label_prefix": "points:", "repos": ["corp", "partner/shared"],
+     "done": {"corp/billing": {"credit": {"review": 0.5}}}}
+  ]
+})";
+
+TEST(ConfigFileTest, GitHubInstances_ReadAndValidated) {
+  const Env env{{{"OKR_GHES_TOKEN", "ghes-token"}, {"OKR_GHES_SECRET", "ghes-secret"}}};
+  auto file = ParseText(kGitHubExample, env);
+  ASSERT_TRUE(file.ok()) << file.status();
+  const auto& instances = file->sites<GitHubInstanceConfig>(Tracker::kGitHub);
+  ASSERT_EQ(instances.size(), 2u);
+  EXPECT_TRUE(instances[0].is_default());
+  EXPECT_EQ(instances[0].WebhookPath(), "/webhooks/github");
+  const GitHubInstanceConfig& ghes = instances[1];
+  EXPECT_EQ(ghes.url, "https://ghes.corp.test/api/v3");
+  EXPECT_EQ(ghes.token, "ghes-token");
+  EXPECT_EQ(ghes.webhook_secret, "ghes-secret");
+  EXPECT_EQ(ghes.label_prefix, "Goal");
+  EXPECT_EQ(ghes.weight_label_prefix, "points:");
+  EXPECT_EQ(ghes.WebhookPath(), "/webhooks/github/ghes");
+  EXPECT_TRUE(ghes.Owns("corp/billing#7"));
+  EXPECT_TRUE(ghes.Owns("partner/shared#1"));
+  EXPECT_FALSE(ghes.Owns("partner/other#1"));
+  EXPECT_FALSE(ghes.Owns("corpx/billing#1"));
+  EXPECT_DOUBLE_EQ(ghes.done.at("corp/billing").credit.at("review"), 0.5);
+
+  auto replace = [](absl::string_view from, absl::string_view to) {
+    return absl::StrReplaceAll(kGitHubExample, {{from, to}});
+  };
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {replace(R"("url": "https://ghes.corp.test/api/v3",)", ""),
+       "github_instances[1].url: required"},
+      {replace(R"("token_env": "OKR_GHES_TOKEN",)", ""), "github_instances[1].token_env: required"},
+      {replace(R"("webhook_secret_env": "OKR_GHES_SECRET",)", ""),
+       "github_instances[1].webhook_secret_env: required"},
+      {replace(R"(["corp", "partner/shared"])", R"(["corp/"])"), "github_instances[1].repos[0]"},
+      {replace(R"("corp/billing": {)", R"("other/billing": {)"),
+       "github_instances[1].done.other/billing"},
+      {replace(R"(["duplicate"])", R"(["wontfix"])"),
+       "github_instances[0].done.acme/app.excluded.state_reasons[0]"},
+      {replace(R"("review": 0.5)", R"("review": 2)"),
+       "github_instances[1].done.corp/billing.credit.review"},
+      {replace(R"("label_prefix": "Goal")", R"("label_prefix": "")"),
+       "github_instances[1].label_prefix"},
+  };
+  for (const auto& [text, expected] : bad) {
+    auto parsed = ParseText(text, env);
+    ASSERT_FALSE(parsed.ok()) << expected;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << expected;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(expected));
+    EXPECT_THAT(parsed.status().message(), Not(HasSubstr("ghes-token")));
+    EXPECT_THAT(parsed.status().message(), Not(HasSubstr("ghes-secret")));
+  }
 }
 
 }  // namespace

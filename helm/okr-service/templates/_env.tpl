@@ -40,6 +40,20 @@ add.
       key: {{ .Values.secretKeys.gitlabWebhookToken }}
       optional: true
 {{- end }}
+{{- if .Values.github.enabled }}
+- name: OKR_GITHUB_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "okr-service.secretName" . }}
+      key: {{ .Values.secretKeys.githubToken }}
+      optional: true
+- name: OKR_GITHUB_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "okr-service.secretName" . }}
+      key: {{ .Values.secretKeys.githubWebhookSecret }}
+      optional: true
+{{- end }}
 {{- if eq .Values.auth.mode "tokens" }}
 {{- if .Values.auth.existingSecret }}
 - name: OKR_ADMIN_TOKEN

@@ -143,6 +143,9 @@ combination fails the render with one clear message instead of a broken release.
 {{- if and .Values.gitlab.enabled (not .Values.gitlab.url) }}
 {{- fail "gitlab.enabled=true needs gitlab.url." }}
 {{- end }}
+{{- if and .Values.github.enabled (not .Values.github.url) }}
+{{- fail "github.enabled=true needs github.url (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server)." }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas." }}
 {{- end }}
