@@ -178,6 +178,17 @@ TEST(GitHubProcessTest, SignedDeliveriesMoveProgress_DedupedOrderedExcludedDelet
   EXPECT_DOUBLE_EQ(kr.work_items().total_weight(), 4);
   EXPECT_DOUBLE_EQ(kr.progress(), 0.75);
 
+  // Weight labels: #1 unlabeled "weight:3" weighs 1 (1 of 2), labeled again 3 (3 of 4).
+  absl::StatusOr<FakeGitHubDelivery> unlabeled = (*fake)->UnlabelIssue(kRepo, 1, "weight:3");
+  ASSERT_TRUE(unlabeled.ok());
+  EXPECT_EQ(*SendGitHubWebhook(url, kSecret, *unlabeled), 200);
+  EXPECT_DOUBLE_EQ(GetKeyResult(*stub, kKeyResult).progress(), 0.5);
+  absl::SleepFor(absl::Seconds(1.1));
+  absl::StatusOr<FakeGitHubDelivery> labeled = (*fake)->LabelIssue(kRepo, 1, "weight:3");
+  ASSERT_TRUE(labeled.ok());
+  EXPECT_EQ(*SendGitHubWebhook(url, kSecret, *labeled), 200);
+  EXPECT_DOUBLE_EQ(GetKeyResult(*stub, kKeyResult).progress(), 0.75);
+
   // #3 deleted: it leaves the key result; only #1 counts (3 of 3).
   absl::StatusOr<FakeGitHubDelivery> deleted = (*fake)->DeleteIssueEvent(kRepo, 3);
   ASSERT_TRUE(deleted.ok());
@@ -209,6 +220,21 @@ TEST(GitHubProcessTest, SignedDeliveriesMoveProgress_DedupedOrderedExcludedDelet
   EXPECT_THAT(metrics->body, HasSubstr("okr_webhook_deliveries_total{outcome=\"rejected-auth\","
                                        "site=\"default\",tracker=\"github\"} 2\n"));
   EXPECT_THAT(server->Log(), Not(HasSubstr(kSecret)));
+
+  // #1 transferred to another repository: its links take the new key, progress stays.
+  (*fake)->AddRepo("acme/platform");
+  absl::StatusOr<FakeGitHubDelivery> transferred =
+      (*fake)->TransferIssueEvent(kRepo, 1, "acme/platform");
+  ASSERT_TRUE(transferred.ok()) << transferred.status();
+  EXPECT_EQ(*SendGitHubWebhook(url, kSecret, *transferred), 200);
+  v1::ListWorkItemLinksRequest list;
+  list.set_parent(kKeyResult);
+  v1::ListWorkItemLinksResponse links;
+  ASSERT_TRUE(stub->ListWorkItemLinks(Ctx().get(), list, &links).ok());
+  std::vector<std::string> keys;
+  for (const auto& link : links.work_item_links()) keys.push_back(link.work_item().key());
+  EXPECT_THAT(keys, UnorderedElementsAre("acme/platform#1", "acme/app#2"));
+  EXPECT_DOUBLE_EQ(GetKeyResult(*stub, kKeyResult).progress(), 1);
 }
 
 TEST(GitHubProcessTest, ReconciliationBatchesNodesHealsMissedDeliveries_DeletedAndTransferred) {
