@@ -15,9 +15,13 @@
 #include "connectors/json/json_util.h"
 #include "service/okr/status_macros.h"
 #include "service/outbound/status_mapping.h"
+#include "service/outbound/url_util.h"
 
 namespace okr::connectors::github {
 namespace {
+
+using ::okr::outbound::NextLinkUrl;
+using ::okr::outbound::UrlEncode;
 
 bool HasControlChars(absl::string_view text) {
   return std::any_of(text.begin(), text.end(),
@@ -116,53 +120,6 @@ std::string GraphQLUrl(absl::string_view base_url) {
     return absl::StrCat(base_url, "graphql");
   }
   return absl::StrCat(base_url, "/graphql");
-}
-
-std::string UrlEncode(absl::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (absl::ascii_isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xF]);
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> NextLinkUrl(absl::string_view link_header) {
-  absl::string_view rest = link_header;
-  while (true) {
-    const size_t open = rest.find('<');
-    if (open == absl::string_view::npos) return std::nullopt;
-    const size_t close = rest.find('>', open + 1);
-    if (close == absl::string_view::npos) return std::nullopt;
-    const absl::string_view url = rest.substr(open + 1, close - open - 1);
-    rest.remove_prefix(close + 1);
-    size_t end = 0;
-    bool quoted = false;
-    for (; end < rest.size(); ++end) {
-      if (rest[end] == '"') quoted = !quoted;
-      if (rest[end] == ',' && !quoted) break;
-    }
-    const absl::string_view params = rest.substr(0, end);
-    rest.remove_prefix(end);
-    for (absl::string_view param : absl::StrSplit(params, ';')) {
-      param = absl::StripAsciiWhitespace(param);
-      if (!absl::ConsumePrefix(&param, "rel=")) continue;
-      param = absl::StripAsciiWhitespace(param);
-      if (param.size() >= 2 && param.front() == '"' && param.back() == '"') {
-        param = param.substr(1, param.size() - 2);
-      }
-      for (absl::string_view rel : absl::StrSplit(param, ' ', absl::SkipEmpty())) {
-        if (absl::EqualsIgnoreCase(rel, "next")) return std::string(url);
-      }
-    }
-  }
 }
 
 absl::StatusOr<std::unique_ptr<GitHubClient>> GitHubClient::Create(outbound::HttpClient& http,
@@ -273,6 +230,28 @@ absl::StatusOr<nlohmann::json> GitHubClient::Call(absl::string_view operation,
   return json;
 }
 
+absl::StatusOr<GitHubClient::Lookup> GitHubClient::ToLookup(
+    absl::string_view operation, absl::string_view url,
+    const outbound::HttpResponse& response) const {
+  Lookup lookup;
+  lookup.http_status = response.status;
+  if (response.status == 404 || response.status == 410) return lookup;
+  if (response.status == 301) {
+    lookup.location = response.Header("location").value_or("");
+    return lookup;
+  }
+  if (absl::Status s = outbound::HttpResponseToStatus("GET", url, response); !s.ok()) {
+    return Prefixed(operation, s);
+  }
+  absl::StatusOr<nlohmann::json> json =
+      json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
+  if (!json.ok()) return Internal(operation, json.status().message());
+  absl::StatusOr<GitHubIssue> issue = IssueFromRestJson(*json, "", "issue", options_.done);
+  if (!issue.ok()) return Internal(operation, issue.status().message());
+  lookup.issue = *std::move(issue);
+  return lookup;
+}
+
 absl::StatusOr<GitHubClient::Lookup> GitHubClient::LookupIssue(absl::string_view repo,
                                                                int64_t number) {
   constexpr absl::string_view kOperation = "GitHub get issue";
@@ -282,23 +261,7 @@ absl::StatusOr<GitHubClient::Lookup> GitHubClient::LookupIssue(absl::string_view
   request.url = absl::StrCat(RepoUrl(repo), "/issues/", number);
   const std::string url = request.url;
   OKR_ASSIGN_OR_RETURN(outbound::HttpResponse response, Exchange(kOperation, std::move(request)));
-  Lookup lookup;
-  lookup.http_status = response.status;
-  if (response.status == 404 || response.status == 410) return lookup;
-  if (response.status == 301) {
-    lookup.location = response.Header("location").value_or("");
-    return lookup;
-  }
-  if (absl::Status s = outbound::HttpResponseToStatus("GET", url, response); !s.ok()) {
-    return Prefixed(kOperation, s);
-  }
-  absl::StatusOr<nlohmann::json> json =
-      json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
-  if (!json.ok()) return Internal(kOperation, json.status().message());
-  absl::StatusOr<GitHubIssue> issue = IssueFromRestJson(*json, "", "issue", options_.done);
-  if (!issue.ok()) return Internal(kOperation, issue.status().message());
-  lookup.issue = *std::move(issue);
-  return lookup;
+  return ToLookup(kOperation, url, response);
 }
 
 absl::StatusOr<GitHubIssue> GitHubClient::GetIssue(absl::string_view repo, int64_t number) {
@@ -312,22 +275,7 @@ absl::StatusOr<GitHubIssue> GitHubClient::GetIssue(absl::string_view repo, int64
     outbound::HttpRequest request;
     request.url = lookup.location;
     OKR_ASSIGN_OR_RETURN(outbound::HttpResponse response, Exchange(kOperation, request));
-    lookup = Lookup();
-    lookup.http_status = response.status;
-    if (response.status == 301) {
-      lookup.location = response.Header("location").value_or("");
-      continue;
-    }
-    if (response.status == 404 || response.status == 410) break;
-    if (absl::Status s = outbound::HttpResponseToStatus("GET", request.url, response); !s.ok()) {
-      return Prefixed(kOperation, s);
-    }
-    absl::StatusOr<nlohmann::json> json =
-        json_util::ParseBoundedJson(response.body, std::numeric_limits<size_t>::max());
-    if (!json.ok()) return Internal(kOperation, json.status().message());
-    absl::StatusOr<GitHubIssue> issue = IssueFromRestJson(*json, "", "issue", options_.done);
-    if (!issue.ok()) return Internal(kOperation, issue.status().message());
-    lookup.issue = *std::move(issue);
+    OKR_ASSIGN_OR_RETURN(lookup, ToLookup(kOperation, request.url, response));
   }
   if (lookup.issue.has_value()) return *std::move(lookup.issue);
   if (lookup.http_status == 301) return Internal(kOperation, "too many redirects");

@@ -77,12 +77,6 @@ struct GitHubClientOptions {
 // GraphQL endpoint for a REST base: ".../api/v3" -> ".../api/graphql"; else base + "/graphql".
 std::string GraphQLUrl(absl::string_view base_url);
 
-// The URL of the rel="next" entry of a `link` header, if any.
-std::optional<std::string> NextLinkUrl(absl::string_view link_header);
-
-// Percent-encodes all but A-Z a-z 0-9 - . _ ~.
-std::string UrlEncode(absl::string_view text);
-
 // The 3.5 query.
 extern const char kNodesQuery[];
 
@@ -131,6 +125,9 @@ class GitHubClient final {
   const GitHubClientOptions& options() const { return options_; }
 
  private:
+  // A 404/410 or 301 as data, a 200 parsed into the issue, anything else an error.
+  absl::StatusOr<Lookup> ToLookup(absl::string_view operation, absl::string_view url,
+                                  const outbound::HttpResponse& response) const;
   GitHubClient(outbound::HttpClient& http, GitHubClientOptions options);
   std::string RepoUrl(absl::string_view repo) const;
   // Sends with the GitHub headers and the rate-limit rule; returns any HTTP answer.

@@ -19,22 +19,6 @@ namespace {
 
 using sync::ConfigObject;
 
-absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule) {
-  std::map<std::string, double> credit;
-  if (!rule.Has("credit")) return credit;
-  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("credit"));
-  for (auto it = reader.object().begin(); it != reader.object().end(); ++it) {
-    if (it.key().empty()) return reader.Error("", "names an empty label");
-    const nlohmann::json& value = it.value();
-    const double share = value.is_number() ? value.get<double>() : -1;
-    if (!value.is_number() || !std::isfinite(share) || share < 0 || share > 1) {
-      return reader.Error(it.key(), "must be a number from 0 to 1 (the share of the weight)");
-    }
-    credit[it.key()] = share;
-  }
-  return credit;
-}
-
 absl::StatusOr<GitHubExcludedRule> ReadExcluded(const ConfigObject& rule) {
   OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("excluded"));
   OKR_RETURN_IF_ERROR(reader.OnlyKnown({"state_reasons", "labels"}));
@@ -136,22 +120,17 @@ absl::StatusOr<GitHubInstanceConfig> ReadGitHubInstance(
       OKR_ASSIGN_OR_RETURN(ConfigObject rule_reader, done.Object(repo));
       OKR_RETURN_IF_ERROR(rule_reader.OnlyKnown({"credit", "excluded"}));
       GitHubDoneRule rule;
-      OKR_ASSIGN_OR_RETURN(rule.credit, ReadCredit(rule_reader));
+      OKR_ASSIGN_OR_RETURN(rule.credit, sync::ReadCredit(rule_reader, "label"));
       if (rule_reader.Has("excluded")) {
         OKR_ASSIGN_OR_RETURN(rule.excluded, ReadExcluded(rule_reader));
       }
       instance.done[repo] = std::move(rule);
     }
   }
+  // No two instances own overlapping owners or repos.
   for (const GitHubInstanceConfig& other : earlier) {
-    for (const std::string& p : instance.repos) {
-      for (const std::string& q : other.repos) {
-        if (Covers(p, q) || Covers(q, p)) {
-          return r.Error("repos",
-                         absl::StrCat(p, " overlaps ", q, " of instance \"", other.name, "\""));
-        }
-      }
-    }
+    OKR_RETURN_IF_ERROR(
+        sync::CheckNoOverlap(r, "repos", instance.repos, other.name, other.repos, &Covers));
   }
   return instance;
 }

@@ -1,46 +1,22 @@
 #include "connectors/github/github_sync.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <array>
 #include <set>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
+#include "service/outbound/signature.h"
+#include "service/sync/served_markdown.h"
 
 namespace okr::connectors::github {
 namespace {
-
-std::string HexSha256(absl::string_view data) {
-  std::array<unsigned char, 32> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    digest.fill(0);
-  }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
-}
-
-std::string KeyResultId(const sync::ServedKeyResult& served) {
-  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
-  if (name.ok()) return name->key_result_id;
-  const size_t slash = served.key_result.rfind('/');
-  return slash == std::string::npos ? served.key_result : served.key_result.substr(slash + 1);
-}
-
-std::string ObjectiveId(const sync::ServedKeyResult& served) {
-  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
-  return name.ok() ? name->objective_id : "";
-}
 
 constexpr absl::string_view kRefVersion = "v1";
 struct WrittenMarks {
@@ -66,49 +42,20 @@ bool Contains(const std::vector<std::string>& list, absl::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-// Markdown link text: control characters become spaces; punctuation Markdown or GitHub's
-// autolinking (#12, @user) reads is escaped.
-std::string LinkText(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-      out.push_back(' ');
-      continue;
-    }
-    if (absl::StrContains("\\`*_[]<>()!#~|&$@", c)) out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string Link(absl::string_view text, absl::string_view url) {
-  if (absl::StartsWith(url, "https://") || absl::StartsWith(url, "http://")) {
-    std::string destination;
-    for (char c : url) {
-      if (c == ' ' || c == '(' || c == ')' || c == '<' || c == '>' ||
-          absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-        absl::StrAppend(&destination, "%",
-                        absl::Hex(static_cast<unsigned char>(c), absl::PadSpec::kZeroPad2));
-      } else {
-        destination.push_back(c);
-      }
-    }
-    return absl::StrCat("[", LinkText(text), "](", destination, ")");
-  }
-  return LinkText(text);
-}
+// GitHub autolinks @user (and #12, escaped for every dialect); plain text without a URL.
+constexpr sync::MarkdownDialect kMarkdown{/*escape_at=*/true, /*code_span_without_url=*/false};
 
 }  // namespace
 
 std::string ServedLabel(absl::string_view prefix, const sync::ServedKeyResult& served) {
-  const std::string objective = ObjectiveId(served);
-  std::string label = objective.empty()
-                          ? absl::StrCat(prefix, ":", KeyResultId(served))
-                          : absl::StrCat(prefix, ":", objective, "/", KeyResultId(served));
+  const std::string objective = sync::ServedObjectiveId(served);
+  std::string label = objective.empty() ? absl::StrCat(prefix, ":", sync::ServedKeyResultId(served))
+                                        : absl::StrCat(prefix, ":", objective, "/",
+                                                       sync::ServedKeyResultId(served));
   if (label.size() <= kMaxLabelChars) return label;
   size_t keep = kMaxLabelChars - 9;
   while (keep > 0 && (static_cast<unsigned char>(label[keep]) & 0xC0) == 0x80) --keep;
-  return absl::StrCat(label.substr(0, keep), "~", HexSha256(label).substr(0, 8));
+  return absl::StrCat(label.substr(0, keep), "~", outbound::Sha256Hex(label).substr(0, 8));
 }
 
 absl::Status ValidateLabelPrefix(absl::string_view prefix) {
@@ -125,28 +72,10 @@ absl::Status ValidateLabelPrefix(absl::string_view prefix) {
 }
 
 std::string ServedCommentBody(const std::vector<sync::ServedKeyResult>& served) {
-  std::string body = absl::StrCat(kCommentMarker, "\n**OKR:** this issue serves ",
-                                  served.size() == 1 ? "a key result" : "these key results",
-                                  " (kept up to date by okr-service):\n");
-  for (const sync::ServedKeyResult& s : served) {
-    const std::string objective = s.team_name.empty()
-                                      ? s.objective_title
-                                      : absl::StrCat(s.objective_title, " (", s.team_name, ")");
-    std::string objective_url = s.url;
-    const std::string tail = absl::StrCat("/keyResults/", KeyResultId(s));
-    if (absl::EndsWith(objective_url, tail))
-      objective_url.resize(objective_url.size() - tail.size());
-    absl::StrAppend(&body, "\n- key result ", Link(s.key_result_title, s.url), ": ",
-                    sync::DescribeProgress(s), "  \n  objective ", Link(objective, objective_url));
-  }
-  absl::StrAppend(&body, "\n");
-  return body;
+  return sync::ServedKeyResultsMarkdown(kCommentMarker, served, kMarkdown);
 }
 
-std::string NoLongerServedCommentBody() {
-  return absl::StrCat(kCommentMarker,
-                      "\n**OKR:** this issue no longer serves a key result of okr-service.\n");
-}
+std::string NoLongerServedCommentBody() { return sync::NoLongerServesMarkdown(kCommentMarker); }
 
 // ---- GitHubTrackerSource ----
 

@@ -1,12 +1,8 @@
 #include "connectors/github/webhook.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <array>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/json/json_util.h"
@@ -17,16 +13,6 @@ namespace {
 
 using json_util::GetObject;
 using json_util::GetString;
-
-std::string HexSha256(absl::string_view data) {
-  std::array<unsigned char, 32> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    digest.fill(0);
-  }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
-}
 
 bool IsHandledAction(absl::string_view action) {
   for (absl::string_view a : {"opened", "edited", "closed", "reopened", "labeled", "unlabeled",
@@ -119,11 +105,11 @@ absl::StatusOr<GitHubIssuesEvent> ParseIssuesEvent(absl::string_view event,
 
 std::string DedupeKey(absl::string_view delivery_header, absl::string_view raw_body) {
   const absl::string_view key = absl::StripAsciiWhitespace(delivery_header);
-  if (key.empty()) return HexSha256(raw_body);
+  if (key.empty()) return outbound::Sha256Hex(raw_body);
   const bool printable = std::all_of(key.begin(), key.end(), [](char c) {
     return !absl::ascii_iscntrl(static_cast<unsigned char>(c));
   });
-  if (!printable || key.size() > kMaxDeliveryIdBytes) return HexSha256(key);
+  if (!printable || key.size() > kMaxDeliveryIdBytes) return outbound::Sha256Hex(key);
   return std::string(key);
 }
 

@@ -184,17 +184,6 @@ class GitLabClient final {
   const std::string api_root_;  // "<base_url>/api/v4/"
 };
 
-// Pure helpers, exposed for tests.
-
-// Percent-encodes everything but the RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~):
-// "acme/sub/checkout" -> "acme%2Fsub%2Fcheckout", "OKR::abc" -> "OKR%3A%3Aabc".
-std::string UrlEncode(absl::string_view text);
-
-// The URL of the `rel="next"` entry of a `link` header
-// (`<https://..&page=2>; rel="next", <https://..&page=1>; rel="first"`), if any. Tolerates
-// commas inside <...>, quoted parameters and several rel values ("next last").
-std::optional<std::string> NextLinkUrl(absl::string_view link_header);
-
 }  // namespace okr::connectors::gitlab
 
 #endif  // OKR_CONNECTORS_GITLAB_GITLAB_CLIENT_H_

@@ -19,24 +19,6 @@ namespace {
 
 using sync::ConfigObject;
 
-// A done rule's "credit": {"<label title or state>": <share of the weight in [0, 1]>, ...}.
-absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule) {
-  std::map<std::string, double> credit;
-  if (!rule.Has("credit")) return credit;
-  OKR_ASSIGN_OR_RETURN(ConfigObject reader, rule.Object("credit"));
-  for (auto it = reader.object().begin(); it != reader.object().end(); ++it) {
-    const std::string& name = it.key();
-    if (name.empty()) return reader.Error("", "names an empty label or state");
-    const nlohmann::json& value = it.value();
-    const double share = value.is_number() ? value.get<double>() : -1;
-    if (!value.is_number() || !std::isfinite(share) || share < 0 || share > 1) {
-      return reader.Error(name, "must be a number from 0 to 1 (the share of the weight)");
-    }
-    credit[name] = share;
-  }
-  return credit;
-}
-
 // A done rule's "excluded": {"duplicates": true|false, "labels": [..]}; a key left out
 // keeps its default (duplicates true, labels wontfix and duplicate).
 absl::StatusOr<GitLabExcludedRule> ReadExcluded(const ConfigObject& rule) {
@@ -137,7 +119,7 @@ absl::StatusOr<GitLabInstanceConfig> ReadGitLabInstance(
       GitLabDoneRule rule;
       OKR_ASSIGN_OR_RETURN(rule.states, rule_reader.Strings("states"));
       OKR_ASSIGN_OR_RETURN(rule.labels, rule_reader.Strings("labels"));
-      OKR_ASSIGN_OR_RETURN(rule.credit, ReadCredit(rule_reader));
+      OKR_ASSIGN_OR_RETURN(rule.credit, sync::ReadCredit(rule_reader, "label or state"));
       if (rule_reader.Has("excluded")) {
         OKR_ASSIGN_OR_RETURN(rule.excluded, ReadExcluded(rule_reader));
       }
@@ -150,14 +132,8 @@ absl::StatusOr<GitLabInstanceConfig> ReadGitLabInstance(
   }
   // No two instances own overlapping groups or projects.
   for (const GitLabInstanceConfig& other : earlier) {
-    for (const std::string& p : instance.projects) {
-      for (const std::string& q : other.projects) {
-        if (Covers(p, q) || Covers(q, p)) {
-          return r.Error("projects",
-                         absl::StrCat(p, " overlaps ", q, " of instance \"", other.name, "\""));
-        }
-      }
-    }
+    OKR_RETURN_IF_ERROR(sync::CheckNoOverlap(r, "projects", instance.projects, other.name,
+                                             other.projects, &Covers));
   }
   return instance;
 }

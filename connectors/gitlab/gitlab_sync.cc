@@ -19,24 +19,10 @@
 #include "service/log/log.h"
 #include "service/okr/names.h"
 #include "service/okr/status_macros.h"
+#include "service/sync/served_markdown.h"
 
 namespace okr::connectors::gitlab {
 namespace {
-
-// The key result id of "objectives/{o}/keyResults/{k}" (the last segment if the name does
-// not parse, which the WriteBackWorker never produces).
-std::string KeyResultId(const sync::ServedKeyResult& served) {
-  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
-  if (name.ok()) return name->key_result_id;
-  const size_t slash = served.key_result.rfind('/');
-  return slash == std::string::npos ? served.key_result : served.key_result.substr(slash + 1);
-}
-
-// The objective id of "objectives/{o}/keyResults/{k}" ("" if the name does not parse).
-std::string ObjectiveId(const sync::ServedKeyResult& served) {
-  absl::StatusOr<names::KeyResultName> name = names::ParseKeyResult(served.key_result, "");
-  return name.ok() ? name->objective_id : "";
-}
 
 // What the writer remembers of an issue (its `ref`): "v2\n<note id>\n<label>\n...".
 // Labels never contain control characters (GitLabClient refuses them). The old form was
@@ -73,53 +59,8 @@ bool Contains(const std::vector<std::string>& list, absl::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-// `text` as Markdown link text: control characters become spaces and the ASCII punctuation
-// Markdown or GitLab's HTML pass could read is backslash-escaped.
-std::string LinkText(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-      out.push_back(' ');
-      continue;
-    }
-    if (absl::StrContains("\\`*_[]<>()!#~|&$", c)) out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-// A Markdown link to an absolute URL; without one, the text as a code span (GitLab expands
-// no references inside code spans either).
-std::string Link(absl::string_view text, absl::string_view url) {
-  if (absl::StartsWith(url, "https://") || absl::StartsWith(url, "http://")) {
-    std::string destination;
-    for (char c : url) {
-      if (c == ' ' || c == '(' || c == ')' || c == '<' || c == '>' ||
-          absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-        absl::StrAppend(&destination, "%",
-                        absl::Hex(static_cast<unsigned char>(c), absl::PadSpec::kZeroPad2));
-      } else {
-        destination.push_back(c);
-      }
-    }
-    return absl::StrCat("[", LinkText(text), "](", destination, ")");
-  }
-  std::string code(text);
-  for (char& c : code) {
-    if (c == '`' || absl::ascii_iscntrl(static_cast<unsigned char>(c))) c = '\'';
-  }
-  return absl::StrCat("`", code, "`");
-}
-
-// The objective's page: served.url without its "/keyResults/{k}" tail.
-std::string ObjectiveUrl(const sync::ServedKeyResult& served) {
-  const std::string tail = absl::StrCat("/keyResults/", KeyResultId(served));
-  if (absl::EndsWith(served.url, tail)) {
-    return served.url.substr(0, served.url.size() - tail.size());
-  }
-  return served.url;
-}
+// GitLab expands no references inside code spans: text without a URL becomes one.
+constexpr sync::MarkdownDialect kMarkdown{/*escape_at=*/false, /*code_span_without_url=*/true};
 
 }  // namespace
 
@@ -136,9 +77,9 @@ okr::WorkItem SyncedWorkItem(const GitLabIssue& issue) {
 }
 
 std::string ServedLabel(absl::string_view prefix, const sync::ServedKeyResult& served) {
-  const std::string objective = ObjectiveId(served);
-  if (objective.empty()) return absl::StrCat(prefix, ":", KeyResultId(served));
-  return absl::StrCat(prefix, ":", objective, "/", KeyResultId(served));
+  const std::string objective = sync::ServedObjectiveId(served);
+  if (objective.empty()) return absl::StrCat(prefix, ":", sync::ServedKeyResultId(served));
+  return absl::StrCat(prefix, ":", objective, "/", sync::ServedKeyResultId(served));
 }
 
 absl::Status ValidateLabelPrefix(absl::string_view prefix) {
@@ -165,25 +106,10 @@ absl::Status ValidateLabelPrefix(absl::string_view prefix) {
 }
 
 std::string ServedNoteBody(const std::vector<sync::ServedKeyResult>& served) {
-  std::string body = absl::StrCat(kNoteMarker, "\n**OKR:** this issue serves ",
-                                  served.size() == 1 ? "a key result" : "these key results",
-                                  " (kept up to date by okr-service):\n");
-  for (const sync::ServedKeyResult& s : served) {
-    const std::string objective = s.team_name.empty()
-                                      ? s.objective_title
-                                      : absl::StrCat(s.objective_title, " (", s.team_name, ")");
-    absl::StrAppend(&body, "\n- key result ", Link(s.key_result_title, s.url), ": ",
-                    sync::DescribeProgress(s), "  \n  objective ",
-                    Link(objective, ObjectiveUrl(s)));
-  }
-  absl::StrAppend(&body, "\n");
-  return body;
+  return sync::ServedKeyResultsMarkdown(kNoteMarker, served, kMarkdown);
 }
 
-std::string NoLongerServedNoteBody() {
-  return absl::StrCat(kNoteMarker,
-                      "\n**OKR:** this issue no longer serves a key result of okr-service.\n");
-}
+std::string NoLongerServedNoteBody() { return sync::NoLongerServesMarkdown(kNoteMarker); }
 
 // ---- GitLabTrackerSource ----
 

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/json/json_util.h"
+#include "service/outbound/signature.h"
 
 namespace okr::connectors::gitlab {
 namespace {
@@ -29,12 +30,6 @@ Sha256Digest Sha256(absl::string_view data) {
     digest.fill(0);
   }
   return digest;
-}
-
-std::string HexSha256(absl::string_view data) {
-  const Sha256Digest digest = Sha256(data);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 }  // namespace
@@ -123,11 +118,11 @@ okr::WorkItem ToWorkItem(const GitLabIssueEvent& event) { return ToWorkItem(ToGi
 
 std::string DedupeKey(absl::string_view idempotency_key_header, absl::string_view raw_body) {
   const absl::string_view key = absl::StripAsciiWhitespace(idempotency_key_header);
-  if (key.empty()) return HexSha256(raw_body);
+  if (key.empty()) return outbound::Sha256Hex(raw_body);
   const bool printable = std::all_of(key.begin(), key.end(), [](char c) {
     return !absl::ascii_iscntrl(static_cast<unsigned char>(c));
   });
-  if (!printable || key.size() > kMaxIdempotencyKeyBytes) return HexSha256(key);
+  if (!printable || key.size() > kMaxIdempotencyKeyBytes) return outbound::Sha256Hex(key);
   return std::string(key);
 }
 

@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <climits>
+#include <iterator>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,17 @@ std::string HmacSha256Hex(absl::string_view key, absl::string_view data) {
     return "";
   }
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char digest[32] = {};
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1 ||
+      size != sizeof(digest)) {
+    std::fill(std::begin(digest), std::end(digest), 0);
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 std::string SignatureHeaderValue(absl::string_view key, absl::string_view body) {

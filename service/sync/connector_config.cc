@@ -1,5 +1,6 @@
 #include "service/sync/connector_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -121,6 +122,39 @@ absl::StatusOr<std::string> ReadSiteName(const ConfigObject& r, SiteNames& seen)
   }
   if (!seen.insert(*name).second) return r.Error("name", absl::StrCat("\"", *name, "\" repeated"));
   return name;
+}
+
+absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule,
+                                                         absl::string_view what) {
+  std::map<std::string, double> credit;
+  if (!rule.Has("credit")) return credit;
+  absl::StatusOr<ConfigObject> reader = rule.Object("credit");
+  if (!reader.ok()) return reader.status();
+  for (auto it = reader->object().begin(); it != reader->object().end(); ++it) {
+    const std::string& name = it.key();
+    if (name.empty()) return reader->Error("", absl::StrCat("names an empty ", what));
+    const nlohmann::json& value = it.value();
+    const double share = value.is_number() ? value.get<double>() : -1;
+    if (!value.is_number() || !std::isfinite(share) || share < 0 || share > 1) {
+      return reader->Error(name, "must be a number from 0 to 1 (the share of the weight)");
+    }
+    credit[name] = share;
+  }
+  return credit;
+}
+
+absl::Status CheckNoOverlap(const ConfigObject& r, absl::string_view member,
+                            const std::vector<std::string>& mine, absl::string_view their_name,
+                            const std::vector<std::string>& theirs, CoversFn covers) {
+  for (const std::string& p : mine) {
+    for (const std::string& q : theirs) {
+      if (covers(p, q) || covers(q, p)) {
+        return r.Error(member,
+                       absl::StrCat(p, " overlaps ", q, " of instance \"", their_name, "\""));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 bool IsHttpUrl(absl::string_view url) {

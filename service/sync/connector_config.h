@@ -97,6 +97,21 @@ absl::StatusOr<std::string> ReadSiteName(const ConfigObject& entry, SiteNames& s
 // True for "http(s)://" followed by something.
 bool IsHttpUrl(absl::string_view url);
 
+// A done rule's optional member "credit": {"<name>": <share of the weight in [0, 1]>, ...}
+// (empty without the member). An empty name is an error "names an empty <what>".
+absl::StatusOr<std::map<std::string, double>> ReadCredit(const ConfigObject& rule,
+                                                         absl::string_view what);
+
+// Whether the owned entry `owned` (a group, owner, project, ...) covers `item`.
+using CoversFn = bool (*)(absl::string_view owned, absl::string_view item);
+
+// No entry of `mine` (member `member` of `r`) and entry of `theirs` (owned by the earlier
+// site `their_name`) cover one another; else the error on `member`:
+// "<p> overlaps <q> of instance \"<their_name>\"".
+absl::Status CheckNoOverlap(const ConfigObject& r, absl::string_view member,
+                            const std::vector<std::string>& mine, absl::string_view their_name,
+                            const std::vector<std::string>& theirs, CoversFn covers);
+
 // A tracker's configuration section over its site configuration `Site` (the type its
 // factory takes), which has `std::string name` and `bool is_default() const`.
 template <typename Site>

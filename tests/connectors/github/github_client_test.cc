@@ -31,12 +31,6 @@ TEST(GraphQLUrlTest, GitHubComAndEnterpriseServer) {
   EXPECT_EQ(GraphQLUrl("https://ghe.example/api/v3/"), "https://ghe.example/api/graphql");
 }
 
-TEST(NextLinkUrlTest, FindsRelNextAmongOthers) {
-  EXPECT_EQ(NextLinkUrl(R"(<https://a/x?page=1>; rel="prev", <https://a/x?page=3>; rel="next")"),
-            "https://a/x?page=3");
-  EXPECT_FALSE(NextLinkUrl(R"(<https://a/x?page=1>; rel="first")").has_value());
-}
-
 class GitHubClientTest : public ::testing::Test {
  protected:
   void SetUp() override { Start({}); }
