@@ -7,7 +7,7 @@ build_pkgs=(cmake ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libsqlite3-dev libpq-dev golang-github-gogo-googleapis-dev prometheus-cpp-dev
-  libctemplate-dev)
+  libctemplate-dev libboost-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf python3-yaml openssl
   nghttp2-client postgresql curl prometheus

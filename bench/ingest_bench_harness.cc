@@ -99,6 +99,29 @@ struct Service {
   std::unique_ptr<http::HttpServer> server;
 };
 
+// The reference listener: a bare cpp-httplib server (a 64-thread pool, as okr-service's
+// listener was before it became event-driven) answering the same empty 200, so the
+// service's own listener is compared with it in the same run.
+struct BareServer {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  BareServer() {
+    server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(1000);
+    server.Post("/empty", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{}", "application/json");
+    });
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+  }
+  ~BareServer() {
+    server.stop();
+    thread.join();
+  }
+};
+
 // Team, cycle, objective o1 and one work-items key result per client thread (kr0.., its 50
 // issues linked) plus one for the latency probe (kr<threads>, 4 issues).
 Service StartService(IngestTarget& target, const Flags& flags, const std::string& db_path) {
@@ -297,6 +320,7 @@ int RunIngestBench(IngestTarget& target, const char* name, int argc, char** argv
   bool ok = true;
   {
     Service service = StartService(target, flags, db_dir + "/okr.db");
+    BareServer bare;
     const int port = service.server->port();
     const std::string path = target.webhook_path();
 
@@ -304,6 +328,7 @@ int RunIngestBench(IngestTarget& target, const char* name, int argc, char** argv
     for (int t = 0; t < flags.threads; ++t) states[t].first_issue = t * kIssuesPerThread + 1;
 
     // Warm-up: connections, statement cache, page cache.
+    RunPhase(target, bare.port, "/empty", states, absl::Milliseconds(500));
     RunPhase(target, port, "/empty", states, absl::Milliseconds(500));
     RunPhase(target, port, path, states, absl::Milliseconds(500));
 
@@ -311,26 +336,36 @@ int RunIngestBench(IngestTarget& target, const char* name, int argc, char** argv
     std::printf("%s: threads=%d rounds=%d slice=%s sqlite_sync=%s db=%s\n", name, flags.threads,
                 flags.rounds, absl::FormatDuration(slice).c_str(), flags.sqlite_sync.c_str(),
                 db_dir.c_str());
+    PhaseResult bare_total;
     PhaseResult empty_total;
     PhaseResult ingest_total;
     for (int round = 0; round < flags.rounds; ++round) {
+      const PhaseResult bare_phase = RunPhase(target, bare.port, "/empty", states, slice);
       const PhaseResult empty = RunPhase(target, port, "/empty", states, slice);
       const PhaseResult ingest = RunPhase(target, port, path, states, slice);
-      std::printf("round %d: empty %.0f req/s, ingest %.0f deliveries/s, ratio %.2f\n", round,
-                  empty.rate(), ingest.rate(), ingest.rate() / empty.rate());
+      std::printf(
+          "round %d: bare cpp-httplib %.0f req/s, empty %.0f req/s, ingest %.0f deliveries/s, "
+          "ratio %.2f\n",
+          round, bare_phase.rate(), empty.rate(), ingest.rate(), ingest.rate() / empty.rate());
+      bare_total.Add(bare_phase);
       empty_total.Add(empty);
       ingest_total.Add(ingest);
     }
+    std::printf("bare cpp-httplib: %.0f req/s (%lld errors), %.0f us CPU per request\n",
+                bare_total.rate(), static_cast<long long>(bare_total.errors),
+                bare_total.cpu_us_per_request());
     std::printf("empty:  %.0f req/s (%lld errors), %.0f us CPU per request\n", empty_total.rate(),
                 static_cast<long long>(empty_total.errors), empty_total.cpu_us_per_request());
     std::printf("ingest: %.0f deliveries/s (%lld errors), %.0f us CPU per delivery\n",
                 ingest_total.rate(), static_cast<long long>(ingest_total.errors),
                 ingest_total.cpu_us_per_request());
     std::printf("ingest/empty = %.2f\n", ingest_total.rate() / empty_total.rate());
+    std::printf("empty/bare = %.2f, ingest/bare = %.2f\n", empty_total.rate() / bare_total.rate(),
+                ingest_total.rate() / bare_total.rate());
 
     std::vector<double> latencies_ms;
-    ok = MeasureLatency(target, service, flags, latencies_ms) && empty_total.errors == 0 &&
-         ingest_total.errors == 0;
+    ok = MeasureLatency(target, service, flags, latencies_ms) && bare_total.errors == 0 &&
+         empty_total.errors == 0 && ingest_total.errors == 0;
     if (latencies_ms.empty()) latencies_ms.push_back(0);
     std::printf(
         "POST -> progress visible (%d sequential closes/reopens): p50 %.2f ms, p99 %.2f ms, "

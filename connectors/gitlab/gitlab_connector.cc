@@ -104,6 +104,7 @@ class GitLabConnector final : public sync::TrackerConnector {
     // Above the HTTP listener's own limit: GitLab bodies (a description may hold 1M
     // characters, twice with `changes`) are bounded by the listener and by ParseIssueHook.
     policy_.max_body_bytes = kMaxWebhookBodyBytes;
+    policy_.credential_in_headers = true;  // X-Gitlab-Token
     policy_.refused_item = sync::WebhookPolicy::RefusedItem::kAcknowledge;
   }
 

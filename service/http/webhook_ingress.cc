@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "service/log/log.h"
 #include "service/okr/trackers.h"
@@ -71,14 +72,41 @@ WebhookIngress::WebhookIngress(const sync::TrackerConnector& connector, sync::Tr
       path_(sync::WebhookPath(slug_, connector.site())) {}
 
 void WebhookIngress::Register(HttpServer& server) const {
-  server.Handle("POST", path_, [this](const HttpRequest& request) {
-    WebhookAnswer answer = Handle(request);
-    return HttpResponse{answer.status, "application/json", std::move(answer.body)};
-  });
+  RouteOptions route;
+  route.max_body_bytes = connector_.webhook_policy().max_body_bytes;
+  route.before_body = [this](const HttpRequest& request) -> std::optional<HttpResponse> {
+    std::optional<WebhookAnswer> answer = BeforeBody(request);
+    if (!answer) return std::nullopt;
+    return HttpResponse{answer->status, "application/json", std::move(answer->body)};
+  };
+  server.Handle(
+      "POST", path_,
+      [this](const HttpRequest& request) {
+        WebhookAnswer answer = Handle(request);
+        return HttpResponse{answer.status, "application/json", std::move(answer.body)};
+      },
+      std::move(route));
 }
 
 WebhookAnswer WebhookIngress::Handle(const HttpRequest& request) const {
-  WebhookAnswer answer = Answer(request);
+  return Counted(Answer(request));
+}
+
+std::optional<WebhookAnswer> WebhookIngress::BeforeBody(const HttpRequest& request) const {
+  const sync::WebhookPolicy& policy = connector_.webhook_policy();
+  size_t length = 0;
+  if (absl::SimpleAtoi(request.Header("content-length"), &length) &&
+      length > policy.max_body_bytes) {
+    return Counted(TooLarge());
+  }
+  if (!policy.credential_in_headers) return std::nullopt;
+  const sync::WebhookRequest headers_only(request.headers, absl::string_view());
+  const absl::Status verified = connector_.VerifyWebhook(headers_only);
+  if (verified.ok()) return std::nullopt;
+  return Counted(Unauthenticated(verified));
+}
+
+WebhookAnswer WebhookIngress::Counted(WebhookAnswer answer) const {
   if (deliveries_ != nullptr) deliveries_->Inc({slug_, connector_.site(), answer.outcome});
   log::Info("webhook delivery", {{"tracker", slug_},
                                  {"site", connector_.site()},
@@ -87,23 +115,29 @@ WebhookAnswer WebhookIngress::Handle(const HttpRequest& request) const {
   return answer;
 }
 
+WebhookAnswer WebhookIngress::TooLarge() const {
+  return Error(
+      413,
+      absl::StrCat("request body exceeds ", connector_.webhook_policy().max_body_bytes, " bytes"),
+      kOutcomeRejectedMalformed);
+}
+
+WebhookAnswer WebhookIngress::Unauthenticated(const absl::Status& verified) const {
+  if (absl::IsFailedPrecondition(verified)) {
+    log::Error(absl::StrCat(display_name_, " webhook rejected: no webhook secret configured"),
+               {{"site", connector_.site()}});
+  }
+  return Error(401, verified.message(), kOutcomeRejectedAuth);
+}
+
 WebhookAnswer WebhookIngress::Answer(const HttpRequest& request) const {
   const sync::WebhookPolicy& policy = connector_.webhook_policy();
-  if (request.body.size() > policy.max_body_bytes) {
-    return Error(413, absl::StrCat("request body exceeds ", policy.max_body_bytes, " bytes"),
-                 kOutcomeRejectedMalformed);
-  }
+  if (request.body.size() > policy.max_body_bytes) return TooLarge();
   const sync::WebhookRequest delivery(request.headers, request.body);
 
   // Authenticity first: nothing of an unauthenticated delivery is interpreted.
   const absl::Status verified = connector_.VerifyWebhook(delivery);
-  if (!verified.ok()) {
-    if (absl::IsFailedPrecondition(verified)) {
-      log::Error(absl::StrCat(display_name_, " webhook rejected: no webhook secret configured"),
-                 {{"site", connector_.site()}});
-    }
-    return Error(401, verified.message(), kOutcomeRejectedAuth);
-  }
+  if (!verified.ok()) return Unauthenticated(verified);
 
   const absl::StatusOr<sync::TrackerEvent> event = connector_.ParseWebhook(delivery);
   if (!event.ok()) return Error(400, event.status().message(), kOutcomeRejectedMalformed);

@@ -12,9 +12,11 @@
 //
 // Contract (per delivery; thread-safe: const, the connector's webhook half and the sink are
 // thread-safe; never logs the body or a secret):
-//  - Order: size (over WebhookPolicy::max_body_bytes -> 413), then VerifyWebhook BEFORE any
-//    parsing (-> 401), then ParseWebhook (-> 400 naming the field). Rejected deliveries
-//    change nothing.
+//  - Order: size (over WebhookPolicy::max_body_bytes -> 413; by Content-Length before the
+//    body is read, and the listener counts chunked bodies), then VerifyWebhook BEFORE any
+//    parsing (-> 401; before the body is read when the policy says the credential is in
+//    the headers), then ParseWebhook (-> 400 naming the field). Rejected deliveries change
+//    nothing.
 //  - Answers (JSON body; `outcome` is the metric's label):
 //      200 {"status":"accepted"}   applied, or newer but nothing that matters changed
 //      200 {"status":"duplicate"}  this delivery id was applied before
@@ -31,6 +33,7 @@
 #ifndef OKR_SERVICE_HTTP_WEBHOOK_INGRESS_H_
 #define OKR_SERVICE_HTTP_WEBHOOK_INGRESS_H_
 
+#include <optional>
 #include <string>
 
 #include "service/http/http_server.h"
@@ -65,10 +68,18 @@ class WebhookIngress {
   const std::string& path() const { return path_; }
   // Handles one delivery: counts it, logs one line, answers (see the contract above).
   WebhookAnswer Handle(const HttpRequest& request) const;
-  // Adds POST path() to `server`, serving Handle. The ingress must outlive the server.
+  // What the route answers from the headers alone, before the body is read (a
+  // Content-Length over the limit, a header credential that fails); nullopt: read the body.
+  // Counts and logs what it answers, like Handle.
+  std::optional<WebhookAnswer> BeforeBody(const HttpRequest& request) const;
+  // Adds POST path() to `server`, serving BeforeBody and Handle, with the policy's body
+  // limit. The ingress must outlive the server.
   void Register(HttpServer& server) const;
 
  private:
+  WebhookAnswer Counted(WebhookAnswer answer) const;
+  WebhookAnswer TooLarge() const;
+  WebhookAnswer Unauthenticated(const absl::Status& verified) const;
   WebhookAnswer Answer(const HttpRequest& request) const;
   WebhookAnswer SinkFailure(const absl::Status& status, const sync::TrackerEvent& event) const;
 

@@ -58,6 +58,27 @@ const std::vector<Setting>& Settings() {
          "host:port of the HTTP listener (/healthz, /readyz, webhooks, /metrics)",
          &ServerConfig::http_address,
          {}},
+        {"http-header-timeout",
+         "OKR_HTTP_HEADER_TIMEOUT",
+         "an HTTP request's line and headers must arrive within this after the connection "
+         "(or its first byte on a kept-alive connection); slower senders are disconnected",
+         &ServerConfig::http_header_timeout,
+         {}},
+        {"http-body-timeout",
+         "OKR_HTTP_BODY_TIMEOUT",
+         "an HTTP request's body must arrive within this after its headers",
+         &ServerConfig::http_body_timeout,
+         {}},
+        {"http-idle-timeout",
+         "OKR_HTTP_IDLE_TIMEOUT",
+         "a kept-alive HTTP connection with no request for this long is closed",
+         &ServerConfig::http_idle_timeout,
+         {}},
+        {"http-max-connections",
+         "OKR_HTTP_MAX_CONNECTIONS",
+         "open HTTP connections beyond this many are closed as they arrive (1..1000000)",
+         &ServerConfig::http_max_connections,
+         {}},
         {"database",
          "OKR_DATABASE",
          "database URL: sqlite:PATH (embedded default) or postgresql://user:pass@host:port/db",
@@ -436,10 +457,20 @@ absl::StatusOr<ServerConfig> ParseConfig(int argc, const char* const* argv, cons
         std::tuple(&config.delivery_max_backoff, "delivery-max-backoff",
                    &config.delivery_max_backoff_d),
         std::tuple(&config.delivery_give_up_after, "delivery-give-up-after",
-                   &config.delivery_give_up_after_d)}) {
+                   &config.delivery_give_up_after_d),
+        std::tuple(&config.http_header_timeout, "http-header-timeout",
+                   &config.http_header_timeout_d),
+        std::tuple(&config.http_body_timeout, "http-body-timeout", &config.http_body_timeout_d),
+        std::tuple(&config.http_idle_timeout, "http-idle-timeout", &config.http_idle_timeout_d)}) {
     absl::StatusOr<absl::Duration> d = ParseDurationSetting(*text, flag);
     if (!d.ok()) return d.status();
     *out = *d;
+  }
+  if (!absl::SimpleAtoi(config.http_max_connections, &config.http_max_connections_n) ||
+      config.http_max_connections_n < 1 || config.http_max_connections_n > 1000000) {
+    return absl::InvalidArgumentError(absl::StrCat("--http-max-connections: \"",
+                                                   config.http_max_connections,
+                                                   "\" is not a number in 1..1000000"));
   }
   int pool = 0;
   if (!absl::SimpleAtoi(config.database_pool_size, &pool) || pool < 1 || pool > 1000) {

@@ -44,6 +44,11 @@ struct ServerConfig {
   std::string delivery_initial_backoff = "1s";
   std::string delivery_max_backoff = "5m";
   std::string delivery_give_up_after = "24h";
+  // The HTTP listener's read deadlines and connection cap.
+  std::string http_header_timeout = "10s";
+  std::string http_body_timeout = "30s";
+  std::string http_idle_timeout = "60s";
+  std::string http_max_connections = "4096";
   std::string config_file;  // --config / OKR_CONFIG; empty: no file
 
   // Access control (service/auth): bearer API tokens with roles, or none at all.
@@ -104,6 +109,10 @@ struct ServerConfig {
   int64_t max_subscriptions_n = 1000;
   int64_t max_rules_n = 1000;
   int64_t max_api_tokens_n = 1000;
+  absl::Duration http_header_timeout_d = absl::Seconds(10);
+  absl::Duration http_body_timeout_d = absl::Seconds(30);
+  absl::Duration http_idle_timeout_d = absl::Seconds(60);
+  int64_t http_max_connections_n = 4096;
   bool auth_enabled() const { return auth == "tokens"; }
 
   // One "setting=value" line per setting, secrets redacted.

@@ -1,5 +1,7 @@
 // okr-server: process entry point. Parses the configuration, starts OkrServer and waits
 // for SIGTERM/SIGINT, then shuts down cleanly (in-flight RPCs finish).
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +31,13 @@ int main(int argc, char** argv) {
   }
   okr::log::SetJsonFormat(config->log_format == "json");
   for (const std::string& line : config->DescribeForLog()) okr::log::Info(line);
+  // Each HTTP connection holds a descriptor; the usual soft limit (1024) is below the
+  // listener's connection cap. Raise it to the hard limit the system grants.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // Block the shutdown signals before any thread starts, then wait for them here.
   sigset_t signals;

@@ -285,6 +285,10 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
 
   http::HttpServer::Options http_options;
   http_options.address = config.http_address;
+  http_options.header_timeout = config.http_header_timeout_d;
+  http_options.body_timeout = config.http_body_timeout_d;
+  http_options.idle_timeout = config.http_idle_timeout_d;
+  http_options.max_connections = static_cast<int>(config.http_max_connections_n);
   if (tls) {  // HTTPS with the same certificate; no client certificates (webhook senders)
     http_options.tls_cert_file = tls->cert_file;
     http_options.tls_key_file = tls->key_file;
@@ -293,15 +297,23 @@ absl::StatusOr<std::unique_ptr<OkrServer>> OkrServer::Start(const ServerConfig& 
   // Liveness: 200 while the process serves HTTP. Readiness: the same check as the gRPC
   // health service okr.v1.OkrService (503 naming why, e.g. "database: sqlite: database
   // is full: ...").
-  s->http_server_->Handle("GET", "/healthz", [](const http::HttpRequest&) {
-    return http::HttpResponse{200, "application/json", "{\"status\":\"SERVING\"}"};
-  });
+  http::RouteOptions probe;
+  probe.probe = true;
+  s->http_server_->Handle(
+      "GET", "/healthz",
+      [](const http::HttpRequest&) {
+        return http::HttpResponse{200, "application/json", "{\"status\":\"SERVING\"}"};
+      },
+      probe);
   storage::OkrStore* store = s->store_.get();
-  s->http_server_->Handle("GET", "/readyz", [store](const http::HttpRequest&) {
-    absl::Status ping = store->Ping();
-    if (!ping.ok()) return http::JsonError(503, absl::StrCat("database: ", ping.message()));
-    return http::HttpResponse{200, "application/json", "{\"status\":\"READY\"}"};
-  });
+  s->http_server_->Handle(
+      "GET", "/readyz",
+      [store](const http::HttpRequest&) {
+        absl::Status ping = store->Ping();
+        if (!ping.ok()) return http::JsonError(503, absl::StrCat("database: ", ping.message()));
+        return http::HttpResponse{200, "application/json", "{\"status\":\"READY\"}"};
+      },
+      probe);
   metrics::Registry* registry = s->metrics_.get();
   s->http_server_->Handle("GET", "/metrics", [registry](const http::HttpRequest&) {
     return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry->Render()};

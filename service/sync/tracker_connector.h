@@ -54,6 +54,10 @@ struct WebhookPolicy {
     kAcknowledge,  // 200 {"status":"ignored"}: the tracker disables hooks that keep failing
   };
   RefusedItem refused_item = RefusedItem::kReject;
+  // The credential travels in the headers alone (GitLab's X-Gitlab-Token), so VerifyWebhook
+  // is also asked before the body is read, with an empty body: an unauthenticated sender
+  // is answered 401 without a byte of its body being read.
+  bool credential_in_headers = false;
 };
 
 // One authentic webhook delivery in tracker-neutral terms.

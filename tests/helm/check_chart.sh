@@ -174,6 +174,8 @@ if [[ "$ajv_ready" == 1 ]]; then
     'retention: {events: forever}|/retention/events must match pattern'
     'retention: {webhookDedupe: 0d}|/retention/webhookDedupe must match pattern'
     'limits: {rules: -1}|/limits/rules must be >= 0'
+    'httpListener: {headerTimeout: soon}|/httpListener/headerTimeout must match pattern'
+    'httpListener: {maxConnections: 0}|/httpListener/maxConnections must be >= 1'
     'github: {enabled: "true"}|/github/enabled must be boolean'
     'github: {url: api.github.com}|/github/url must match pattern'
     'github: {weightLabelPrefix: ""}|/github/weightLabelPrefix must NOT have fewer than 1 characters'

@@ -37,6 +37,8 @@ SERVER_ENV = {
     "OKR_TLS_CLIENT_CA_FILE", "OKR_OUTBOUND_ALLOW_CIDRS", "OKR_RULE_MAX_ISSUES_PER_DAY",
     "OKR_EVENT_RETENTION", "OKR_WEBHOOK_DEDUPE_RETENTION", "OKR_REQUEST_ID_RETENTION",
     "OKR_MAX_SUBSCRIPTIONS", "OKR_MAX_RULES", "OKR_MAX_API_TOKENS",
+    "OKR_HTTP_HEADER_TIMEOUT", "OKR_HTTP_BODY_TIMEOUT", "OKR_HTTP_IDLE_TIMEOUT",
+    "OKR_HTTP_MAX_CONNECTIONS",
 }
 # Where the chart mounts the kubernetes.io/tls Secret's keys (under the /etc/okr volume).
 TLS_DIR = "/etc/okr/tls"
@@ -372,6 +374,12 @@ def check(chart_dir, manifests_path, overrides):
                      ("OKR_WEBHOOK_DEDUPE_RETENTION", "webhookDedupe"),
                      ("OKR_REQUEST_ID_RETENTION", "requestIds")):
         c.equal(cm_data.get(var), values["retention"][key], var)
+    for var, key in (("OKR_HTTP_HEADER_TIMEOUT", "headerTimeout"),
+                     ("OKR_HTTP_BODY_TIMEOUT", "bodyTimeout"),
+                     ("OKR_HTTP_IDLE_TIMEOUT", "idleTimeout")):
+        c.equal(cm_data.get(var), values["httpListener"][key], var)
+    c.equal(cm_data.get("OKR_HTTP_MAX_CONNECTIONS"),
+            str(values["httpListener"]["maxConnections"]), "OKR_HTTP_MAX_CONNECTIONS")
     for var, key in (("OKR_MAX_SUBSCRIPTIONS", "subscriptions"), ("OKR_MAX_RULES", "rules"),
                      ("OKR_MAX_API_TOKENS", "apiTokens")):
         c.equal(cm_data.get(var), str(values["limits"][key]), var)
