@@ -12,7 +12,8 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf python3-yaml openssl
   nghttp2-client postgresql curl prometheus
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
-  chromium)
+  chromium
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then

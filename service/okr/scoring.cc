@@ -48,8 +48,10 @@ absl::StatusOr<ScoreCard> ComputeScores(
   if (absl::Status s = CheckKeyResultsBelong(objective, key_results); !s.ok()) return s;
   for (const auto& [id, e] : explicit_scores) {
     const std::string field = absl::StrCat("key_result_scores[", id.substr(0, 64), "]");
+    // Captured by name: C++17 lambdas cannot capture structured bindings (clang refuses).
+    const std::string& score_id = id;
     if (std::none_of(key_results.begin(), key_results.end(),
-                     [&](const KeyResult& kr) { return kr.id == id; })) {
+                     [&](const KeyResult& kr) { return kr.id == score_id; })) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": ", names::KeyResult(objective.id, id.substr(0, 64)),
                        " is not a key result of ", names::Objective(objective.id)));

@@ -46,17 +46,33 @@ absl::Status DecodeEventDetails(const std::string& text, Event& e) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  e.cause.kind = static_cast<CauseKind>(static_cast<int>(num("ck")));
+  // An enum field: absent or not a number reads as `def`; a number outside the enum
+  // [lo, hi] is a corrupt row (checked before the conversion to int, which would be
+  // undefined for a value like 1e300).
+  absl::Status corrupt = absl::OkStatus();
+  auto enum_at = [&](const char* k, int def, int lo, int hi) {
+    const double v = num(k, def);
+    if (v >= lo && v < hi + 1.0) return static_cast<int>(v);
+    if (corrupt.ok()) {
+      corrupt = absl::InternalError(
+          absl::StrCat("event ", e.sequence, ": details field ", k, " is out of range"));
+    }
+    return def;
+  };
+  e.cause.kind =
+      static_cast<CauseKind>(enum_at("ck", 0, 0, static_cast<int>(CauseKind::kWorkItemExcluded)));
   e.cause.ref = str("cr");
   e.cause.via = str("cv");
   e.cause.detail = str("cd");
   e.old_progress = num("op");
   e.new_progress = num("np");
   e.threshold = num("th");
-  e.old_health = static_cast<Health>(static_cast<int>(num("oh", 4)));
-  e.new_health = static_cast<Health>(static_cast<int>(num("nh", 4)));
-  e.old_state = static_cast<ObjectiveState>(static_cast<int>(num("os", 1)));
-  e.new_state = static_cast<ObjectiveState>(static_cast<int>(num("ns", 1)));
+  constexpr int kHealths = static_cast<int>(Health::kNotStarted);
+  constexpr int kStates = static_cast<int>(ObjectiveState::kClosed);
+  e.old_health = static_cast<Health>(enum_at("oh", kHealths, 1, kHealths));
+  e.new_health = static_cast<Health>(enum_at("nh", kHealths, 1, kHealths));
+  e.old_state = static_cast<ObjectiveState>(enum_at("os", 1, 1, kStates));
+  e.new_state = static_cast<ObjectiveState>(enum_at("ns", 1, 1, kStates));
   e.old_total_weight = num("ow");
   e.new_total_weight = num("nw");
   e.finding_code = str("fc");
@@ -66,7 +82,7 @@ absl::Status DecodeEventDetails(const std::string& text, Event& e) {
   e.rule_id = str("ru");
   e.subscription_id = str("su");
   e.message = str("m");
-  return absl::OkStatus();
+  return corrupt;
 }
 
 }  // namespace okr::storage

@@ -15,7 +15,8 @@ namespace okr::storage {
 // The detail fields of `event` as a compact JSON object.
 std::string EncodeEventDetails(const Event& event);
 // Fills the detail fields of `event` from EncodeEventDetails' output; INTERNAL for text
-// that is not such an object (a corrupt row).
+// that is not such an object, or whose cause kind, health or state is outside its enum (a
+// corrupt row).
 absl::Status DecodeEventDetails(const std::string& text, Event& event);
 
 }  // namespace okr::storage

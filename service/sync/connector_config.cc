@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 
@@ -37,7 +38,9 @@ absl::Status ConfigObject::Error(absl::string_view member, absl::string_view pro
 
 std::string ConfigObject::Path(absl::string_view member) const {
   if (member.empty()) return path_;
-  return path_.empty() ? std::string(member) : absl::StrCat(path_, ".", member);
+  // Keys come from the file: escaped, so an error stays one line whatever a key holds.
+  const std::string escaped = absl::CEscape(member);
+  return path_.empty() ? escaped : absl::StrCat(path_, ".", escaped);
 }
 
 absl::Status ConfigObject::OnlyKnown(const std::vector<std::string>& known) const {

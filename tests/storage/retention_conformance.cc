@@ -178,8 +178,11 @@ TEST_P(StoreConformanceTest, CountDocuments_CountsOneKind) {
     }
     return absl::OkStatus();
   }));
-  for (const auto& [kind, want] :
+  for (const auto& kind_want :
        std::vector<std::pair<std::string, int64_t>>{{"rule", 2}, {"subscription", 1}, {"x", 0}}) {
+    // Not a structured binding: the lambda below captures it (clang before 16 rejects that).
+    const std::string& kind = kind_want.first;
+    const int64_t want = kind_want.second;
     int64_t got = -1;
     RC_ASSERT_OK(store().RunReadOnly([&](OkrTransaction& tx) -> absl::Status {
       absl::StatusOr<int64_t> n = tx.CountDocuments(kind);
