@@ -37,6 +37,7 @@ die() {
   echo "run_grpc_bench: $*" >&2
   exit 1
 }
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 for bin in "$OKR_SERVER" "$ECHO_SERVER" "$LOAD"; do
   [[ -x $bin ]] || die "missing $bin; build it first: cmake --build $BUILD_DIR --target" \
@@ -62,33 +63,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Three distinct free loopback ports: echo, okr-server gRPC, okr-server HTTP.
-read -r ECHO_PORT GRPC_PORT HTTP_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks:
-    s.close()
-')
-
-# wait_until DEADLINE_S PID LOG CMD...: polls CMD every 50 ms until it succeeds; fails if
-# PID exits or the deadline passes (showing the tail of LOG).
-wait_until() {
-  local deadline=$((SECONDS + $1)) pid=$2 log=$3
-  shift 3
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$log" >&2
-      die "process $pid exited during startup (log above)"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail -n 20 "$log" >&2
-      die "not ready after $1 s: $*"
-    fi
-    sleep 0.05
-  done
-}
+read -r ECHO_PORT GRPC_PORT HTTP_PORT < <(free_ports 3)
 
 start_echo() {
   "$ECHO_SERVER" --port="$ECHO_PORT" >"$WORK/echo.log" 2>&1 &

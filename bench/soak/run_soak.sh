@@ -33,6 +33,7 @@ die() {
   echo "run_soak: $*" >&2
   exit 1
 }
+source "$(dirname "${BASH_SOURCE[0]}")/../bench_lib.sh"
 
 OKR_SERVER=$BUILD_DIR/service/server/okr-server
 FAKE_JIRA=$BUILD_DIR/tests/testing/fake_jira/fake_jira_main
@@ -71,33 +72,7 @@ cp "$OKR_SERVER" "$WORK/okr-server"
 cp "$FAKE_JIRA" "$WORK/fake_jira_main"
 
 # Two free loopback ports for okr-server: gRPC, HTTP (webhooks, /healthz).
-read -r GRPC_PORT HTTP_PORT < <("$PYTHON" -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks:
-    s.close()
-')
-
-# wait_until DEADLINE_S PID LOG CMD...: polls CMD every 50 ms until it succeeds; fails if
-# PID exits or the deadline passes (showing the tail of LOG).
-wait_until() {
-  local deadline=$((SECONDS + $1)) pid=$2 log=$3
-  shift 3
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$log" >&2
-      die "process $pid exited during startup (log above)"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail -n 20 "$log" >&2
-      die "not ready after $1 s: $*"
-    fi
-    sleep 0.05
-  done
-}
+read -r GRPC_PORT HTTP_PORT < <(free_ports 2)
 
 # The fake Jira: OKRX-1..40 (the issues the driver links), on a port of its choosing.
 "$WORK/fake_jira_main" --port=0 --port_file="$WORK/jira.port" --seed=40 \
