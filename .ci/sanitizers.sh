@@ -25,7 +25,7 @@ jobs="${OKR_SANITIZER_JOBS:-2}"
 fuzz_seconds="${OKR_FUZZ_SECONDS:-30}"
 read -r -a wrap <<<"${OKR_SANITIZER_WRAPPER:-}"
 # -O1: the usual trade-off for sanitizers (fast enough, stacks still exact); assertions on.
-common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1"
         -DOKR_BUILD_TESTS=ON -DOKR_BUILD_BENCH=OFF)
 
 total_start=$(date +%s)

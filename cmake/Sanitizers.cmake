@@ -25,7 +25,14 @@ if(NOT OKR_SANITIZE MATCHES "^(address,undefined|address|undefined|thread)$")
   message(FATAL_ERROR "OKR_SANITIZE=${OKR_SANITIZE}: use \"address,undefined\" or \"thread\"")
 endif()
 
-set(_okr_sanitize_flags -fsanitize=${OKR_SANITIZE} -fno-omit-frame-pointer -g)
+# Line tables are all a sanitizer report needs (file:line in every frame); full debug
+# information would make these trees much slower to build and link.
+set(_okr_sanitize_flags -fsanitize=${OKR_SANITIZE} -fno-omit-frame-pointer)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND _okr_sanitize_flags -gline-tables-only)
+else()
+  list(APPEND _okr_sanitize_flags -g1)
+endif()
 if(OKR_SANITIZE MATCHES "undefined")
   list(APPEND _okr_sanitize_flags -fno-sanitize-recover=undefined)
 endif()

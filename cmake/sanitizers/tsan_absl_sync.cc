@@ -26,6 +26,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
 #if !ABSL_OPTION_USE_INLINE_NAMESPACE
@@ -37,17 +38,18 @@ namespace {
 #define OKR_TSAN_STR2(x) #x
 #define OKR_TSAN_STR(x) OKR_TSAN_STR2(x)
 
-// The mangled name of absl::<inline namespace>::<suffix>, e.g. "5Mutex4LockEv".
-std::string Mangled(const char* suffix) {
+// The mangled name of absl::<inline namespace>::<suffix>, e.g. "5Mutex4LockEv"; a const
+// member function's starts with _ZNK.
+std::string Mangled(const char* suffix, bool is_const) {
   const std::string ns = OKR_TSAN_STR(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  return "_ZN4absl" + std::to_string(ns.size()) + ns + suffix;
+  return std::string(is_const ? "_ZNK" : "_ZN") + "4absl" + std::to_string(ns.size()) + ns + suffix;
 }
 
 // The library's implementation of the member function with the mangled `suffix`, called
 // as a free function with `this` first (the Itanium C++ ABI).
 template <typename Fn>
-Fn Real(const char* suffix) {
-  const std::string name = Mangled(suffix);
+Fn Real(const char* suffix, bool is_const = false) {
+  const std::string name = Mangled(suffix, is_const);
   void* fn = dlsym(RTLD_NEXT, name.c_str());
   if (fn == nullptr) {
     std::fprintf(stderr, "tsan_absl_sync: %s not found in the loaded libraries\n", name.c_str());
@@ -59,11 +61,25 @@ Fn Real(const char* suffix) {
 using MutexFn = void (*)(absl::Mutex*);
 using MutexTryFn = bool (*)(absl::Mutex*);
 using CondFn = void (*)(absl::Mutex*, const absl::Condition&);
-using CondTimeoutFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Duration);
 using CondDeadlineFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Time);
 using CvWaitFn = void (*)(absl::CondVar*, absl::Mutex*);
-using CvTimeoutFn = bool (*)(absl::CondVar*, absl::Mutex*, absl::Duration);
 using CvDeadlineFn = bool (*)(absl::CondVar*, absl::Mutex*, absl::Time);
+using NotifyFn = void (*)(absl::Notification*);
+using NotifiedWaitFn = void (*)(const absl::Notification*);
+using NotifiedTimeoutFn = bool (*)(const absl::Notification*, absl::Duration);
+using NotifiedDeadlineFn = bool (*)(const absl::Notification*, absl::Time);
+
+// absl::Notification hands data over through its atomic flag as well as through its
+// mutex: a waiter that finds the flag already set (the library's fast path, or the inline
+// HasBeenNotified() in our code) never touches the mutex, and the library's release store
+// is invisible to TSan. Notify() is annotated as a release of the notification and of its
+// flag's address, and a wait that saw the flag set as an acquire of the notification; the
+// inline HasBeenNotified() is an instrumented acquire load of the flag itself.
+static_assert(sizeof(absl::Notification) == 2 * sizeof(absl::Mutex),
+              "absl::Notification is expected to be its mutex, then its flag");
+const void* NotifiedFlag(const absl::Notification* n) {
+  return reinterpret_cast<const char*>(n) + sizeof(absl::Mutex);
+}
 
 // The TSan flags for the mode `mu` is held in by the calling thread (a wait keeps the
 // mode): absl::Mutex's one word has the writer bit (kMuWriter in mutex.cc) set while it
@@ -93,6 +109,14 @@ auto ReleaseAndReacquire(absl::Mutex* mu, F call) {
   __tsan_mutex_pre_unlock(mu, flags);
   __tsan_mutex_post_unlock(mu, flags);
   return Acquire(mu, flags, call);
+}
+
+// The *WithTimeout functions are defined through the *WithDeadline ones, as the library
+// does (mutex.cc). They must not call the library's *WithTimeout: that calls
+// *WithDeadline through the PLT, which resolves to the definition here, and the mutex
+// would be annotated as released twice ("unlock of an unlocked mutex").
+absl::Time DeadlineFromTimeout(absl::Duration timeout) {
+  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
 }
 
 }  // namespace
@@ -153,15 +177,11 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
-  static const auto real =
-      Real<CondTimeoutFn>("5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  return Acquire(this, 0, [&] { return real(this, cond, timeout); });
+  return LockWhenWithDeadline(cond, DeadlineFromTimeout(timeout));
 }
 
 bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
-  static const auto real =
-      Real<CondTimeoutFn>("5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  return Acquire(this, __tsan_mutex_read_lock, [&] { return real(this, cond, timeout); });
+  return ReaderLockWhenWithDeadline(cond, DeadlineFromTimeout(timeout));
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time deadline) {
@@ -182,9 +202,7 @@ void Mutex::Await(const Condition& cond) {
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
-  static const auto real =
-      Real<CondTimeoutFn>("5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  return ReleaseAndReacquire(this, [&] { return real(this, cond, timeout); });
+  return AwaitWithDeadline(cond, DeadlineFromTimeout(timeout));
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
@@ -199,14 +217,41 @@ void CondVar::Wait(Mutex* mu) {
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
-  static const auto real =
-      Real<CvTimeoutFn>("7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  return ReleaseAndReacquire(mu, [&] { return real(this, mu, timeout); });
+  return WaitWithDeadline(mu, DeadlineFromTimeout(timeout));
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
   static const auto real = Real<CvDeadlineFn>("7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
   return ReleaseAndReacquire(mu, [&] { return real(this, mu, deadline); });
+}
+
+void Notification::Notify() {
+  static const auto real = Real<NotifyFn>("12Notification6NotifyEv");
+  __tsan_release(this);
+  __tsan_release(const_cast<void*>(NotifiedFlag(this)));
+  real(this);
+}
+
+void Notification::WaitForNotification() const {
+  static const auto real = Real<NotifiedWaitFn>("12Notification19WaitForNotificationEv", true);
+  real(this);
+  __tsan_acquire(const_cast<Notification*>(this));
+}
+
+bool Notification::WaitForNotificationWithTimeout(absl::Duration timeout) const {
+  static const auto real = Real<NotifiedTimeoutFn>(
+      "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE", true);
+  const bool notified = real(this, timeout);
+  if (notified) __tsan_acquire(const_cast<Notification*>(this));
+  return notified;
+}
+
+bool Notification::WaitForNotificationWithDeadline(absl::Time deadline) const {
+  static const auto real =
+      Real<NotifiedDeadlineFn>("12Notification31WaitForNotificationWithDeadlineENS0_4TimeE", true);
+  const bool notified = real(this, deadline);
+  if (notified) __tsan_acquire(const_cast<Notification*>(this));
+  return notified;
 }
 
 ABSL_NAMESPACE_END

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace {
@@ -52,20 +53,59 @@ int Guarded() {
   b.join();
   reader.join();
 
+  // Every kind of wait, each one certain to block: the mutex is held when the other thread
+  // starts, and that thread needs it to make the condition true. The timed variants are
+  // the ones gRPC's timer threads use (CondVar::WaitWithTimeout).
   absl::CondVar cv;
   bool ready = false;  // guarded by mu
-  std::thread signaller([&] {
+  int waits_done = 0;
+  auto set_ready_later = [&] {
     absl::MutexLock lock(&mu);
-    counter = -1;
+    ++counter;
     ready = true;
     cv.Signal();
-  });
+  };
+  auto is_ready = absl::Condition(
+      +[](bool* r) { return *r; }, &ready);
+  for (int kind = 0; kind < 5; ++kind) {
+    mu.Lock();
+    ready = false;
+    std::thread signaller(set_ready_later);
+    switch (kind) {
+      case 0:
+        while (!ready) cv.Wait(&mu);
+        break;
+      case 1:
+        while (!ready) cv.WaitWithTimeout(&mu, absl::Seconds(10));
+        break;
+      case 2:
+        while (!ready) cv.WaitWithDeadline(&mu, absl::Now() + absl::Seconds(10));
+        break;
+      case 3:
+        mu.AwaitWithTimeout(is_ready, absl::Seconds(10));
+        break;
+      case 4:
+        mu.AwaitWithDeadline(is_ready, absl::Now() + absl::Seconds(10));
+        break;
+    }
+    waits_done += ready ? 1 : 0;
+    mu.Unlock();
+    signaller.join();
+  }
+  // Timed lock-when, exclusive and shared.
   {
-    absl::MutexLock lock(&mu);
-    while (!ready) cv.WaitWithTimeout(&mu, absl::Seconds(10));
+    ready = false;
+    std::thread setter([&] {
+      absl::MutexLock lock(&mu);
+      ready = true;
+    });
+    if (mu.LockWhenWithTimeout(is_ready, absl::Seconds(10))) ++waits_done;
+    mu.Unlock();
+    setter.join();
+    if (mu.ReaderLockWhenWithTimeout(is_ready, absl::Seconds(10))) ++waits_done;
+    mu.ReaderUnlock();
   }
   const int after_signal = counter;
-  signaller.join();
 
   // Plain data handed over by absl::Notification (implemented in the library).
   int payload = 0;
@@ -77,10 +117,39 @@ int Guarded() {
   published.WaitForNotification();
   const int received = payload;
   producer.join();
+  // The same hand-over where the waiter finds the flag already set (the fast path that
+  // never takes the mutex), through the timed wait and through HasBeenNotified().
+  // The producer stays alive (no join in between) until the waiter has read the payload.
+  int timed_payload = 0;
+  absl::Notification timed;
+  absl::Notification timed_read;
+  std::thread timed_producer([&] {
+    timed_payload = 7;
+    timed.Notify();
+    timed_read.WaitForNotification();
+  });
+  absl::SleepFor(absl::Milliseconds(100));  // the flag is set by now
+  const bool notified = timed.WaitForNotificationWithTimeout(absl::Seconds(10));
+  const int timed_received = timed_payload;
+  timed_read.Notify();
+  timed_producer.join();
+  int polled_payload = 0;
+  absl::Notification polled;
+  std::thread polled_producer([&] {
+    polled_payload = 9;
+    polled.Notify();
+  });
+  while (!polled.HasBeenNotified()) std::this_thread::yield();
+  const int polled_received = polled_payload;
+  polled_producer.join();
 
-  if (seen != 2 * kIncrements || after_signal != -1 || received != 42) {
-    std::fprintf(stderr, "guarded: seen=%d after_signal=%d received=%d\n", seen, after_signal,
-                 received);
+  if (seen != 2 * kIncrements || after_signal != 2 * kIncrements + 5 || waits_done != 7 ||
+      received != 42 || !notified || timed_received != 7 || polled_received != 9) {
+    std::fprintf(stderr,
+                 "guarded: seen=%d after_signal=%d waits_done=%d received=%d notified=%d "
+                 "timed_received=%d polled_received=%d\n",
+                 seen, after_signal, waits_done, received, notified, timed_received,
+                 polled_received);
     return 1;
   }
   std::printf("guarded: counter=%d, no report expected\n", seen);
