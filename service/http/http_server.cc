@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "service/http/url_encoding.h"
 #include "service/log/log.h"
 
 namespace okr::http {
@@ -82,49 +83,12 @@ std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
       absl::ToChronoNanoseconds(d));
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; `plus_is_space` for query components (form encoding).
-std::string Decode(absl::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 && HexDigit(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Splits the request target into the decoded path and the query parameters (the first
 // value of a repeated name).
 void ParseTarget(absl::string_view target, HttpRequest& r) {
   const size_t q = target.find('?');
-  r.path = Decode(target.substr(0, q), /*plus_is_space=*/false);
-  if (q == absl::string_view::npos) return;
-  absl::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const absl::string_view pair = query.substr(0, amp);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      r.query.emplace(Decode(pair.substr(0, eq), true),
-                      eq == absl::string_view::npos ? "" : Decode(pair.substr(eq + 1), true));
-    }
-    if (amp == absl::string_view::npos) break;
-    query = query.substr(amp + 1);
-  }
+  r.path = PercentDecode(target.substr(0, q), /*plus_is_space=*/false);
+  if (q != absl::string_view::npos) r.query = ParseUrlEncoded(target.substr(q + 1));
 }
 
 const char* DefaultReason(int status) {

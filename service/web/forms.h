@@ -1,9 +1,8 @@
-// Forms: the small HTTP text formats the pages read and write -- URL-encoded form bodies,
-// the Cookie header, Set-Cookie values, percent-encoding of a query value -- and the check
-// that keeps a `next` redirect target on this site. Pure functions, Abseil only; malformed
-// input is tolerated (a bad escape is kept as text), never an error.
+// Forms: the small HTTP text formats the pages write and read besides form bodies (those
+// are http::ParseUrlEncoded) -- the Cookie header, Set-Cookie values, percent-encoding of
+// a query value -- and the check that keeps a `next` redirect target on this site. Pure functions,
+// Abseil only; malformed input is tolerated (a bad escape is kept as text), never an error.
 //
-//   std::map<std::string, std::string> form = ParseUrlEncoded(request.body);
 //   std::string session = CookieValue(request.Header("cookie"), "okr_session");
 //   std::string next = SafeNextPath(form["next"]);   // "/" unless a same-site path
 #ifndef OKR_SERVICE_WEB_FORMS_H_
@@ -15,10 +14,6 @@
 #include "absl/strings/string_view.h"
 
 namespace okr::web {
-
-// application/x-www-form-urlencoded: '+' is a space, %XX a byte; the first value of a
-// repeated name wins.
-std::map<std::string, std::string> ParseUrlEncoded(absl::string_view body);
 
 // Percent-encodes everything but unreserved characters (RFC 3986) and '/'.
 std::string UrlEncode(absl::string_view value);

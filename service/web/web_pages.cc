@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "service/auth/token_secret.h"
+#include "service/http/url_encoding.h"
 #include "service/log/log.h"
 #include "service/okr/events.h"
 #include "service/okr/lifecycle.h"
@@ -448,7 +449,7 @@ HttpResponse WebPages::LoginPage(const HttpRequest& request) {
 }
 
 HttpResponse WebPages::Login(const HttpRequest& request) {
-  std::map<std::string, std::string> form = ParseUrlEncoded(request.body);
+  std::map<std::string, std::string> form = http::ParseUrlEncoded(request.body);
   const std::string next = SafeNextPath(form["next"]);
   absl::StatusOr<Visitor> v = Identify(request);
   if (!v.ok()) return StatusPage(v.status(), Visitor{});
@@ -483,7 +484,7 @@ HttpResponse WebPages::Login(const HttpRequest& request) {
 }
 
 HttpResponse WebPages::Logout(const HttpRequest& request) {
-  std::map<std::string, std::string> form = ParseUrlEncoded(request.body);
+  std::map<std::string, std::string> form = http::ParseUrlEncoded(request.body);
   absl::StatusOr<Visitor> v = Identify(request);
   if (!v.ok()) return StatusPage(v.status(), Visitor{});
   if (v->session_id.empty()) return Redirect("/login");
@@ -1132,7 +1133,7 @@ HttpResponse WebPages::Home(const Visitor& v) {
 
 HttpResponse WebPages::PostCheckIn(const HttpRequest& request, const std::string& o_id,
                                    const std::string& k_id) {
-  std::map<std::string, std::string> form = ParseUrlEncoded(request.body);
+  std::map<std::string, std::string> form = http::ParseUrlEncoded(request.body);
   absl::StatusOr<Visitor> v = Identify(request);
   if (!v.ok()) return StatusPage(v.status(), Visitor{});
   const std::string page = absl::StrCat("/objectives/", o_id, "/keyResults/", k_id);

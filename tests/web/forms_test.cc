@@ -7,15 +7,6 @@
 namespace okr::web {
 namespace {
 
-TEST(FormsTest, ParseUrlEncoded_DecodesPlusAndPercent_FirstValueWins) {
-  auto form = ParseUrlEncoded("note=a+b%3Cc%3E&x=1&x=2&bad=%zz&empty=&flag");
-  EXPECT_EQ(form["note"], "a b<c>");
-  EXPECT_EQ(form["x"], "1");
-  EXPECT_EQ(form["bad"], "%zz");
-  EXPECT_EQ(form["empty"], "");
-  EXPECT_EQ(form.count("flag"), 1u);
-}
-
 TEST(FormsTest, UrlEncode_KeepsPathsReadable) {
   EXPECT_EQ(UrlEncode("/objectives/o1?x=1&y=a b"), "/objectives/o1%3Fx%3D1%26y%3Da%20b");
 }
