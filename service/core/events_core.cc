@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/core/event_documents.h"
 #include "service/core/limits.h"
 #include "service/core/store_helpers.h"
 #include "service/okr/names.h"
@@ -20,170 +21,28 @@ using internal::Touch;
 using storage::OkrTransaction;
 using Document = storage::OkrTransaction::Document;
 using json = nlohmann::json;
-
-constexpr char kSubscription[] = "subscription";
-constexpr char kDelivery[] = "delivery";
-constexpr char kRule[] = "rule";
-constexpr char kFiring[] = "firing";
-constexpr char kIssueAction[] = "issue_action";
-constexpr char kRuleIssues[] = "rule_issues";  // per rule: when it queued its recent issues
-constexpr char kFindings[] = "findings";
-constexpr char kHealthWatch[] = "health_watch";
-
-// ---- Payload codec: the documents' JSON, in one place ----
-
-json TimeToJson(absl::Time t) {
-  if (t == absl::InfinitePast()) return nullptr;
-  return absl::ToUnixMicros(t);
-}
-absl::Time TimeFromJson(const json& j) {
-  if (!j.is_number_integer()) return absl::InfinitePast();
-  return absl::FromUnixMicros(j.get<int64_t>());
-}
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-int64_t Int(const json& j, const char* key, int64_t def = 0) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : def;
-}
-double Num(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0;
-}
-absl::Time Time(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() ? absl::InfinitePast() : TimeFromJson(*it);
-}
-
-absl::StatusOr<json> Parse(const Document& doc) {
-  json j = json::parse(doc.payload, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
-    return absl::InternalError(absl::StrCat(doc.kind, " ", doc.id, ": stored payload is corrupt"));
-  }
-  return j;
-}
-
-json FilterToJson(const EventFilter& f) {
-  json types = json::array();
-  for (EventType t : f.types) types.push_back(static_cast<int>(t));
-  return {
-      {"objective", f.objective_id}, {"team", f.team_id}, {"cycle", f.cycle_id}, {"types", types}};
-}
-EventFilter FilterFromJson(const json& j) {
-  EventFilter f;
-  if (!j.is_object()) return f;
-  f.objective_id = Str(j, "objective");
-  f.team_id = Str(j, "team");
-  f.cycle_id = Str(j, "cycle");
-  if (auto it = j.find("types"); it != j.end() && it->is_array()) {
-    for (const json& t : *it) {
-      if (t.is_number_integer()) f.types.push_back(static_cast<EventType>(t.get<int>()));
-    }
-  }
-  return f;
-}
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-Document SubscriptionDoc(const Subscription& s) {
-  Document d{kSubscription, s.id, "", s.meta};
-  d.payload = Dump(
-      {{"target_url", s.target_url}, {"secret", s.secret}, {"filter", FilterToJson(s.filter)}});
-  return d;
-}
-absl::StatusOr<Subscription> SubscriptionFromDoc(const Document& d) {
-  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
-  Subscription s;
-  s.id = d.id;
-  s.meta = d.meta;
-  s.target_url = Str(j, "target_url");
-  s.secret = Str(j, "secret");
-  if (auto it = j.find("filter"); it != j.end()) s.filter = FilterFromJson(*it);
-  return s;
-}
-
-std::string DeliveryPayload(const DeliveryState& s) {
-  return Dump({{"delivered", s.delivered_sequence},
-               {"state", static_cast<int>(s.state)},
-               {"error", s.last_error},
-               {"failing_since", TimeToJson(s.failing_since)},
-               {"attempts", s.attempts},
-               {"next", TimeToJson(s.next_attempt)}});
-}
-absl::StatusOr<DeliveryState> DeliveryFromDoc(const Document& d) {
-  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
-  DeliveryState s;
-  s.delivered_sequence = Int(j, "delivered");
-  s.state = static_cast<SubscriptionState>(Int(j, "state", 1));
-  s.last_error = Str(j, "error");
-  s.failing_since = Time(j, "failing_since");
-  s.attempts = static_cast<int32_t>(Int(j, "attempts"));
-  s.next_attempt = Time(j, "next");
-  return s;
-}
-
-Document RuleDoc(const Rule& r) {
-  Document d{kRule, r.id, "", r.meta};
-  d.payload = Dump({{"objective", r.objective_id},
-                    {"team", r.team_id},
-                    {"condition", static_cast<int>(r.condition)},
-                    {"threshold", r.threshold},
-                    {"days", r.days},
-                    {"action", static_cast<int>(r.action)},
-                    {"subscription", r.subscription_id},
-                    {"tracker", static_cast<int>(r.tracker)}});
-  return d;
-}
-absl::StatusOr<Rule> RuleFromDoc(const Document& d) {
-  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
-  Rule r;
-  r.id = d.id;
-  r.meta = d.meta;
-  r.objective_id = Str(j, "objective");
-  r.team_id = Str(j, "team");
-  r.condition = static_cast<RuleConditionType>(Int(j, "condition", 1));
-  r.threshold = Num(j, "threshold");
-  r.days = static_cast<int32_t>(Int(j, "days"));
-  r.action = static_cast<RuleActionType>(Int(j, "action", 1));
-  r.subscription_id = Str(j, "subscription");
-  r.tracker = static_cast<Tracker>(Int(j, "tracker", 1));
-  return r;
-}
-
-std::string IssueActionPayload(const IssueAction& a) {
-  return Dump({{"rule", a.rule_id},
-               {"objective", a.objective_id},
-               {"key_result", a.key_result_id},
-               {"tracker", static_cast<int>(a.tracker)},
-               {"project", a.project},
-               {"issue_type", a.issue_type},
-               {"title", a.title},
-               {"description", a.description},
-               {"url", a.url},
-               {"attempts", a.attempts},
-               {"next", TimeToJson(a.next_attempt)},
-               {"error", a.last_error}});
-}
-absl::StatusOr<IssueAction> IssueActionFromDoc(const Document& d) {
-  OKR_ASSIGN_OR_RETURN(json j, Parse(d));
-  IssueAction a;
-  a.id = d.id;
-  a.rule_id = Str(j, "rule");
-  a.objective_id = Str(j, "objective");
-  a.key_result_id = Str(j, "key_result");
-  a.tracker = static_cast<Tracker>(Int(j, "tracker", 1));
-  a.project = Str(j, "project");
-  a.issue_type = Str(j, "issue_type");
-  a.title = Str(j, "title");
-  a.description = Str(j, "description");
-  a.url = Str(j, "url");
-  a.attempts = static_cast<int32_t>(Int(j, "attempts"));
-  a.next_attempt = Time(j, "next");
-  a.last_error = Str(j, "error");
-  return a;
-}
+using internal::DeliveryFromDoc;
+using internal::DeliveryPayload;
+using internal::Dump;
+using internal::IssueActionFromDoc;
+using internal::IssueActionPayload;
+using internal::kDelivery;
+using internal::kFindings;
+using internal::kFiring;
+using internal::kHealthWatch;
+using internal::kIssueAction;
+using internal::kRule;
+using internal::kRuleIssues;
+using internal::kSubscription;
+using internal::Parse;
+using internal::RuleDoc;
+using internal::RuleFromDoc;
+using internal::Str;
+using internal::SubscriptionDoc;
+using internal::SubscriptionFromDoc;
+using internal::Time;
+using internal::TimeFromJson;
+using internal::TimeToJson;
 
 // Every document of one kind, in creation order.
 absl::StatusOr<std::vector<Document>> AllDocuments(OkrTransaction& tx, const std::string& kind) {
