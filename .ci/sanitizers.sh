@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sanitizer part of CI (issue #15), from a clean clone:
 #   1. build-asan: clang, AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer),
-#      with the libFuzzer targets; the whole test suite runs there;
+#      with the libFuzzer targets and the benchmarks; the whole test suite runs there (the
+#      README test command runs the suite only here, so it is built and run once);
 #   2. .ci/fuzz.sh build-asan <seconds>, when that script exists: each fuzz target for a
 #      bounded time;
 #   3. build-tsan: clang, ThreadSanitizer, only the event, API and store tests (and the
@@ -26,7 +27,7 @@ fuzz_seconds="${OKR_FUZZ_SECONDS:-30}"
 read -r -a wrap <<<"${OKR_SANITIZER_WRAPPER:-}"
 # -O1: the usual trade-off for sanitizers (fast enough, stacks still exact); assertions on.
 common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1"
-        -DOKR_BUILD_TESTS=ON -DOKR_BUILD_BENCH=OFF)
+        -DOKR_BUILD_TESTS=ON)
 
 total_start=$(date +%s)
 timings=()
@@ -53,7 +54,7 @@ summary() {
 }
 
 stage asan-configure cmake -S . -B build-asan "${common[@]}" \
-  -DOKR_SANITIZE=address,undefined -DOKR_BUILD_FUZZ=ON
+  -DOKR_SANITIZE=address,undefined -DOKR_BUILD_FUZZ=ON -DOKR_BUILD_BENCH=ON
 stage asan-build "${wrap[@]}" cmake --build build-asan -j "${jobs}"
 stage asan-test "${wrap[@]}" ctest --test-dir build-asan --output-on-failure -j "${jobs}"
 if [ -x .ci/fuzz.sh ]; then
@@ -62,7 +63,8 @@ else
   echo "sanitizers: .ci/fuzz.sh not found, no fuzzing"
 fi
 
-stage tsan-configure cmake -S . -B build-tsan "${common[@]}" -DOKR_SANITIZE=thread
+stage tsan-configure cmake -S . -B build-tsan "${common[@]}" -DOKR_SANITIZE=thread \
+  -DOKR_BUILD_BENCH=OFF
 # The event, API and store tests: every target of those test folders.
 stage tsan-build "${wrap[@]}" cmake --build build-tsan -j "${jobs}" --target \
   tests/events/all tests/api/all tests/storage/all tsan_absl_sync_test
