@@ -305,10 +305,11 @@ grpc::ServerUnaryReactor* OkrGrpcService::Respond(grpc::CallbackServerContext* c
 }
 
 template <typename Fn>
-grpc::ServerUnaryReactor* OkrGrpcService::RespondOffThread(grpc::CallbackServerContext* ctx,
-                                                           absl::string_view method,
-                                                           const google::protobuf::Message& req,
-                                                           Fn fn) {
+grpc::ServerUnaryReactor* OkrGrpcService::RespondOn(CallExecutor& pool,
+                                                    absl::string_view waiting_for,
+                                                    grpc::CallbackServerContext* ctx,
+                                                    absl::string_view method,
+                                                    const google::protobuf::Message& req, Fn fn) {
   auto call = std::make_shared<Call>(Begin(ctx, method, req));
   grpc::ServerUnaryReactor* reactor = call->reactor;
   if (!call->status.ok()) {
@@ -316,7 +317,7 @@ grpc::ServerUnaryReactor* OkrGrpcService::RespondOffThread(grpc::CallbackServerC
     return reactor;
   }
   // `req`, the response and the reactor stay valid until Finish.
-  const bool queued = blocking_calls_->Submit([this, call, method, &req, fn = std::move(fn)] {
+  const bool queued = pool.Submit([this, call, method, &req, fn = std::move(fn)] {
     absl::Status status;
     {
       log::ScopedRequestId scope(call->request_id);
@@ -327,7 +328,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::RespondOffThread(grpc::CallbackServerC
   if (!queued) {
     Complete(*call, method, req,
              absl::UnavailableError(
-                 absl::StrCat("too many ", method, " calls are waiting for the trackers; retry")));
+                 absl::StrCat("too many ", method, " calls are waiting for ", waiting_for,
+                              "; retry")));
   }
   return reactor;
 }
@@ -659,7 +661,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::DeleteKeyResult(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OkrGrpcService::CreateCheckIn(grpc::CallbackServerContext* ctx,
                                                         const v1::CreateCheckInRequest* req,
                                                         v1::CheckIn* resp) {
-  return Respond(ctx, "CreateCheckIn", *req, [&](const Caller& caller) -> absl::Status {
+  return RespondOn(*durable_writes_, "the database", ctx, "CreateCheckIn", *req,
+                   [this, req, resp](const Caller& caller) -> absl::Status {
     OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
     OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
     const v1::CheckIn& in = req->check_in();
@@ -920,8 +923,9 @@ absl::Status OkrGrpcService::AddFreshness(const KeyResult& kr, v1::KeyResult* ou
 grpc::ServerUnaryReactor* OkrGrpcService::SyncKeyResult(grpc::CallbackServerContext* ctx,
                                                         const v1::SyncKeyResultRequest* req,
                                                         v1::KeyResult* resp) {
-  return RespondOffThread(
-      ctx, "SyncKeyResult", *req, [this, req, resp](const Caller& caller) -> absl::Status {
+  return RespondOn(
+      *blocking_calls_, "the trackers", ctx, "SyncKeyResult", *req,
+      [this, req, resp](const Caller& caller) -> absl::Status {
         OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->name(), "name"));
         OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
         OKR_RETURN_IF_ERROR(core_.GetKeyResult(n.objective_id, n.key_result_id).status());

@@ -255,12 +255,13 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   template <typename Fn>
   grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* ctx, absl::string_view method,
                                     const google::protobuf::Message& req, Fn&& fn);
-  // Respond for handlers that may wait on trackers: `fn` runs on blocking_calls_, never on
-  // a gRPC callback thread (UNAVAILABLE at once when too many such calls wait).
+  // Respond for handlers that wait on something slow: `fn` runs on `pool`, never on a gRPC
+  // callback thread (UNAVAILABLE at once, saying the call was `waiting_for` something,
+  // when too many such calls wait). `fn` outlives the handler: capture by value.
   template <typename Fn>
-  grpc::ServerUnaryReactor* RespondOffThread(grpc::CallbackServerContext* ctx,
-                                             absl::string_view method,
-                                             const google::protobuf::Message& req, Fn fn);
+  grpc::ServerUnaryReactor* RespondOn(CallExecutor& pool, absl::string_view waiting_for,
+                                      grpc::CallbackServerContext* ctx, absl::string_view method,
+                                      const google::protobuf::Message& req, Fn fn);
   // Who is calling (UNAUTHENTICATED without a valid token when enforced).
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, absl::string_view method);
   // PERMISSION_DENIED unless the caller may write the OKRs of the team (or, for an
@@ -282,10 +283,18 @@ class OkrGrpcService final : public v1::OkrService::CallbackService {
   std::function<void()> on_rule_change_;
   core::TokensCore* tokens_ = nullptr;
   bool auth_enabled_ = false;
-  // Last member: destroyed first, so calls still queued there finish while the rest of
-  // the service exists.
+  // The last members: destroyed first, so calls still queued there finish while the rest
+  // of the service exists.
+  // Handlers that wait on the trackers (SyncKeyResult).
   std::unique_ptr<CallExecutor> blocking_calls_ =
       std::make_unique<CallExecutor>(/*threads=*/4, /*max_queued=*/64);
+  // Durable writes at high rates (CreateCheckIn): each waits for the commit that holds it,
+  // and the store commits every waiting write in one transaction (one fsync), so the more
+  // wait together the fewer commits. gRPC 1.51 runs callback handlers on few threads
+  // (cores / 2, at least 2): blocking those would keep batches that small. These mostly
+  // sleep.
+  std::unique_ptr<CallExecutor> durable_writes_ =
+      std::make_unique<CallExecutor>(/*threads=*/64, /*max_queued=*/4096);
 };
 
 }  // namespace okr::api
