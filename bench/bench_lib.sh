@@ -1,4 +1,5 @@
-# Shell helpers the benchmark drivers share (bench/run_grpc_bench.sh, bench/soak/run_soak.sh).
+# Shell helpers the benchmark drivers share (bench/run_grpc_bench.sh,
+# bench/run_durable_write_bench.sh, bench/soak/run_soak.sh).
 # Source it after defining die MESSAGE (print and exit non-zero).
 
 # free_ports N: prints N distinct free loopback ports on one line.
@@ -30,4 +31,22 @@ wait_until() {
     fi
     sleep 0.05
   done
+}
+
+# The headers h2load (or curl) needs to post a gRPC-framed body.
+GRPC_HEADERS=(-H 'content-type: application/grpc' -H 'te: trailers')
+
+# check_grpc_ok URL BODY: h2load only sees HTTP status 200 and a gRPC error travels in the
+# grpc-status trailer, so send the body once with curl first and insist on grpc-status: 0.
+check_grpc_ok() {
+  local url=$1 body=$2
+  curl -fsS --http2-prior-knowledge --max-time 5 -o /dev/null -D - --data-binary "@$body" \
+    "${GRPC_HEADERS[@]}" "$url" | tr -d '\r' | grep -qx 'grpc-status: 0' ||
+    die "$url does not answer grpc-status 0 to $body"
+}
+
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (/proc/PID/stat
+# fields 14 and 15, counted after the parenthesised command name).
+cpu_ticks() {
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }

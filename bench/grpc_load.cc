@@ -34,7 +34,9 @@
 //   okr_grpc_load --write-request=echo --out=ping.bin
 //   okr_grpc_load --write-request=get_objective:objectives/ID --out=get.bin
 //   okr_grpc_load --write-request=get_objective --address=HOST:PORT --out=get.bin
-//       (the last one first creates a team, cycle, objective and key result)
+//   okr_grpc_load --write-request=create_check_in --address=HOST:PORT --out=put.bin
+//       (the last two first create a team, cycle, objective and key result; a check-in
+//       request names the key result, and carries the same value every time)
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,8 +94,8 @@ constexpr char kUsage[] =
     "           [--concurrency=64] [--channels=4] [--duration=10] [--rounds=1]\n"
     "           [--warmup=2] [--slice-warmup=0.5] [--payload-bytes=32]\n"
     "           [--server-pid=PID] [--echo-pid=PID]\n"
-    "       okr_grpc_load --write-request=echo|get_objective[:NAME] --out=FILE\n"
-    "           [--address=HOST:PORT]  (needed for get_objective without NAME)\n";
+    "       okr_grpc_load --write-request=echo|get_objective[:NAME]|create_check_in[:NAME]\n"
+    "           --out=FILE [--address=HOST:PORT]  (needed without NAME)\n";
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
   for (int i = 1; i < argc; ++i) {
@@ -520,23 +522,36 @@ int WriteRequest(const Flags& flags) {
     request.set_payload(std::string(flags.payload_bytes, 'x'));
     return WriteFramed(request, flags.out) ? 0 : 1;
   }
-  if (absl::ConsumePrefix(&what, "get_objective")) {
-    okr::v1::GetObjectiveRequest request;
+  const bool get = absl::ConsumePrefix(&what, "get_objective");
+  const bool check_in = !get && absl::ConsumePrefix(&what, "create_check_in");
+  if (get || check_in) {
+    // The objective (GetObjective) or key result (CreateCheckIn) named, or a new fixture's.
+    std::string name;
     if (absl::ConsumePrefix(&what, ":")) {
-      request.set_name(std::string(what));
+      name = std::string(what);
     } else if (what.empty() && !flags.address.empty()) {
       auto channels = ConnectChannels(flags.address, 1);
       if (channels.empty()) return 1;
       auto stub = okr::v1::OkrService::NewStub(channels[0]);
       Fixture fixture;
       if (!CreateFixture(*stub, fixture)) return 1;
-      request.set_name(fixture.objective);
+      name = get ? fixture.objective : fixture.key_result;
     } else {
-      std::fprintf(stderr, "okr_grpc_load: get_objective needs :NAME or --address\n");
+      std::fprintf(stderr, "okr_grpc_load: %s needs :NAME or --address\n",
+                   get ? "get_objective" : "create_check_in");
       return 2;
     }
-    std::fprintf(stderr, "okr_grpc_load: GetObjective %s -> %s\n", request.name().c_str(),
-                 flags.out.c_str());
+    std::fprintf(stderr, "okr_grpc_load: %s %s -> %s\n", get ? "GetObjective" : "CreateCheckIn",
+                 name.c_str(), flags.out.c_str());
+    if (get) {
+      okr::v1::GetObjectiveRequest request;
+      request.set_name(name);
+      return WriteFramed(request, flags.out) ? 0 : 1;
+    }
+    // h2load sends these bytes every time: the same value on every check-in.
+    okr::v1::CreateCheckInRequest request;
+    request.set_parent(name);
+    request.mutable_check_in()->set_value(42);
     return WriteFramed(request, flags.out) ? 0 : 1;
   }
   std::fprintf(stderr, "okr_grpc_load: unknown --write-request=%s\n%s", flags.write_request.c_str(),

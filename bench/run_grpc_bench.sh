@@ -184,22 +184,7 @@ fi
     cat "$WORK/write-get.log" >&2
     die "cannot create the GetObjective request"
   }
-GRPC_HEADERS=(-H 'content-type: application/grpc' -H 'te: trailers')
 
-# h2load only sees HTTP status 200; a gRPC error travels in the grpc-status trailer. So
-# send each request once with curl first and insist on grpc-status: 0.
-check_grpc_ok() {
-  local url=$1 body=$2
-  curl -fsS --http2-prior-knowledge --max-time 5 -o /dev/null -D - --data-binary "@$body" \
-    "${GRPC_HEADERS[@]}" "$url" | tr -d '\r' | grep -qx 'grpc-status: 0' ||
-    die "$url does not answer grpc-status 0 to $body"
-}
-
-# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (/proc/PID/stat
-# fields 14 and 15, counted after the parenthesised command name).
-cpu_ticks() {
-  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
 
 # run_h2load NAME URL BODY SERVER_PID: prints and stores the req/s h2load measured and the
 # server's CPU time per request. No h2load warm-up, so that the CPU time and the request
