@@ -327,9 +327,8 @@ grpc::ServerUnaryReactor* OkrGrpcService::RespondOn(CallExecutor& pool,
   });
   if (!queued) {
     Complete(*call, method, req,
-             absl::UnavailableError(
-                 absl::StrCat("too many ", method, " calls are waiting for ", waiting_for,
-                              "; retry")));
+             absl::UnavailableError(absl::StrCat("too many ", method, " calls are waiting for ",
+                                                 waiting_for, "; retry")));
   }
   return reactor;
 }
@@ -663,21 +662,23 @@ grpc::ServerUnaryReactor* OkrGrpcService::CreateCheckIn(grpc::CallbackServerCont
                                                         v1::CheckIn* resp) {
   return RespondOn(*durable_writes_, "the database", ctx, "CreateCheckIn", *req,
                    [this, req, resp](const Caller& caller) -> absl::Status {
-    OKR_ASSIGN_OR_RETURN(names::KeyResultName n, names::ParseKeyResult(req->parent(), "parent"));
-    OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
-    const v1::CheckIn& in = req->check_in();
-    CheckIn c;
-    c.objective_id = n.objective_id;
-    c.key_result_id = n.key_result_id;
-    if (in.has_value()) c.value = in.value();
-    if (in.has_confidence()) c.confidence = in.confidence();
-    c.note = in.note();
-    // The author is who authenticated, never a free-text claim.
-    c.author = caller.enforced ? caller.principal.display_name : in.author();
-    OKR_ASSIGN_OR_RETURN(CheckIn created, core_.CreateCheckIn(std::move(c), req->request_id()));
-    ToProto(created, resp);
-    return absl::OkStatus();
-  });
+                     OKR_ASSIGN_OR_RETURN(names::KeyResultName n,
+                                          names::ParseKeyResult(req->parent(), "parent"));
+                     OKR_RETURN_IF_ERROR(RequireObjectiveWrite(caller, n.objective_id));
+                     const v1::CheckIn& in = req->check_in();
+                     CheckIn c;
+                     c.objective_id = n.objective_id;
+                     c.key_result_id = n.key_result_id;
+                     if (in.has_value()) c.value = in.value();
+                     if (in.has_confidence()) c.confidence = in.confidence();
+                     c.note = in.note();
+                     // The author is who authenticated, never a free-text claim.
+                     c.author = caller.enforced ? caller.principal.display_name : in.author();
+                     OKR_ASSIGN_OR_RETURN(CheckIn created,
+                                          core_.CreateCheckIn(std::move(c), req->request_id()));
+                     ToProto(created, resp);
+                     return absl::OkStatus();
+                   });
 }
 
 grpc::ServerUnaryReactor* OkrGrpcService::GetCheckIn(grpc::CallbackServerContext* ctx,
