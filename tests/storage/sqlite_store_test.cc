@@ -395,6 +395,58 @@ TEST_F(SqliteStoreTest, GetObjective_CorruptEnumInRow_FailsInternalWithoutCrashi
   EXPECT_THAT(status.message(), HasSubstr("99"));
 }
 
+// GetObjective is answered from memory once read (sql/cycle_cache.h); a write is seen by
+// the next read, including rows a delete changed through ON DELETE SET NULL.
+TEST_F(SqliteStoreTest, GetObjective_FromMemory_SeesEveryCommittedChange) {
+  std::unique_ptr<SqliteStore> store = OpenOrDie(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(Seed(*store));
+  ASSERT_OK(store->RunInTransaction([](OkrTransaction& tx) {
+    Objective child = MakeObjective("child");
+    child.parent_id = "o";
+    return tx.InsertObjective(child);
+  }));
+  auto read = [&](const std::string& id) {
+    absl::StatusOr<Objective> got;
+    EXPECT_OK(store->RunReadOnly([&](OkrTransaction& tx) {
+      got = tx.GetObjective(id);
+      return absl::OkStatus();
+    }));
+    return got;
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(read("child").ok());
+    ASSERT_TRUE(read("o").ok());
+  }
+  // An update, then a failed write of the same row: the reads follow what committed.
+  ASSERT_OK(store->RunInTransaction([](OkrTransaction& tx) {
+    Objective o = MakeObjective("o");
+    o.title = "renamed";
+    o.meta.revision = 2;
+    return tx.UpdateObjective(o, 1);
+  }));
+  EXPECT_EQ(read("o")->title, "renamed");
+  EXPECT_EQ(store
+                ->RunInTransaction([](OkrTransaction& tx) -> absl::Status {
+                  Objective o = MakeObjective("o");
+                  o.title = "rolled back";
+                  o.meta.revision = 3;
+                  if (absl::Status s = tx.UpdateObjective(o, 2); !s.ok()) return s;
+                  return absl::AbortedError("the use case failed after the write");
+                })
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(read("o")->title, "renamed");
+  EXPECT_EQ(read("o")->title, "renamed");
+  ASSERT_EQ(read("child")->parent_id, "o");
+  ASSERT_OK(store->RunInTransaction([](OkrTransaction& tx) {
+    if (absl::Status s = tx.DeleteKeyResult("o", "k"); !s.ok()) return s;
+    return tx.DeleteObjective("o");
+  }));
+  EXPECT_EQ(read("child")->parent_id, "");
+  EXPECT_EQ(read("o").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(SqliteStoreTest, InsertObjective_UnknownTeam_FailsFailedPreconditionNamingIt) {
   std::unique_ptr<SqliteStore> store = OpenOrDie(Options());
   ASSERT_NE(store, nullptr);

@@ -101,6 +101,10 @@ class Session {
   // Hooks for what the backends do differently around shared operations.
   // Before a cycle is updated or deleted (SQLite: keep it out of the process's cache).
   virtual absl::Status WillChangeCycle(const std::string& id) { return absl::OkStatus(); }
+  // Before an objective is updated / before objectives may change in ways not tracked per
+  // row, e.g. a delete (SQLite: keep them out of the process's cache).
+  virtual absl::Status WillChangeObjective(const std::string& id) { return absl::OkStatus(); }
+  virtual absl::Status WillChangeObjectives() { return absl::OkStatus(); }
   // After a cycle was updated or deleted (PostgreSQL: bump the cluster-wide cycle epoch).
   virtual absl::Status ChangedCycle() { return absl::OkStatus(); }
   // Before an event is appended (PostgreSQL: serialise event writers in sequence order).

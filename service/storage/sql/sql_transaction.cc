@@ -341,18 +341,26 @@ absl::Status SqlTransaction::InsertObjective(const Objective& o) {
 }
 
 absl::StatusOr<Objective> SqlTransaction::GetObjective(const std::string& id) {
+  ObjectiveCache* const cache = options_.objective_epoch >= 0 ? options_.objectives : nullptr;
+  if (cache != nullptr) {
+    if (std::optional<Objective> cached = cache->Find(id, options_.objective_epoch)) {
+      return *std::move(cached);
+    }
+  }
   OKR_ASSIGN_OR_RETURN(std::optional<Objective> objective,
                        Row<Objective>(OKR_SQL_ONCE(Objectives().Select("WHERE id = ?1")), {id},
                                       ReaderOf(Objectives())));
   if (!objective.has_value()) {
     return absl::NotFoundError(absl::StrCat("objective ", Quote(id), " not found"));
   }
+  if (cache != nullptr && options_.read_only) cache->Put(*objective, options_.objective_epoch);
   return *std::move(objective);
 }
 
 absl::Status SqlTransaction::UpdateObjective(const Objective& o, int64_t expected_revision) {
   OKR_RETURN_IF_ERROR(CheckWritable("UpdateObjective"));
   OKR_RETURN_IF_ERROR(CheckObjectiveEnums(o));
+  OKR_RETURN_IF_ERROR(session_.WillChangeObjective(o.id));
   if (session_.dialect().narrow_updates) {
     // Common case (progress roll-up, lifecycle): the indexed columns team_id, cycle_id and
     // parent_id keep their values; the WHERE clause makes this a no-op otherwise.
@@ -380,6 +388,8 @@ absl::Status SqlTransaction::UpdateObjective(const Objective& o, int64_t expecte
 
 absl::Status SqlTransaction::DeleteObjective(const std::string& id) {
   OKR_RETURN_IF_ERROR(CheckWritable("DeleteObjective"));
+  // Its children lose their parent (ON DELETE SET NULL): more rows change than this one.
+  OKR_RETURN_IF_ERROR(session_.WillChangeObjectives());
   OKR_ASSIGN_OR_RETURN(int64_t deleted, Changed("DELETE FROM objectives WHERE id = ?1", {id}));
   if (deleted == 0) {
     return absl::NotFoundError(absl::StrCat("objective ", Quote(id), " not found"));

@@ -44,6 +44,9 @@ class SqlTransaction final : public OkrTransaction {
     CycleCache* cycles = nullptr;
     // The cache epoch this transaction's snapshot sees; -1: do not use the cache.
     int64_t cycle_epoch = -1;
+    // Objectives, likewise (SQLite only: one process writes the file).
+    ObjectiveCache* objectives = nullptr;
+    int64_t objective_epoch = -1;
   };
   SqlTransaction(Session& session, Options options) : session_(session), options_(options) {}
 

@@ -45,6 +45,10 @@ const sql::Dialect& SqliteSession::dialect() const {
 }
 
 absl::StatusOr<std::unique_ptr<sql::Statement>> SqliteSession::Prepare(absl::string_view sql) {
+  if (!begun_) {
+    OKR_RETURN_IF_ERROR(conn_.Exec("BEGIN"));
+    begun_ = true;
+  }
   OKR_RETURN_IF_ERROR(RolledBack());
   OKR_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
   return std::make_unique<SqliteStatement>(conn_, std::move(stmt));
@@ -52,6 +56,16 @@ absl::StatusOr<std::unique_ptr<sql::Statement>> SqliteSession::Prepare(absl::str
 
 absl::Status SqliteSession::WillChangeCycle(const std::string& id) {
   if (cycles_ != nullptr) cycles_->BeginChange(id);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteSession::WillChangeObjective(const std::string& id) {
+  if (objectives_ != nullptr) objectives_->BeginChange(id);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteSession::WillChangeObjectives() {
+  if (objectives_ != nullptr) objectives_->BeginChangeAll();
   return absl::OkStatus();
 }
 

@@ -155,6 +155,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptio
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
                          std::vector<std::unique_ptr<Connection>> readers)
     : cycle_cache_(std::make_unique<CycleCache>()),
+      objective_cache_(std::make_unique<sql::ObjectiveCache>()),
       writer_(std::move(writer)),
       readers_(std::move(readers)) {
   absl::MutexLock lock(&pool_mu_);
@@ -205,8 +206,10 @@ absl::Status SqliteStore::RunInTransaction(absl::FunctionRef<absl::Status(OkrTra
       queue_.erase(queue_.begin(), queue_.begin() + n);
     }
     RunBatch(batch);
-    // Cycles the batch changed may be cached again, now that it committed or rolled back.
+    // Rows the batch changed may be cached again, now that it committed or rolled back
+    // (and before any of its writers is acknowledged).
     cycle_cache_->EndChanges();
+    objective_cache_->EndChanges();
     absl::MutexLock lock(&queue_mu_);
     for (PendingWrite* w : batch) w->done = true;
     if (me.done) {
@@ -251,8 +254,9 @@ void SqliteStore::RunBatch(const std::vector<PendingWrite*>& batch) {
         continue;
       }
     }
-    SqliteSession session(conn, cycle_cache_.get());
-    SqlTransaction tx(session, {/*read_only=*/false, cycle_cache_.get(), cycle_cache_->epoch()});
+    SqliteSession session(conn, cycle_cache_.get(), objective_cache_.get());
+    SqlTransaction tx(session, {/*read_only=*/false, cycle_cache_.get(), cycle_cache_->epoch(),
+                                objective_cache_.get(), objective_cache_->epoch()});
     w->status = (*w->fn)(tx);
     absl::Status rolled_back = session.RolledBack();
     if (!rolled_back.ok()) {
@@ -323,10 +327,13 @@ absl::Status SqliteStore::RunReadOnly(absl::FunctionRef<absl::Status(OkrTransact
   Connection* conn = AcquireReader();
   // Before the snapshot: a cycle write from now on keeps what this reads out of the cache.
   const int64_t cache_epoch = cycle_cache_->epoch();
-  absl::Status status = conn->Exec("BEGIN");
-  if (status.ok()) {
-    SqliteSession session(*conn, cycle_cache_.get());
-    SqlTransaction tx(session, {/*read_only=*/true, cycle_cache_.get(), cache_epoch});
+  const int64_t objective_epoch = objective_cache_->epoch();
+  absl::Status status;
+  {
+    SqliteSession session(*conn, cycle_cache_.get(), objective_cache_.get(),
+                          /*lazy_begin=*/true);
+    SqlTransaction tx(session, {/*read_only=*/true, cycle_cache_.get(), cache_epoch,
+                                objective_cache_.get(), objective_epoch});
     status = fn(tx);
   }
   // Ending a read transaction only releases the snapshot.

@@ -82,6 +82,7 @@ class Connection;
 }  // namespace sqlite_internal
 namespace sql {
 class CycleCache;
+class ObjectiveCache;
 }  // namespace sql
 
 class SqliteStore final : public OkrStore {
@@ -128,6 +129,7 @@ class SqliteStore final : public OkrStore {
   absl::Status ProbeWrite();
 
   const std::unique_ptr<sql::CycleCache> cycle_cache_;
+  const std::unique_ptr<sql::ObjectiveCache> objective_cache_;
 
   absl::Mutex queue_mu_;
   absl::CondVar queue_cv_;

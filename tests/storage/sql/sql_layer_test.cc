@@ -99,5 +99,42 @@ TEST(CycleCacheTest, ChangingCycleIsNeitherServedNorCachedUntilTheBatchEnds) {
   EXPECT_TRUE(cache.Find("q1", after).has_value());
 }
 
+TEST(ObjectiveCacheTest, ChangeAllKeepsEveryRowOutUntilTheBatchEnds) {
+  ObjectiveCache cache;
+  Objective parent;
+  parent.id = "parent";
+  Objective child;
+  child.id = "child";
+  child.parent_id = "parent";
+  const int64_t before = cache.epoch();
+  cache.Put(parent, before);
+  cache.Put(child, before);
+  ASSERT_TRUE(cache.Find("child", before).has_value());
+  cache.BeginChangeAll();  // e.g. deleting `parent` clears the child's parent_id
+  const int64_t during = cache.epoch();
+  EXPECT_FALSE(cache.Find("child", before).has_value());
+  cache.Put(child, during);
+  EXPECT_FALSE(cache.Find("child", during).has_value());
+  EXPECT_EQ(cache.size(), 0u);
+  cache.EndChanges();
+  const int64_t after = cache.epoch();
+  EXPECT_NE(after, during);
+  child.parent_id.clear();
+  cache.Put(child, after);
+  ASSERT_TRUE(cache.Find("child", after).has_value());
+  EXPECT_EQ(cache.Find("child", after)->parent_id, "");
+}
+
+TEST(ObjectiveCacheTest, AReadThatStartedBeforeAChangeIsNotCached) {
+  ObjectiveCache cache;
+  Objective o;
+  o.id = "o";
+  const int64_t reader = cache.epoch();  // a reader takes its epoch, then its snapshot
+  cache.BeginChange("o");                // a writer changes the row and commits
+  cache.EndChanges();
+  cache.Put(o, reader);  // the reader's (possibly old) row
+  EXPECT_FALSE(cache.Find("o", cache.epoch()).has_value());
+}
+
 }  // namespace
 }  // namespace okr::storage::sql
