@@ -87,6 +87,12 @@ void Counter::Inc(const LabelValues& values, double delta) {
   Series(values).Increment(delta);
 }
 
+CounterSeries Counter::Bind(const LabelValues& values) { return CounterSeries(Series(values)); }
+
+void CounterSeries::Inc(double delta) const {
+  if (delta >= 0) series_->Increment(delta);
+}
+
 double Counter::Value(const LabelValues& values) const {
   absl::ReaderMutexLock lock(&mu_);
   auto it = series_.find(values);
@@ -118,6 +124,12 @@ prometheus::Histogram& Histogram::Series(const LabelValues& values) {
 }
 
 void Histogram::Observe(const LabelValues& values, double v) { Series(values).Observe(v); }
+
+HistogramSeries Histogram::Bind(const LabelValues& values) {
+  return HistogramSeries(Series(values));
+}
+
+void HistogramSeries::Observe(double v) const { series_->Observe(v); }
 
 uint64_t Histogram::Count(const LabelValues& values) const {
   absl::ReaderMutexLock lock(&mu_);

@@ -10,6 +10,8 @@
 //   rpcs.Inc({"checkin"});
 //   registry.AddCallbackGauge("okr_queue_depth", "Queued items.", [&] { return q.size(); });
 //   std::string text = registry.Render();
+//   CounterSeries hot = rpcs.Bind({"checkin"});  // hot paths: look the series up once
+//   hot.Inc();
 //
 // Label values are given in the order the label names were declared. Names must match
 // [a-zA-Z_:][a-zA-Z0-9_:]* and label names [a-zA-Z_][a-zA-Z0-9_]*; an invalid name, or
@@ -46,6 +48,28 @@ using LabelValues = std::vector<std::string>;
 // Label name -> value, for the fixed labels of a callback gauge series.
 using Labels = std::map<std::string, std::string>;
 
+// One series of a counter / histogram, looked up once: Inc / Observe without building
+// label values or a map lookup. Valid as long as the registry; copyable.
+class CounterSeries {
+ public:
+  void Inc(double delta = 1) const;
+
+ private:
+  friend class Counter;
+  explicit CounterSeries(prometheus::Counter& series) : series_(&series) {}
+  prometheus::Counter* series_;
+};
+
+class HistogramSeries {
+ public:
+  void Observe(double v) const;
+
+ private:
+  friend class Histogram;
+  explicit HistogramSeries(prometheus::Histogram& series) : series_(&series) {}
+  prometheus::Histogram* series_;
+};
+
 class Counter {
  public:
   Counter(prometheus::Family<prometheus::Counter>& family, std::vector<std::string> labels);
@@ -56,6 +80,8 @@ class Counter {
   void Inc(const LabelValues& values, double delta = 1);
   // The current value of one series (0 if it was never incremented).
   double Value(const LabelValues& values) const;
+  // The series of `values` (created, so rendered with its value 0 from now on).
+  CounterSeries Bind(const LabelValues& values);
 
  private:
   friend class Registry;
@@ -75,6 +101,8 @@ class Histogram {
   Histogram& operator=(const Histogram&) = delete;
 
   void Observe(const LabelValues& values, double v);
+  // The series of `values` (created, so rendered from now on).
+  HistogramSeries Bind(const LabelValues& values);
   // Observations of one series so far (0 if none).
   uint64_t Count(const LabelValues& values) const;
 

@@ -22,27 +22,60 @@ GrpcServerMetrics::GrpcServerMetrics(metrics::Registry& registry)
   const google::protobuf::ServiceDescriptor* service =
       v1::CreateTeamRequest::descriptor()->file()->pool()->FindServiceByName(kGrpcService);
   for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
-    const google::protobuf::MethodDescriptor* m = service->method(i);
-    if (m->server_streaming()) server_streams_.insert(m->name());
+    const google::protobuf::MethodDescriptor* d = service->method(i);
+    auto m = std::make_unique<MethodSeries>();
+    m->name = d->name();
+    m->server_stream = d->server_streaming();
+    methods_.emplace(d->name(), std::move(m));
   }
 }
 
-bool GrpcServerMetrics::IsServerStream(absl::string_view method) const {
-  return server_streams_.contains(method);
+GrpcServerMetrics::MethodSeries* GrpcServerMetrics::Find(absl::string_view method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? nullptr : it->second.get();
+}
+
+void GrpcServerMetrics::Bind(MethodSeries& m) {
+  std::call_once(m.bound, [&] {
+    m.started = started_.Bind({kGrpcService, m.name, m.type()});
+    // A stream's lifetime is no latency: streams have no histogram series.
+    if (!m.server_stream) m.latency = handling_seconds_.Bind({kGrpcService, m.name, m.type()});
+  });
 }
 
 void GrpcServerMetrics::OnRpcStarted(absl::string_view method) {
-  const char* type = IsServerStream(method) ? "server_stream" : "unary";
-  started_.Inc({kGrpcService, std::string(method), type});
+  MethodSeries* m = Find(method);
+  if (m == nullptr) {  // not a method of the service: counted the slow way
+    started_.Inc({kGrpcService, std::string(method), "unary"});
+    return;
+  }
+  Bind(*m);
+  m->started->Inc();
 }
 
 void GrpcServerMetrics::OnRpc(absl::string_view method, absl::StatusCode code,
                               absl::Duration latency) {
-  const std::string m(method);
-  const bool stream = IsServerStream(method);
-  const char* type = stream ? "server_stream" : "unary";
-  handled_.Inc({kGrpcService, m, type, absl::StatusCodeToString(code)});
-  if (!stream) handling_seconds_.Observe({kGrpcService, m, type}, absl::ToDoubleSeconds(latency));
+  MethodSeries* m = Find(method);
+  const size_t c = static_cast<size_t>(code);
+  if (m == nullptr || c >= kStatusCodes) {  // not a method of the service: the slow way
+    const bool stream = m != nullptr && m->server_stream;
+    const char* type = stream ? "server_stream" : "unary";
+    handled_.Inc({kGrpcService, std::string(method), type, absl::StatusCodeToString(code)});
+    if (!stream) {
+      handling_seconds_.Observe({kGrpcService, std::string(method), type},
+                                absl::ToDoubleSeconds(latency));
+    }
+    return;
+  }
+  std::call_once(m->handled_bound[c], [&] {
+    m->handled[c] =
+        handled_.Bind({kGrpcService, m->name, m->type(), absl::StatusCodeToString(code)});
+  });
+  m->handled[c]->Inc();
+  if (!m->server_stream) {
+    Bind(*m);
+    m->latency->Observe(absl::ToDoubleSeconds(latency));
+  }
 }
 
 absl::string_view BuildVersion() { return kBuildVersion; }

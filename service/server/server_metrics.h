@@ -11,11 +11,15 @@
 #ifndef OKR_SERVICE_SERVER_SERVER_METRICS_H_
 #define OKR_SERVICE_SERVER_SERVER_METRICS_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -41,12 +45,28 @@ class GrpcServerMetrics final : public api::RpcObserver {
   void OnRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) override;
 
  private:
-  bool IsServerStream(absl::string_view method) const;
+  // The series of one method of okr.v1.OkrService, bound on first use (so /metrics shows
+  // only methods that were called), then updated without label lookups.
+  static constexpr size_t kStatusCodes = 17;  // absl::StatusCode 0..16
+  struct MethodSeries {
+    std::string name;
+    bool server_stream = false;
+    const char* type() const { return server_stream ? "server_stream" : "unary"; }
+    std::once_flag bound;
+    std::optional<metrics::CounterSeries> started;
+    std::optional<metrics::HistogramSeries> latency;
+    std::array<std::once_flag, kStatusCodes> handled_bound;
+    std::array<std::optional<metrics::CounterSeries>, kStatusCodes> handled;
+  };
+
+  MethodSeries* Find(absl::string_view method) const;
+  void Bind(MethodSeries& m);
 
   metrics::Counter& started_;
   metrics::Counter& handled_;
   metrics::Histogram& handling_seconds_;
-  absl::flat_hash_set<std::string> server_streams_;  // methods of okr.v1.OkrService
+  // Every method of okr.v1.OkrService; fixed after construction.
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodSeries>> methods_;
 };
 
 // okr_build_info{version,revision} 1: the project version (CMake project(... VERSION))

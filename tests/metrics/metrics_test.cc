@@ -167,5 +167,27 @@ TEST(MetricsTest, ConcurrentIncrementsAreAllCounted) {
   EXPECT_EQ(h.Count({"all"}), 4000u);
 }
 
+TEST(MetricsTest, BoundSeriesAreTheSeriesOfTheirLabels) {
+  Registry r;
+  Counter& c = r.AddCounter("okr_bound_total", "Bound.", {"t"});
+  Histogram& h = r.AddHistogram("okr_bound_seconds", "Bound.", {"t"}, {1});
+  const CounterSeries a = c.Bind({"a"});
+  const HistogramSeries ha = h.Bind({"a"});
+  // Bound series render at once, with their zero value.
+  EXPECT_THAT(r.Render(), HasSubstr("okr_bound_total{t=\"a\"} 0\n"));
+  a.Inc();
+  a.Inc(2);
+  a.Inc(-5);  // ignored, as by Counter::Inc
+  c.Inc({"a"});
+  ha.Observe(0.5);
+  ha.Observe(3);
+  EXPECT_EQ(c.Value({"a"}), 4);
+  EXPECT_EQ(h.Count({"a"}), 2u);
+  const std::string text = r.Render();
+  EXPECT_THAT(text, HasSubstr("okr_bound_total{t=\"a\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("okr_bound_seconds_bucket{t=\"a\",le=\"1\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("t=\"b\"")));
+}
+
 }  // namespace
 }  // namespace okr::metrics
