@@ -9,18 +9,14 @@ objectives are read).
 
 Starts okr-server (--auth=none, --sqlite-sync=normal) on a fresh SQLite file in a
 temporary directory, creates N objectives over gRPC (python3-grpcio, 64 calls in flight),
-restarts the server (timing the restart), reads every objective once with GetObjective
+restarts the server (timing the restart, to the 50 ms at which tests/e2e/okr_e2e.py polls
+the log), reads every objective once with GetObjective
 (from SQLite, filling the cache) and again (from memory), and prints the server's VmRSS
 from /proc: with every objective cached it bounds the read model's memory from above.
 Every process it starts is stopped on exit.
 """
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -28,31 +24,18 @@ import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_ROOT = os.path.join(HERE, "..", "proto")
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+import okr_e2e  # noqa: E402
+
+SERVER_FLAGS = ["--auth=none", "--sqlite-sync=normal"]
 
 
-def build_messages(out_dir):
-    subprocess.run(["protoc", f"-I{PROTO_ROOT}", f"--python_out={out_dir}",
-                    "okr/v1/okr_service.proto"], check=True)
-    sys.path.insert(0, out_dir)
-    from okr.v1 import okr_service_pb2  # noqa: E402
-    return okr_service_pb2
-
-
-def start(binary, db, log_path):
-    """(process, grpc port, seconds until it logged `serving`)."""
+def start(binary, tmp, name):
+    """(Server, seconds until it logged `serving`) on <tmp>/okr.db."""
     t0 = time.monotonic()
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary, "--auth=none", "--grpc-address=127.0.0.1:0",
-                             "--http-address=127.0.0.1:0", f"--database=sqlite:{db}",
-                             "--sqlite-sync=normal"], stdout=log, stderr=log)
-    while time.monotonic() - t0 < 60:
-        m = re.search(r"serving grpc_port=(\d+)", open(log_path).read())
-        if m:
-            return proc, int(m.group(1)), time.monotonic() - t0
-        if proc.poll() is not None:
-            raise RuntimeError("okr-server exited: " + open(log_path).read())
-        time.sleep(0.01)
-    raise RuntimeError("okr-server did not start")
+    server = okr_e2e.start_server(binary, tmp, SERVER_FLAGS, name=name, timeout=60)
+    return server, time.monotonic() - t0
 
 
 def rss_kib(pid):
@@ -91,64 +74,56 @@ def run_all(channel, method, requests, in_flight=64):
 def main():
     binary = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
-    tmp = tempfile.mkdtemp(prefix="okr-read-model-mem-")
-    proc = None
-    try:
-        pb = build_messages(tmp)
-        db = os.path.join(tmp, "okr.db")
-        proc, port, _ = start(binary, db, os.path.join(tmp, "server.log"))
-        svc = "/okr.v1.OkrService/"
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-            ch.unary_unary(svc + "CreateTeam", request_serializer=lambda m: m.SerializeToString(),
-                           response_deserializer=pb.Team.FromString)(
-                pb.CreateTeamRequest(team_id="mem", team=pb.Team(display_name="Memory")))
+    svc = "/okr.v1.OkrService/"
+    with okr_e2e.temp_dir("okr-read-model-mem-") as tmp:
+        pb = okr_e2e.build_messages(PROTO_ROOT, tmp)
+        server, _ = start(binary, tmp, "server")
+        try:
+            c = okr_e2e.Client(server.channel(), pb)
+            c.CreateTeam(pb.CreateTeamRequest(team_id="mem", team=pb.Team(display_name="Memory")))
             now = int(time.time())
             cycle = pb.Cycle(display_name="Now")
             cycle.start_time.seconds = now - 86400
             cycle.end_time.seconds = now + 86400
-            ch.unary_unary(svc + "CreateCycle", request_serializer=lambda m: m.SerializeToString(),
-                           response_deserializer=pb.Cycle.FromString)(
-                pb.CreateCycleRequest(cycle_id="now", cycle=cycle))
+            c.CreateCycle(pb.CreateCycleRequest(cycle_id="now", cycle=cycle))
             t0 = time.monotonic()
-            created = run_all(ch, (svc + "CreateObjective", pb.Objective), [
+            created = run_all(server.channel(), (svc + "CreateObjective", pb.Objective), [
                 pb.CreateObjectiveRequest(objective=pb.Objective(
                     title=f"Objective number {i} of the memory benchmark", team="teams/mem",
                     cycle="cycles/now", description="A description of typical length, "
                     "one sentence or two about what the objective is for."))
                 for i in range(n)])
             create_s = time.monotonic() - t0
+        finally:
+            server.stop()
         names = [o.name for o in created]
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        proc, port, restart_s = start(binary, db, os.path.join(tmp, "server2.log"))
-        time.sleep(1)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-            before = rss_kib(proc.pid)
+        server, restart_s = start(binary, tmp, "restarted")
+        try:
+            time.sleep(1)
+            ch = server.channel()
+            before = rss_kib(server.proc.pid)
             t0 = time.monotonic()
             run_all(ch, (svc + "GetObjective", pb.Objective),
                     [pb.GetObjectiveRequest(name=name) for name in names])
             cold_s = time.monotonic() - t0
-            after = rss_kib(proc.pid)
+            after = rss_kib(server.proc.pid)
             t0 = time.monotonic()
             run_all(ch, (svc + "GetObjective", pb.Objective),
                     [pb.GetObjectiveRequest(name=name) for name in names])
             warm_s = time.monotonic() - t0
-            again = rss_kib(proc.pid)
-        print(f"objectives: {n} (created in {create_s:.1f} s)")
-        print(f"restart until serving on that database: {restart_s:.2f} s")
-        # The difference of two RSS readings is no measure here: startup's own allocations
-        # (freed, but kept by malloc) are reused by the cache. The whole server's RSS with
-        # every objective in the read model is an upper bound for it.
-        print(f"RSS of the whole server with all {n} objectives in the read model: "
-              f"{after / 1024:.1f} MiB (after a second pass: {again / 1024:.1f} MiB; "
-              f"right after the restart: {before / 1024:.1f} MiB)")
-        print(f"first pass (from SQLite, fills the cache): {n / cold_s:.0f} GetObjective/s; "
-              f"second pass (from memory): {n / warm_s:.0f}/s (Python client, 64 in flight)")
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
+            again = rss_kib(server.proc.pid)
+        finally:
+            server.stop()
+    print(f"objectives: {n} (created in {create_s:.1f} s)")
+    print(f"restart until serving on that database: {restart_s:.2f} s")
+    # The difference of two RSS readings is no measure here: startup's own allocations
+    # (freed, but kept by malloc) are reused by the cache. The whole server's RSS with
+    # every objective in the read model is an upper bound for it.
+    print(f"RSS of the whole server with all {n} objectives in the read model: "
+          f"{after / 1024:.1f} MiB (after a second pass: {again / 1024:.1f} MiB; "
+          f"right after the restart: {before / 1024:.1f} MiB)")
+    print(f"first pass (from SQLite, fills the cache): {n / cold_s:.0f} GetObjective/s; "
+          f"second pass (from memory): {n / warm_s:.0f}/s (Python client, 64 in flight)")
     return 0
 
 
