@@ -1,5 +1,5 @@
 # Shell helpers the benchmark drivers share (bench/run_grpc_bench.sh,
-# bench/run_durable_write_bench.sh, bench/soak/run_soak.sh).
+# bench/run_durable_write_bench.sh, bench/run_postgres_bench.sh, bench/soak/run_soak.sh).
 # Source it after defining die MESSAGE (print and exit non-zero).
 
 # free_ports N: prints N distinct free loopback ports on one line.
@@ -49,4 +49,12 @@ check_grpc_ok() {
 # fields 14 and 15, counted after the parenthesised command name).
 cpu_ticks() {
   sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# median_min_max V...: prints "MEDIAN MIN MAX" of the numbers V (the median of an even
+# count is the mean of the middle two), unformatted, for the caller to print as it likes.
+median_min_max() {
+  printf '%s\n' "$@" | sort -g | awk 'BEGIN { OFMT = "%.10g" } { v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    print m, v[1], v[NR] }'
 }

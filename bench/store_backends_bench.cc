@@ -6,6 +6,12 @@
 //   build/bench/okr_store_backends_bench [--seconds=3] [--dir=/tmp]
 //   .ci/start-postgres.sh stop "$OKR_TEST_POSTGRES_DIR"
 //
+// bench/run_postgres_bench.sh runs it several times and prints the medians. The last line
+// is for scripts (rates per second; ratios to the raw ceiling):
+//
+//   RESULT seconds=3.00 raw=N pg_check_in=N pg_get_objective=N sqlite_check_in=N
+//       sqlite_get_objective=N check_in_ratio=R get_objective_ratio=R   (one line)
+//
 // Needs OKR_TEST_POSTGRES_URL (a superuser URL; a scratch database is created and dropped).
 #include <libpq-fe.h>
 
@@ -170,5 +176,11 @@ int main(int argc, char** argv) {
               sqlite_rates.check_in, pg_rates.check_in / sqlite_rates.check_in);
   std::printf("SQLite GetObjective              %8.0f /s  PostgreSQL/SQLite = %.2f\n",
               sqlite_rates.get_objective, pg_rates.get_objective / sqlite_rates.get_objective);
+  std::printf(
+      "RESULT seconds=%.2f raw=%.1f pg_check_in=%.1f pg_get_objective=%.1f sqlite_check_in=%.1f "
+      "sqlite_get_objective=%.1f check_in_ratio=%.3f get_objective_ratio=%.3f\n",
+      seconds, raw_rate, pg_rates.check_in, pg_rates.get_objective, sqlite_rates.check_in,
+      sqlite_rates.get_objective, raw_rate > 0 ? pg_rates.check_in / raw_rate : 0,
+      raw_rate > 0 ? pg_rates.get_objective / raw_rate : 0);
   return 0;
 }
